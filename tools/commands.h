@@ -1,0 +1,12 @@
+// Each subcommand registers itself on the root CLI11 app. The callback runs
+// the command; it throws talon::Error for user-facing failures.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace talon::cli {
+
+void add_tokenize_commands(CLI::App& app);  // tokenize, detokenize
+void add_prepare_command(CLI::App& app);
+
+}  // namespace talon::cli
