@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (clang, ASan + UBSan, coverage on the libraries
+# too) into build-fuzz/ and runs each for a bounded time. Not part of CI.
+# Usage: scripts/fuzz.sh [seconds-per-target (default 120)] [target ...]
+# Seeds: fuzz/corpus/<target>/ (committed); new inputs and crashes go to
+# build-fuzz/corpus/<target>/ and build-fuzz/crashes/<target>/.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+seconds="${1:-120}"
+shift || true
+build=build-fuzz
+flags="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -g"
+if [[ ! -f "$build/CMakeCache.txt" ]]; then
+  CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DTALON_BUILD_FUZZ=ON -DTALON_BUILD_TESTS=OFF -DTALON_BUILD_BENCH=OFF \
+    -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_C_FLAGS="$flags"
+fi
+targets=("$@")
+if ((${#targets[@]} == 0)); then
+  for f in fuzz/fuzz_*.cpp; do targets+=("$(basename "$f" .cpp)"); done
+fi
+cmake --build "$build" --target "${targets[@]}" -j "$(nproc)"
+for t in "${targets[@]}"; do
+  mkdir -p "$build/corpus/$t" "$build/crashes/$t"
+  echo "fuzz: $t for ${seconds}s"
+  "$build/fuzz/$t" -max_total_time="$seconds" -artifact_prefix="$build/crashes/$t/" \
+    -print_final_stats=1 "$build/corpus/$t" "fuzz/corpus/$t" 2>&1 | grep -E '^(stat::|Done|==|SUMMARY)' || true
+done

@@ -1,0 +1,200 @@
+#include "talon/data/prepare.h"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <variant>
+
+#include <nlohmann/json.hpp>
+
+#include "talon/data/sample_builder.h"
+#include "talon/data/vocab_mapping.h"
+#include "talon/text/conversation.h"
+#include "talon/util/error.h"
+#include "talon/util/mmap_file.h"
+#include "talon/util/progress.h"
+#include "talon/util/utf8.h"
+
+namespace talon::data {
+
+namespace {
+
+constexpr std::size_t kChunkLines = 256;  // lines handed to the workers at a time
+constexpr std::size_t kDroppedExamples = 5;
+
+struct Line {
+  std::size_t number;  // 1-based
+  std::string_view text;
+};
+
+// A chunk result per line: the sample, or why the line is invalid.
+using LineResult = std::variant<TokenizedSample, std::string>;
+
+LineResult process_line(std::string_view line, const SampleBuilder& builder) {
+  if (std::size_t bad = util::find_invalid_utf8(line); bad != std::string_view::npos) {
+    return fmt::format("not valid UTF-8 (byte {} of the line)", bad + 1);
+  }
+  try {
+    nlohmann::json record = nlohmann::json::parse(line);
+    return builder.build(text::parse_conversation(record));
+  } catch (const nlohmann::json::exception& e) {
+    return fmt::format("malformed JSON: {}", e.what());
+  } catch (const Error& e) {
+    return std::string(e.what());
+  }
+}
+
+// Processes lines on `threads` threads; results come back in line order, so
+// the output does not depend on the thread count.
+std::vector<LineResult> process_chunk(const std::vector<Line>& lines, const SampleBuilder& builder, int threads) {
+  std::vector<LineResult> results(lines.size());
+  std::atomic<std::size_t> next{0};
+  auto work = [&] {
+    for (std::size_t i; (i = next.fetch_add(1)) < lines.size();) results[i] = process_line(lines[i].text, builder);
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+  return results;
+}
+
+std::uint64_t count_lines(std::string_view text) {
+  std::uint64_t n = 0;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    if (text.find_first_not_of(" \t\r", pos) < end) ++n;
+    pos = end + 1;
+  }
+  return n;
+}
+
+std::string hex64(std::uint64_t v) { return fmt::format("{:016x}", v); }
+
+}  // namespace
+
+DatasetProvenance make_provenance(const text::Tokenizer& tokenizer, const text::ChatTemplate& chat_template,
+                                  const std::optional<std::string>& system_prompt, std::int64_t max_length,
+                                  std::int64_t vocab_size) {
+  // Rendering a fixed conversation captures every string of the template, so
+  // an edited template file with the same name is still told apart.
+  text::Conversation probe = {{text::Role::User, "Hello?", std::nullopt},
+                              {text::Role::Assistant, "Hi.", std::nullopt},
+                              {text::Role::User, "Bye.", std::nullopt},
+                              {text::Role::Assistant, "Bye!", std::nullopt}};
+  std::string rendered = chat_template.render(text::with_system_prompt(probe, chat_template, system_prompt));
+  DatasetProvenance p;
+  p.tokenizer_fingerprint = hex64(tokenizer.fingerprint());
+  p.vocab_size = vocab_size;
+  p.chat_template = chat_template.name;
+  p.chat_template_fingerprint = hex64(XXH64(rendered.data(), rendered.size(), 0));
+  p.system_prompt_override = system_prompt;
+  p.max_length = max_length;
+  return p;
+}
+
+PrepareReport prepare_dataset(const PrepareOptions& options) {
+  if (options.inputs.empty()) fail("no input files given");
+  text::Tokenizer tokenizer = text::Tokenizer::load(options.tokenizer_dir);
+  text::ChatTemplate chat_template = text::resolve_template(options.chat_template);
+  std::int64_t vocab_size = options.vocab_size > 0 ? options.vocab_size : tokenizer.vocab_size();
+  if (vocab_size < tokenizer.vocab_size()) {
+    fail("vocabulary size {} is smaller than the tokenizer's {} ({})", vocab_size, tokenizer.vocab_size(),
+         options.tokenizer_dir);
+  }
+  SampleBuilder builder(tokenizer, chat_template, options.system_prompt, options.max_length);
+  int threads = options.num_threads > 0 ? options.num_threads
+                                        : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+
+  std::vector<util::MmapFile> files;
+  std::uint64_t total_lines = 0;
+  for (const auto& path : options.inputs) {
+    files.emplace_back(path);
+    total_lines += count_lines(files.back().view());
+  }
+
+  PrepareReport report;
+  VocabCounter counter(vocab_size);
+  PreparedDatasetWriter writer(options.output_dir);
+  nlohmann::json sources = nlohmann::json::array();
+  auto start = std::chrono::steady_clock::now();
+  std::optional<util::Progress> progress;
+  if (options.show_progress) progress.emplace("prepare", total_lines, "samples");
+
+  for (const auto& file : files) {
+    std::string_view text = file.view();
+    std::vector<Line> chunk;
+    std::size_t pos = 0, number = 0;
+    auto flush = [&] {
+      std::vector<LineResult> results = process_chunk(chunk, builder, threads);
+      for (std::size_t i = 0; i < chunk.size(); ++i) {
+        if (const auto* reason = std::get_if<std::string>(&results[i])) {
+          if (!options.skip_invalid) fail("{}:{}: {}", file.path(), chunk[i].number, *reason);
+          ++report.skipped_invalid;
+          continue;
+        }
+        const auto& sample = std::get<TokenizedSample>(results[i]);
+        std::size_t supervised = sample.supervised();
+        if (supervised == 0) {
+          if (report.dropped_examples.size() < kDroppedExamples) {
+            report.dropped_examples.push_back(fmt::format("{}:{}", file.path(), chunk[i].number));
+          }
+          ++report.dropped_unsupervised;
+          continue;
+        }
+        counter.add(sample.input_ids.data(), sample.loss_mask.data(), sample.input_ids.size());
+        writer.append(sample);
+        ++report.samples;
+        report.tokens += sample.input_ids.size();
+        report.supervised_tokens += supervised;
+        report.truncated += sample.truncated ? 1 : 0;
+      }
+      report.lines += chunk.size();
+      if (progress) progress->advance(chunk.size());
+      chunk.clear();
+    };
+    while (pos < text.size()) {
+      std::size_t end = text.find('\n', pos);
+      if (end == std::string_view::npos) end = text.size();
+      std::string_view line = text.substr(pos, end - pos);
+      ++number;
+      pos = end + 1;
+      if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+      chunk.push_back({number, line});
+      if (chunk.size() == kChunkLines) flush();
+    }
+    flush();
+    sources.push_back({{"path", file.path()}, {"lines", number}, {"xxh64", hex64(XXH64(text.data(), text.size(), 0))}});
+  }
+  if (progress) progress->finish();
+  if (report.samples == 0) fail("no usable samples in the input ({} lines read)", report.lines);
+
+  VocabMapping mapping = VocabMapping::build(counter, options.draft_vocab_size);
+  mapping.save(writer.temp_path("vocab_mapping.safetensors"));
+  report.draft_vocab_coverage = mapping.coverage;
+
+  DatasetProvenance provenance =
+      make_provenance(tokenizer, chat_template, options.system_prompt, options.max_length, vocab_size);
+  nlohmann::json extra = {
+      {"sources", sources},
+      {"draft_vocab_size", options.draft_vocab_size},
+      {"stats",
+       {{"lines", report.lines},
+        {"samples", report.samples},
+        {"tokens", report.tokens},
+        {"supervised_tokens", report.supervised_tokens},
+        {"truncated", report.truncated},
+        {"skipped_invalid", report.skipped_invalid},
+        {"dropped_unsupervised", report.dropped_unsupervised},
+        {"draft_vocab_coverage", report.draft_vocab_coverage}}}};
+  writer.finish(provenance, extra);
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return report;
+}
+
+}  // namespace talon::data

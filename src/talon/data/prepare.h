@@ -1,0 +1,50 @@
+// `talon prepare`: conversations (JSONL) -> tokenized dataset + vocab mapping.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "talon/data/prepared_dataset.h"
+#include "talon/text/chat_template.h"
+#include "talon/text/tokenizer.h"
+
+namespace talon::data {
+
+struct PrepareOptions {
+  std::vector<std::string> inputs;  // JSONL files, read in this order
+  std::string output_dir;
+  std::string tokenizer_dir;
+  std::int64_t vocab_size = 0;      // target vocabulary (t2d length); 0 = the tokenizer's
+  std::string chat_template;        // registry name or template .json
+  std::optional<std::string> system_prompt;  // nullopt = template default, "" = none
+  std::int64_t max_length = 2048;
+  std::int64_t draft_vocab_size = 32000;
+  bool skip_invalid = false;        // count bad lines instead of stopping
+  int num_threads = 0;              // 0 = all cores
+  bool show_progress = true;
+};
+
+struct PrepareReport {
+  std::uint64_t lines = 0;          // non-blank input lines
+  std::uint64_t samples = 0;        // written
+  std::uint64_t tokens = 0;
+  std::uint64_t supervised_tokens = 0;
+  std::uint64_t truncated = 0;
+  std::uint64_t skipped_invalid = 0;
+  std::uint64_t dropped_unsupervised = 0;  // no loss-mask token left after truncation
+  std::vector<std::string> dropped_examples;  // "file:line" of the first few dropped
+  double draft_vocab_coverage = 0;
+  double seconds = 0;
+};
+
+PrepareReport prepare_dataset(const PrepareOptions& options);
+
+// What a dataset made with these settings records; training builds the same
+// and compares (PreparedDataset::check_compatible).
+DatasetProvenance make_provenance(const text::Tokenizer& tokenizer, const text::ChatTemplate& chat_template,
+                                  const std::optional<std::string>& system_prompt, std::int64_t max_length,
+                                  std::int64_t vocab_size);
+
+}  // namespace talon::data

