@@ -1,0 +1,123 @@
+#include "talon/text/conversation.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "talon/util/error.h"
+
+namespace talon::text {
+namespace {
+
+using nlohmann::json;
+
+// The message of the talon::Error that parsing `record` throws, or "" when
+// it parses.
+std::string error_of(const json& record) {
+  try {
+    parse_conversation(record);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Conversation, ShareGpt) {
+  Conversation c = parse_conversation(json::parse(R"({"id": 7, "conversations": [
+      {"from": "system", "value": "Be brief."},
+      {"from": "human", "value": "Hi"},
+      {"from": "gpt", "value": "Hello"}]})"));
+  ASSERT_EQ(c.size(), 3u);
+  EXPECT_EQ(c[0].role, Role::System);
+  EXPECT_EQ(c[0].content, "Be brief.");
+  EXPECT_EQ(c[1].role, Role::User);
+  EXPECT_EQ(c[1].content, "Hi");
+  EXPECT_EQ(c[2].role, Role::Assistant);
+  EXPECT_EQ(c[2].content, "Hello");
+  EXPECT_FALSE(c[2].reasoning_content);
+}
+
+TEST(Conversation, OpenAiUnderEitherKey) {
+  for (const char* key : {"messages", "conversations"}) {
+    json record = {{key, {{{"role", "user"}, {"content", "2+2?"}},
+                          {{"role", "assistant"}, {"content", "4"}, {"reasoning_content", "add"}}}}};
+    Conversation c = parse_conversation(record);
+    ASSERT_EQ(c.size(), 2u) << key;
+    EXPECT_EQ(c[0].role, Role::User);
+    EXPECT_EQ(c[0].content, "2+2?");
+    EXPECT_EQ(c[1].role, Role::Assistant);
+    EXPECT_EQ(c[1].content, "4");
+    EXPECT_EQ(c[1].reasoning_content, std::optional<std::string>("add"));
+  }
+}
+
+TEST(Conversation, RoleAliases) {
+  const std::pair<const char*, Role> aliases[] = {
+      {"system", Role::System},       {"developer", Role::System}, {"user", Role::User},
+      {"human", Role::User},          {"assistant", Role::Assistant}, {"gpt", Role::Assistant},
+      {"model", Role::Assistant},     {"chatgpt", Role::Assistant}, {"bard", Role::Assistant},
+      {"bing", Role::Assistant},
+  };
+  for (const auto& [name, role] : aliases) {
+    EXPECT_EQ(parse_conversation({{"messages", {{{"role", name}, {"content", "x"}}}}})[0].role, role) << name;
+    EXPECT_EQ(parse_conversation({{"conversations", {{{"from", name}, {"value", "x"}}}}})[0].role, role) << name;
+  }
+}
+
+TEST(Conversation, NullReasoningIsAbsentAndContentIsKeptVerbatim) {
+  Conversation c = parse_conversation(json::parse(
+      R"({"messages": [{"role": "assistant", "content": "  <think>x</think>\n y\n", "reasoning_content": null}]})"));
+  EXPECT_EQ(c[0].content, "  <think>x</think>\n y\n");
+  EXPECT_FALSE(c[0].reasoning_content);
+}
+
+TEST(Conversation, MalformedRecords) {
+  EXPECT_EQ(error_of(json::array()), "expected a JSON object, found array");
+  EXPECT_EQ(error_of(json("text")), "expected a JSON object, found string");
+  EXPECT_EQ(error_of(json::object()), "record has neither 'messages' nor 'conversations'");
+  EXPECT_EQ(error_of({{"messages", json::array()}, {"conversations", json::array()}}),
+            "record has both 'messages' and 'conversations'; expected one");
+  EXPECT_EQ(error_of({{"messages", "hi"}}), "'messages': expected an array, found string");
+  EXPECT_EQ(error_of({{"conversations", json::array()}}), "'conversations' is empty");
+  EXPECT_EQ(error_of({{"messages", {"hi"}}}), "messages[0]: expected an object, found string");
+}
+
+TEST(Conversation, MalformedMessages) {
+  auto one = [](json message) { return error_of({{"messages", {{{"role", "user"}, {"content", "ok"}}, message}}}); };
+  EXPECT_EQ(one({{"role", "bot"}, {"content", "x"}}),
+            "messages[1].role: unknown role 'bot' (expected one of: system, developer, user, human, assistant, gpt, "
+            "model, chatgpt, bard, bing)");
+  EXPECT_EQ(one({{"from", "Human"}, {"value", "x"}}).substr(0, 42), "messages[1].from: unknown role 'Human' (ex");
+  EXPECT_EQ(one({{"content", "x"}}),
+            "messages[1]: expected either 'role' and 'content' (OpenAI) or 'from' and 'value' (ShareGPT), found "
+            "neither");
+  EXPECT_EQ(one({{"role", "user"}, {"from", "human"}, {"content", "x"}}),
+            "messages[1]: expected either 'role' and 'content' (OpenAI) or 'from' and 'value' (ShareGPT), found both "
+            "'role' and 'from'");
+  EXPECT_EQ(one({{"role", "user"}}), "messages[1]: missing 'content'");
+  EXPECT_EQ(one({{"from", "human"}, {"content", "x"}}), "messages[1]: missing 'value'");
+  EXPECT_EQ(one({{"role", "user"}, {"content", 3}}), "messages[1].content: expected a string, found number");
+  EXPECT_EQ(one({{"role", "user"}, {"content", nullptr}}), "messages[1].content: expected a string, found null");
+  EXPECT_EQ(one({{"role", "user"}, {"content", {{{"type", "text"}, {"text", "x"}}}}}),
+            "messages[1].content: expected a string, found array");
+  EXPECT_EQ(one({{"role", 1}, {"content", "x"}}), "messages[1].role: expected a string, found number");
+  EXPECT_EQ(one({{"role", "assistant"}, {"content", "x"}, {"reasoning_content", false}}),
+            "messages[1].reasoning_content: expected a string, found boolean");
+}
+
+TEST(Conversation, InvalidUtf8) {
+  // json::parse rejects invalid UTF-8 itself; a record built in code is checked here.
+  EXPECT_EQ(error_of({{"messages", {{{"role", "user"}, {"content", "ok \xC3("}}}}}),
+            "messages[0].content: invalid UTF-8 at byte 3");
+  EXPECT_EQ(error_of({{"conversations", {{{"from", "gpt"}, {"value", "\xFF"}}}}}),
+            "conversations[0].value: invalid UTF-8 at byte 0");
+}
+
+TEST(Conversation, RoleNames) {
+  EXPECT_EQ(role_name(Role::System), "system");
+  EXPECT_EQ(role_name(Role::User), "user");
+  EXPECT_EQ(role_name(Role::Assistant), "assistant");
+}
+
+}  // namespace
+}  // namespace talon::text
