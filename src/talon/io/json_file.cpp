@@ -18,20 +18,15 @@ class DuplicateKeyFinder {
  public:
   bool operator()(int, json::parse_event_t event, json& parsed) {
     switch (event) {
-      case json::parse_event_t::object_start:
-        frames_.emplace_back();
-        break;
-      case json::parse_event_t::object_end:
-        frames_.pop_back();
-        break;
+      case json::parse_event_t::object_start: frames_.emplace_back(); break;
+      case json::parse_event_t::object_end: frames_.pop_back(); break;
       case json::parse_event_t::key: {
         Frame& frame = frames_.back();
         frame.last_key = parsed.get<std::string>();
         if (!frame.keys.insert(frame.last_key).second && !duplicate_) duplicate_ = describe();
         break;
       }
-      default:
-        break;
+      default: break;
     }
     return true;
   }

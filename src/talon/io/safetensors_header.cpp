@@ -44,6 +44,32 @@ std::map<std::string, std::string> parse_metadata(const json& value, const std::
   return metadata;
 }
 
+// Fills info.shape from `shape` and returns the byte size it implies.
+std::uint64_t parse_shape(const json& shape, TensorInfo& info, const std::string& source) {
+  const std::string& name = info.name;
+  if (!shape.is_array()) fail("{}: tensor \"{}\": \"shape\" must be an array, found {}", source, name, brief(shape));
+  // `extent` multiplies the dims with zeros read as ones: torch's strides
+  // must fit in int64 even for an empty tensor. It bounds the element count.
+  constexpr std::uint64_t kMax = std::numeric_limits<std::int64_t>::max();
+  std::uint64_t numel = 1, extent = 1;
+  for (const json& dim : shape) {
+    if (!dim.is_number_unsigned() || dim.get<std::uint64_t>() > kMax) {
+      fail("{}: tensor \"{}\": shape {} must hold non-negative integers", source, name, brief(shape));
+    }
+    std::uint64_t d = dim.get<std::uint64_t>();
+    if (__builtin_mul_overflow(extent, std::max<std::uint64_t>(d, 1), &extent) || extent > kMax) {
+      fail("{}: tensor \"{}\": shape {} overflows int64", source, name, brief(shape));
+    }
+    numel *= d;
+    info.shape.push_back(static_cast<std::int64_t>(d));
+  }
+  std::uint64_t bytes_extent = 0;
+  if (__builtin_mul_overflow(extent, std::uint64_t(dtype_size(info.dtype)), &bytes_extent) || bytes_extent > kMax) {
+    fail("{}: tensor \"{}\": shape {} x {} overflows int64", source, name, brief(shape), dtype_name(info.dtype));
+  }
+  return numel * dtype_size(info.dtype);
+}
+
 // One header entry, checked against the size of the data buffer.
 TensorInfo parse_entry(const std::string& name, const json& entry, std::uint64_t buffer_size,
                        const std::string& source) {
@@ -65,29 +91,13 @@ TensorInfo parse_entry(const std::string& name, const json& entry, std::uint64_t
   }
   info.dtype = *parsed;
 
-  const json& shape = field("shape");
-  if (!shape.is_array()) fail("{}: tensor \"{}\": \"shape\" must be an array, found {}", source, name, brief(shape));
-  std::uint64_t numel = 1;
-  for (const json& dim : shape) {
-    if (!dim.is_number_unsigned() || dim.get<std::uint64_t>() > std::uint64_t(std::numeric_limits<std::int64_t>::max())) {
-      fail("{}: tensor \"{}\": shape {} must hold non-negative integers", source, name, brief(shape));
-    }
-    std::uint64_t d = dim.get<std::uint64_t>();
-    if (__builtin_mul_overflow(numel, d, &numel)) {
-      fail("{}: tensor \"{}\": shape {} overflows 64 bits", source, name, brief(shape));
-    }
-    info.shape.push_back(static_cast<std::int64_t>(d));
-  }
-  std::uint64_t bytes = 0;
-  if (__builtin_mul_overflow(numel, std::uint64_t(dtype_size(info.dtype)), &bytes)) {
-    fail("{}: tensor \"{}\": shape {} x {} overflows 64 bits", source, name, brief(shape), dtype_name(info.dtype));
-  }
+  std::uint64_t bytes = parse_shape(field("shape"), info, source);
 
   const json& offsets = field("data_offsets");
   if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() ||
       !offsets[1].is_number_unsigned()) {
-    fail("{}: tensor \"{}\": \"data_offsets\" must be [begin, end] with non-negative integers, found {}", source,
-         name, brief(offsets));
+    fail("{}: tensor \"{}\": \"data_offsets\" must be [begin, end] with non-negative integers, found {}", source, name,
+         brief(offsets));
   }
   info.begin = offsets[0].get<std::uint64_t>();
   info.end = offsets[1].get<std::uint64_t>();
@@ -100,7 +110,7 @@ TensorInfo parse_entry(const std::string& name, const json& entry, std::uint64_t
   }
   if (info.byte_size() != bytes) {
     fail("{}: tensor \"{}\": shape {} x {} needs {} bytes, data_offsets [{}, {}] hold {}", source, name,
-         brief(shape), dtype_name(info.dtype), bytes, info.begin, info.end, info.byte_size());
+         brief(field("shape")), dtype_name(info.dtype), bytes, info.begin, info.end, info.byte_size());
   }
   return info;
 }
@@ -119,9 +129,10 @@ void check_tiling(const std::vector<TensorInfo>& tensors, std::uint64_t buffer_s
            previous->name, previous->begin, previous->end);
     }
     if (t.begin > covered) {
-      fail("{}: tensor \"{}\": data_offsets [{}, {}] leave a gap of {} bytes after byte {} (tensors must cover the "
-           "data buffer without holes)",
-           source, t.name, t.begin, t.end, t.begin - covered, covered);
+      fail(
+          "{}: tensor \"{}\": data_offsets [{}, {}] leave a gap of {} bytes after byte {} (tensors must cover the "
+          "data buffer without holes)",
+          source, t.name, t.begin, t.end, t.begin - covered, covered);
     }
     covered = t.end;
     previous = &t;
@@ -142,8 +153,7 @@ SafetensorsHeader parse_safetensors_header(const std::uint8_t* data, std::size_t
     fail("{}: header length {} exceeds the limit of {} bytes", source, header_size, kMaxHeaderSize);
   }
   if (header_size > size - kLengthBytes) {
-    fail("{}: header length {} exceeds the {} bytes after the length field", source, header_size,
-         size - kLengthBytes);
+    fail("{}: header length {} exceeds the {} bytes after the length field", source, header_size, size - kLengthBytes);
   }
 
   std::string_view text(reinterpret_cast<const char*>(data + kLengthBytes), header_size);

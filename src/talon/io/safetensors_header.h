@@ -36,7 +36,6 @@ inline constexpr std::uint64_t kMaxHeaderSize = 100'000'000;
 // Validates the whole file image `data[0, size)`: header length, JSON,
 // every entry's fields, sizes against shapes, and that the tensors tile the
 // data buffer exactly. Throws talon::Error naming `source` (and the tensor).
-SafetensorsHeader parse_safetensors_header(const std::uint8_t* data, std::size_t size,
-                                           const std::string& source);
+SafetensorsHeader parse_safetensors_header(const std::uint8_t* data, std::size_t size, const std::string& source);
 
 }  // namespace talon::io

@@ -1,0 +1,297 @@
+#include "talon/io/hf_config.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "talon/io/json_fields.h"
+#include "talon/io/json_file.h"
+#include "talon/util/error.h"
+
+namespace talon::io {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kDraftClass = "LlamaForCausalLMEagle3";
+
+struct KnownArchitecture {
+  Architecture architecture;
+  const char* class_name;
+  const char* model_type;
+};
+constexpr KnownArchitecture kArchitectures[] = {
+    {Architecture::Llama, "LlamaForCausalLM", "llama"},
+    {Architecture::Qwen2, "Qwen2ForCausalLM", "qwen2"},
+    {Architecture::Qwen3, "Qwen3ForCausalLM", "qwen3"},
+};
+
+std::string config_file(const std::string& path) {
+  std::error_code ec;  // an unreadable path is reported when the file is opened
+  return std::filesystem::is_directory(path, ec) ? (std::filesystem::path(path) / "config.json").string() : path;
+}
+
+// architectures[0] and model_type must both name a supported model when
+// present, and the same one.
+Architecture parse_architecture(const JsonFields& fields) {
+  const KnownArchitecture* by_class = nullptr;
+  if (const json* classes = fields.find("architectures")) {
+    if (!classes->is_array() || classes->empty() || !(*classes)[0].is_string()) {
+      fields.fail_field("architectures", "a list of model class names");
+    }
+    std::string name = (*classes)[0].get<std::string>();
+    for (const KnownArchitecture& known : kArchitectures) {
+      if (name == known.class_name) by_class = &known;
+    }
+    if (name == kDraftClass) {
+      fields.fail_field("architectures", "a target model class (this is an EAGLE-3 draft config)");
+    }
+    if (by_class == nullptr) {
+      fields.fail_field("architectures", "LlamaForCausalLM, Qwen2ForCausalLM or Qwen3ForCausalLM");
+    }
+  }
+  std::optional<std::string> model_type = fields.string("model_type");
+  if (by_class != nullptr) {
+    if (model_type && *model_type != by_class->model_type) {
+      fields.fail_field("model_type",
+                        fmt::format("\"{}\" as architectures says {}", by_class->model_type, by_class->class_name));
+    }
+    return by_class->architecture;
+  }
+  if (!model_type) fields.fail_missing("architectures");
+  for (const KnownArchitecture& known : kArchitectures) {
+    if (*model_type == known.model_type) return known.architecture;
+  }
+  fields.fail_field("model_type", "llama, qwen2 or qwen3");
+}
+
+// Attention heads: kv heads default to the heads, head_dim to hidden/heads.
+struct Attention {
+  std::int64_t heads, kv_heads, head_dim;
+};
+
+Attention parse_attention(const JsonFields& fields, std::int64_t hidden_size) {
+  Attention a;
+  a.heads = fields.required_integer("num_attention_heads", 1);
+  a.kv_heads = fields.integer("num_key_value_heads", 1).value_or(a.heads);
+  if (a.heads % a.kv_heads != 0) {
+    fields.fail_field("num_key_value_heads", fmt::format("a divisor of num_attention_heads {}", a.heads));
+  }
+  std::optional<std::int64_t> head_dim = fields.integer("head_dim", 1);
+  if (!head_dim) {
+    if (hidden_size % a.heads != 0) {
+      fields.fail_field("num_attention_heads",
+                        fmt::format("a divisor of hidden_size {} (no head_dim given)", hidden_size));
+    }
+    head_dim = hidden_size / a.heads;
+  }
+  if (*head_dim % 2 != 0) {
+    fail("{}: head_dim {} is odd; RoPE rotates pairs of dimensions", fields.source(), *head_dim);
+  }
+  a.head_dim = *head_dim;
+  return a;
+}
+
+struct Rope {
+  double theta;
+  std::optional<RopeScaling> scaling;
+};
+
+// transformers 5 writes "rope_parameters" (theta and scaling in one object);
+// earlier versions "rope_theta" and "rope_scaling". Both may be present, as
+// SpecForge's export mirrors one into the other; they must then agree.
+Rope parse_rope(const JsonFields& fields) {
+  std::optional<double> theta = fields.positive_number("rope_theta");
+  if (const json* parameters = fields.find("rope_parameters")) {
+    JsonFields p(*parameters, fields.source(), "rope_parameters.");
+    double parameters_theta = p.required_positive_number("rope_theta");
+    if (theta && *theta != parameters_theta) {
+      fields.fail_field("rope_theta", fmt::format("{} as rope_parameters.rope_theta says", parameters_theta));
+    }
+    return {parameters_theta, parse_rope_scaling(*parameters, fields.source(), "rope_parameters")};
+  }
+  const json* scaling = fields.find("rope_scaling");
+  return {theta.value_or(10000.0), scaling ? parse_rope_scaling(*scaling, fields.source()) : std::nullopt};
+}
+
+// "torch_dtype", or "dtype" since transformers 5.
+std::optional<DType> parse_torch_dtype(const JsonFields& fields) {
+  const char* key = fields.find("torch_dtype") ? "torch_dtype" : "dtype";
+  std::optional<std::string> name = fields.string(key);
+  if (!name) return std::nullopt;
+  if (*name == "float32") return DType::F32;
+  if (*name == "float16") return DType::F16;
+  if (*name == "bfloat16") return DType::BF16;
+  fields.fail_field(key, "float32, float16 or bfloat16");
+}
+
+void check_silu(const JsonFields& fields) {
+  if (fields.string("hidden_act").value_or("silu") != "silu") fields.fail_field("hidden_act", "\"silu\"");
+}
+
+std::vector<std::int64_t> parse_eos(const JsonFields& fields) {
+  const json* eos = fields.find("eos_token_id");
+  if (eos == nullptr) return {};
+  if (!eos->is_array()) return {*fields.integer("eos_token_id", 0)};
+  std::vector<std::int64_t> ids;
+  for (const json& id : *eos) {
+    if (!id.is_number_integer() || id.get<std::int64_t>() < 0) {
+      fields.fail_field("eos_token_id", "a token id or a list of token ids");
+    }
+    ids.push_back(id.get<std::int64_t>());
+  }
+  return ids;
+}
+
+}  // namespace
+
+const char* architecture_name(Architecture architecture) {
+  for (const KnownArchitecture& known : kArchitectures) {
+    if (known.architecture == architecture) return known.model_type;
+  }
+  return "?";
+}
+
+TargetConfig parse_target_config(const json& config, const std::string& source) {
+  JsonFields fields(config, source);
+  TargetConfig c;
+  c.architecture = parse_architecture(fields);
+  c.hidden_size = fields.required_integer("hidden_size", 1);
+  c.intermediate_size = fields.required_integer("intermediate_size", 1);
+  c.num_hidden_layers = fields.required_integer("num_hidden_layers", 1);
+  c.vocab_size = fields.required_integer("vocab_size", 1);
+  Attention attention = parse_attention(fields, c.hidden_size);
+  c.num_attention_heads = attention.heads;
+  c.num_key_value_heads = attention.kv_heads;
+  c.head_dim = attention.head_dim;
+  c.max_position_embeddings =
+      fields.integer("max_position_embeddings", 1).value_or(c.architecture == Architecture::Llama ? 2048 : 32768);
+  c.rms_norm_eps = fields.positive_number("rms_norm_eps").value_or(1e-6);
+  Rope rope = parse_rope(fields);
+  c.rope_theta = rope.theta;
+  c.rope_scaling = rope.scaling;
+  c.tie_word_embeddings = fields.boolean("tie_word_embeddings").value_or(false);
+  // Qwen2's q/k/v always carry a bias (its config has no switch); Llama and
+  // Qwen3 read attention_bias.
+  c.attention_bias = c.architecture == Architecture::Qwen2 || fields.boolean("attention_bias").value_or(false);
+  c.qk_norm = c.architecture == Architecture::Qwen3;
+  c.torch_dtype = parse_torch_dtype(fields).value_or(DType::F32);
+  c.bos_token_id = fields.integer("bos_token_id", 0);
+  c.eos_token_ids = parse_eos(fields);
+
+  // Variants Talon's models do not implement; reading past them would give
+  // silently wrong hidden states.
+  check_silu(fields);
+  if (fields.boolean("mlp_bias").value_or(false)) fields.fail_field("mlp_bias", "false (MLP biases are not supported)");
+  if (fields.boolean("use_sliding_window").value_or(false)) {
+    fields.fail_field("use_sliding_window", "false (sliding-window attention is not supported)");
+  }
+  return c;
+}
+
+TargetConfig load_target_config(const std::string& path) {
+  std::string file = config_file(path);
+  return parse_target_config(load_json_file(file), file);
+}
+
+DraftConfig parse_draft_config(const json& config, const std::string& source) {
+  JsonFields fields(config, source);
+  if (const json* classes = fields.find("architectures")) {
+    if (!classes->is_array() || classes->empty() || (*classes)[0] != kDraftClass) {
+      fields.fail_field("architectures", fmt::format("[\"{}\"]", kDraftClass));
+    }
+  }
+  if (fields.required_integer("num_hidden_layers", 0) != 1) {
+    fields.fail_field("num_hidden_layers", "1 (an EAGLE-3 draft has one decoder layer)");
+  }
+  check_silu(fields);
+  if (fields.boolean("tie_word_embeddings").value_or(false)) {
+    fields.fail_field("tie_word_embeddings",
+                      "false (the draft's lm_head is its own [draft_vocab_size, hidden] matrix)");
+  }
+  parse_torch_dtype(fields);  // checked only: checkpoints are always BF16
+
+  DraftConfig c;
+  c.hidden_size = fields.required_integer("hidden_size", 1);
+  c.intermediate_size = fields.required_integer("intermediate_size", 1);
+  c.vocab_size = fields.required_integer("vocab_size", 1);
+  c.draft_vocab_size = fields.integer("draft_vocab_size", 1).value_or(c.vocab_size);
+  if (c.draft_vocab_size > c.vocab_size) {
+    fields.fail_field("draft_vocab_size", fmt::format("at most vocab_size {}", c.vocab_size));
+  }
+  Attention attention = parse_attention(fields, c.hidden_size);
+  c.num_attention_heads = attention.heads;
+  c.num_key_value_heads = attention.kv_heads;
+  c.head_dim = attention.head_dim;
+  c.max_position_embeddings = fields.integer("max_position_embeddings", 1).value_or(2048);
+  c.target_hidden_size = fields.integer("target_hidden_size", 1).value_or(c.hidden_size);
+  c.rms_norm_eps = fields.positive_number("rms_norm_eps").value_or(1e-6);
+  Rope rope = parse_rope(fields);
+  c.rope_theta = rope.theta;
+  c.rope_scaling = rope.scaling;
+
+  if (const json* eagle = fields.find("eagle_config")) {
+    JsonFields eagle_fields(*eagle, source, "eagle_config.");
+    const char* key = "eagle_aux_hidden_state_layer_ids";
+    if (const json* ids = eagle_fields.find(key)) {
+      std::array<int, 3> layers{};
+      bool valid = ids->is_array() && ids->size() == layers.size();
+      for (std::size_t i = 0; valid && i < layers.size(); ++i) {
+        const json& id = (*ids)[i];
+        valid = id.is_number_integer() && id.get<std::int64_t>() >= 0 && id.get<std::int64_t>() < (1 << 20);
+        if (valid) layers[i] = id.get<int>();
+      }
+      if (!valid) eagle_fields.fail_field(key, "a list of 3 non-negative layer indices");
+      c.aux_layer_ids = layers;
+    }
+  }
+  return c;
+}
+
+DraftConfig load_draft_config(const std::string& path) {
+  std::string file = config_file(path);
+  return parse_draft_config(load_json_file(file), file);
+}
+
+json to_json(const DraftConfig& c) {
+  json out = {
+      {"architectures", json::array({kDraftClass})},
+      {"model_type", "llama"},
+      {"hidden_size", c.hidden_size},
+      {"intermediate_size", c.intermediate_size},
+      {"num_attention_heads", c.num_attention_heads},
+      {"num_key_value_heads", c.num_key_value_heads},
+      {"head_dim", c.head_dim},
+      {"num_hidden_layers", 1},
+      {"vocab_size", c.vocab_size},
+      {"draft_vocab_size", c.draft_vocab_size},
+      {"tie_word_embeddings", false},
+      {"hidden_act", "silu"},
+      {"rms_norm_eps", c.rms_norm_eps},
+      {"rope_theta", c.rope_theta},
+      {"rope_scaling", c.rope_scaling ? to_json(*c.rope_scaling) : json(nullptr)},
+      {"max_position_embeddings", c.max_position_embeddings},
+      {"torch_dtype", "bfloat16"},
+  };
+  if (c.target_hidden_size != c.hidden_size) out["target_hidden_size"] = c.target_hidden_size;
+  if (c.aux_layer_ids) out["eagle_config"] = {{"eagle_aux_hidden_state_layer_ids", *c.aux_layer_ids}};
+  return out;
+}
+
+std::array<int, 3> aux_layer_ids(const DraftConfig& config, int target_layers) {
+  std::array<int, 3> ids =
+      config.aux_layer_ids.value_or(std::array<int, 3>{1, target_layers / 2 - 1, target_layers - 4});
+  std::sort(ids.begin(), ids.end());
+  bool valid = ids[0] >= 0 && ids[0] < ids[1] && ids[1] < ids[2] && ids[2] <= target_layers - 2;
+  if (!valid) {
+    fail(
+        "aux layer ids [{}, {}, {}] ({}) for a target of {} layers: expected 3 distinct ids in [0, {}]; set "
+        "eagle_config.eagle_aux_hidden_state_layer_ids in the draft config",
+        ids[0], ids[1], ids[2], config.aux_layer_ids ? "from the draft config" : "the default", target_layers,
+        target_layers - 2);
+  }
+  return ids;
+}
+
+}  // namespace talon::io

@@ -1,0 +1,83 @@
+// Typed Hugging Face config.json files: the target model (Llama, Qwen2,
+// Qwen3) and the EAGLE-3 draft (LlamaForCausalLMEagle3). Defaults follow the
+// transformers config classes; missing or inconsistent fields throw
+// talon::Error naming the file and the field. docs/formats.md lists them.
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "talon/io/dtype.h"
+#include "talon/io/rope_scaling.h"
+
+namespace talon::io {
+
+enum class Architecture { Llama, Qwen2, Qwen3 };
+const char* architecture_name(Architecture architecture);  // "llama", "qwen2", "qwen3"
+
+struct TargetConfig {
+  Architecture architecture = Architecture::Llama;
+  std::int64_t hidden_size = 0;
+  std::int64_t intermediate_size = 0;
+  std::int64_t num_hidden_layers = 0;
+  std::int64_t num_attention_heads = 0;
+  std::int64_t num_key_value_heads = 0;  // default: num_attention_heads
+  std::int64_t head_dim = 0;             // default: hidden_size / num_attention_heads
+  std::int64_t vocab_size = 0;
+  std::int64_t max_position_embeddings = 0;
+  double rms_norm_eps = 1e-6;
+  double rope_theta = 10000.0;
+  std::optional<RopeScaling> rope_scaling;
+  bool tie_word_embeddings = false;
+  bool attention_bias = false;     // q/k/v projections carry a bias (always for Qwen2)
+  bool qk_norm = false;            // per-head RMSNorm on q and k (Qwen3)
+  DType torch_dtype = DType::F32;  // F32, F16 or BF16; HF loads F32 when absent
+  std::optional<std::int64_t> bos_token_id;
+  std::vector<std::int64_t> eos_token_ids;  // "eos_token_id": an id or a list
+};
+
+// `path`: a config.json file, or a model directory holding one.
+TargetConfig load_target_config(const std::string& path);
+TargetConfig parse_target_config(const nlohmann::json& config, const std::string& source);
+
+// The EAGLE-3 draft. Fields with a single legal value (num_hidden_layers 1,
+// hidden_act "silu", tie_word_embeddings false) are checked, not stored.
+struct DraftConfig {
+  std::int64_t hidden_size = 0;
+  std::int64_t intermediate_size = 0;
+  std::int64_t num_attention_heads = 0;
+  std::int64_t num_key_value_heads = 0;  // default: num_attention_heads
+  std::int64_t head_dim = 0;             // default: hidden_size / num_attention_heads
+  std::int64_t vocab_size = 0;           // the target's vocabulary
+  std::int64_t draft_vocab_size = 0;     // default: vocab_size
+  std::int64_t max_position_embeddings = 2048;
+  std::int64_t target_hidden_size = 0;  // fc input is 3 x this; default: hidden_size
+  double rms_norm_eps = 1e-6;
+  double rope_theta = 10000.0;  // not inherited from the target
+  std::optional<RopeScaling> rope_scaling;
+  // eagle_config.eagle_aux_hidden_state_layer_ids: 0-based output-of-layer
+  // indices of the target (SGLang's convention; it adds 1 internally).
+  std::optional<std::array<int, 3>> aux_layer_ids;
+};
+
+DraftConfig load_draft_config(const std::string& path);
+DraftConfig parse_draft_config(const nlohmann::json& config, const std::string& source);
+
+// The config.json of a Talon checkpoint (docs/formats.md): architectures
+// ["LlamaForCausalLMEagle3"], model_type "llama", num_hidden_layers 1,
+// hidden_act "silu", tie_word_embeddings false, torch_dtype "bfloat16" (the
+// weights are saved in BF16), target_hidden_size only when it differs from
+// hidden_size and eagle_config only when aux_layer_ids is set.
+nlohmann::json to_json(const DraftConfig& config);
+
+// The target layers whose outputs feed the draft, ascending: the config's
+// override, else {1, L/2 - 1, L - 4}. Each must be distinct and at most L - 2
+// (SGLang captures the input of layer id + 1, which must exist).
+std::array<int, 3> aux_layer_ids(const DraftConfig& config, int target_layers);
+
+}  // namespace talon::io

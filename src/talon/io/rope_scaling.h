@@ -1,0 +1,45 @@
+// RoPE scaling as Hugging Face config.json files describe it ("rope_scaling",
+// or transformers 5's "rope_parameters"), and the inverse frequencies of the
+// static scalings.
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace talon::io {
+
+enum class RopeType { Linear, Dynamic, Llama3, Yarn };
+
+// Fields that HF requires for a type are plain; optional ones are optional
+// and absent from to_json when unset, so a config round-trips unchanged.
+struct RopeScaling {
+  RopeType type = RopeType::Linear;
+  double factor = 1.0;
+  double low_freq_factor = 0.0;                                                          // llama3
+  double high_freq_factor = 0.0;                                                         // llama3
+  std::optional<std::int64_t> original_max_position_embeddings;                          // required by llama3
+  std::optional<double> beta_fast, beta_slow, mscale, mscale_all_dim, attention_factor;  // yarn
+};
+
+// `value` is the object of config field `field` (either "rope_type" or the
+// older "type" key names the type; "rope_type" wins as in HF). null, or type
+// "default", means no scaling. Unknown types and missing or ill-typed
+// fields throw talon::Error naming `source` and the field.
+std::optional<RopeScaling> parse_rope_scaling(const nlohmann::json& value, const std::string& source,
+                                              const std::string& field = "rope_scaling");
+nlohmann::json to_json(const RopeScaling& scaling);  // with "rope_type"
+const char* rope_type_name(RopeType type);
+
+// inv_freq[i] = 1 / theta^(2i / head_dim), i < head_dim / 2, in double
+// precision (callers cast to fp32 as HF does).
+std::vector<double> rope_inv_freq(std::int64_t head_dim, double theta);
+// HF's _compute_llama3_parameters: with wavelen = 2 pi / inv_freq, keep
+// wavelen < original_max / high_freq_factor, divide wavelen >
+// original_max / low_freq_factor by `factor`, and blend in between.
+std::vector<double> llama3_inv_freq(std::int64_t head_dim, double theta, const RopeScaling& scaling);
+
+}  // namespace talon::io

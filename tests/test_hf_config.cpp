@@ -1,0 +1,440 @@
+// config.json parsing against real files (Hugging Face targets, SpecForge's
+// draft configs), the llama3 RoPE scaling against a Node reference
+// (scripts/goldens/make_rope_golden.js), and the errors for bad fields.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <functional>
+
+#include "talon/io/hf_config.h"
+#include "talon/io/json_file.h"
+#include "talon/util/atomic_file.h"
+#include "talon/util/error.h"
+
+namespace talon::io {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::string config_path(const std::string& name) { return std::string(TALON_TEST_DATA) + "/configs/" + name; }
+
+void expect_error(const std::function<void()>& action, const std::vector<std::string>& parts) {
+  try {
+    action();
+    ADD_FAILURE() << "no talon::Error thrown";
+  } catch (const Error& e) {
+    for (const std::string& part : parts) {
+      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << "\"" << part << "\" not in: " << e.what();
+    }
+  }
+}
+
+TEST(TargetConfig, Llama31) {
+  TargetConfig c = load_target_config(config_path("llama-3.1-8b-instruct.json"));
+  EXPECT_EQ(c.architecture, Architecture::Llama);
+  EXPECT_EQ(c.hidden_size, 4096);
+  EXPECT_EQ(c.intermediate_size, 14336);
+  EXPECT_EQ(c.num_hidden_layers, 32);
+  EXPECT_EQ(c.num_attention_heads, 32);
+  EXPECT_EQ(c.num_key_value_heads, 8);
+  EXPECT_EQ(c.head_dim, 128);
+  EXPECT_EQ(c.vocab_size, 128256);
+  EXPECT_EQ(c.max_position_embeddings, 131072);
+  EXPECT_EQ(c.rms_norm_eps, 1e-5);
+  EXPECT_EQ(c.rope_theta, 500000.0);
+  ASSERT_TRUE(c.rope_scaling.has_value());
+  EXPECT_EQ(c.rope_scaling->type, RopeType::Llama3);
+  EXPECT_EQ(c.rope_scaling->factor, 8.0);
+  EXPECT_EQ(c.rope_scaling->low_freq_factor, 1.0);
+  EXPECT_EQ(c.rope_scaling->high_freq_factor, 4.0);
+  EXPECT_EQ(c.rope_scaling->original_max_position_embeddings, 8192);
+  EXPECT_FALSE(c.tie_word_embeddings);
+  EXPECT_FALSE(c.attention_bias);
+  EXPECT_FALSE(c.qk_norm);
+  EXPECT_EQ(c.torch_dtype, DType::BF16);
+  EXPECT_EQ(c.bos_token_id, 128000);
+  EXPECT_EQ(c.eos_token_ids, (std::vector<std::int64_t>{128001, 128008, 128009}));
+}
+
+TEST(TargetConfig, Qwen25HasQkvBiasAndDerivedHeadDim) {
+  TargetConfig c = load_target_config(config_path("qwen2.5-7b-instruct.json"));
+  EXPECT_EQ(c.architecture, Architecture::Qwen2);
+  EXPECT_EQ(c.hidden_size, 3584);
+  EXPECT_EQ(c.num_hidden_layers, 28);
+  EXPECT_EQ(c.num_attention_heads, 28);
+  EXPECT_EQ(c.num_key_value_heads, 4);
+  EXPECT_EQ(c.head_dim, 3584 / 28);
+  EXPECT_EQ(c.vocab_size, 152064);
+  EXPECT_EQ(c.rope_theta, 1e6);
+  EXPECT_FALSE(c.rope_scaling.has_value());
+  EXPECT_TRUE(c.attention_bias);  // Qwen2 has no attention_bias field: always biased
+  EXPECT_FALSE(c.qk_norm);
+  EXPECT_EQ(c.eos_token_ids, std::vector<std::int64_t>{151645});
+}
+
+TEST(TargetConfig, Qwen3HasQkNormAndExplicitHeadDim) {
+  TargetConfig c = load_target_config(config_path("qwen3-8b.json"));
+  EXPECT_EQ(c.architecture, Architecture::Qwen3);
+  EXPECT_EQ(c.hidden_size, 4096);
+  EXPECT_EQ(c.intermediate_size, 12288);
+  EXPECT_EQ(c.num_hidden_layers, 36);
+  EXPECT_EQ(c.head_dim, 128);
+  EXPECT_EQ(c.max_position_embeddings, 40960);
+  EXPECT_EQ(c.rms_norm_eps, 1e-6);
+  EXPECT_EQ(c.rope_theta, 1e6);
+  EXPECT_FALSE(c.rope_scaling.has_value());  // "rope_scaling": null
+  EXPECT_TRUE(c.qk_norm);
+  EXPECT_FALSE(c.attention_bias);
+  EXPECT_EQ(c.vocab_size, 151936);
+}
+
+TEST(TargetConfig, DefaultsAndModelDirectory) {
+  json minimal = {{"model_type", "llama"},  {"hidden_size", 64},        {"intermediate_size", 128},
+                  {"num_hidden_layers", 2}, {"num_attention_heads", 4}, {"vocab_size", 100}};
+  TargetConfig c = parse_target_config(minimal, "minimal.json");
+  EXPECT_EQ(c.num_key_value_heads, 4);
+  EXPECT_EQ(c.head_dim, 16);
+  EXPECT_EQ(c.max_position_embeddings, 2048);  // LlamaConfig's default
+  EXPECT_EQ(c.rms_norm_eps, 1e-6);
+  EXPECT_EQ(c.rope_theta, 10000.0);
+  EXPECT_EQ(c.torch_dtype, DType::F32);
+  EXPECT_FALSE(c.bos_token_id.has_value());
+  EXPECT_TRUE(c.eos_token_ids.empty());
+
+  fs::path dir = fs::temp_directory_path() / ("talon_hf_config_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  util::write_file_atomic((dir / "config.json").string(), minimal.dump());
+  EXPECT_EQ(load_target_config(dir.string()).hidden_size, 64);
+  fs::remove_all(dir);
+}
+
+TEST(TargetConfig, TransformersFiveRopeParameters) {
+  json config = json::parse(util::read_file(config_path("llama-3.1-8b-instruct.json")));
+  json parameters = config["rope_scaling"];
+  parameters["rope_theta"] = 500000.0;
+  config.erase("rope_scaling");
+  config.erase("rope_theta");
+  config["rope_parameters"] = parameters;
+  TargetConfig c = parse_target_config(config, "v5.json");
+  EXPECT_EQ(c.rope_theta, 500000.0);
+  ASSERT_TRUE(c.rope_scaling.has_value());
+  EXPECT_EQ(c.rope_scaling->type, RopeType::Llama3);
+  EXPECT_EQ(c.rope_scaling->factor, 8.0);
+
+  config["rope_parameters"] = {{"rope_type", "default"}, {"rope_theta", 1e6}};
+  c = parse_target_config(config, "v5.json");
+  EXPECT_EQ(c.rope_theta, 1e6);
+  EXPECT_FALSE(c.rope_scaling.has_value());
+}
+
+TEST(RopeScaling, TypeKeysAndYarn) {
+  auto linear = parse_rope_scaling(json{{"type", "linear"}, {"factor", 2.0}}, "x.json");
+  ASSERT_TRUE(linear.has_value());
+  EXPECT_EQ(linear->type, RopeType::Linear);
+  EXPECT_EQ(linear->factor, 2.0);
+  // "rope_type" wins over the legacy "type", as in transformers.
+  auto dynamic = parse_rope_scaling(json{{"type", "linear"}, {"rope_type", "dynamic"}, {"factor", 4}}, "x.json");
+  EXPECT_EQ(dynamic->type, RopeType::Dynamic);
+  EXPECT_FALSE(parse_rope_scaling(json{{"rope_type", "default"}}, "x.json").has_value());
+  EXPECT_FALSE(parse_rope_scaling(json(nullptr), "x.json").has_value());
+
+  DraftConfig deepseek = load_draft_config(config_path("specforge-deepseek-v2-lite-eagle3.json"));
+  ASSERT_TRUE(deepseek.rope_scaling.has_value());
+  const RopeScaling& yarn = *deepseek.rope_scaling;
+  EXPECT_EQ(yarn.type, RopeType::Yarn);
+  EXPECT_EQ(yarn.factor, 40.0);
+  EXPECT_EQ(yarn.beta_fast, 32.0);
+  EXPECT_EQ(yarn.beta_slow, 1.0);
+  EXPECT_EQ(yarn.mscale, 0.707);
+  EXPECT_EQ(yarn.mscale_all_dim, 0.707);
+  EXPECT_FALSE(yarn.attention_factor.has_value());
+  EXPECT_EQ(yarn.original_max_position_embeddings, 4096);
+}
+
+TEST(RopeScaling, Llama3InvFreqMatchesNodeReference) {
+  json cases = json::parse(util::read_file(config_path("llama3_inv_freq.json")));
+  ASSERT_EQ(cases.size(), 2u);
+  for (const json& c : cases) {
+    auto scaling = parse_rope_scaling(json{{"rope_type", "llama3"},
+                                           {"factor", c["factor"]},
+                                           {"low_freq_factor", c["low_freq_factor"]},
+                                           {"high_freq_factor", c["high_freq_factor"]},
+                                           {"original_max_position_embeddings", c["original_max_position_embeddings"]}},
+                                      "case");
+    std::int64_t head_dim = c["head_dim"];
+    double theta = c["rope_theta"];
+    std::vector<double> got = llama3_inv_freq(head_dim, theta, *scaling);
+    std::vector<double> expected = c["inv_freq"];
+    std::vector<double> plain = rope_inv_freq(head_dim, theta);
+    ASSERT_EQ(got.size(), expected.size());
+    int kept = 0, divided = 0, blended = 0;
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      EXPECT_NEAR(got[i], expected[i], 1e-12 * expected[i]) << "head_dim " << head_dim << " i " << i;
+      EXPECT_NEAR(plain[i], std::pow(theta, -2.0 * i / head_dim), 1e-12 * plain[i]);
+      double ratio = got[i] / plain[i];
+      if (std::abs(ratio - 1) < 1e-12) {
+        ++kept;
+      } else if (std::abs(ratio - 1 / scaling->factor) < 1e-12) {
+        ++divided;
+      } else {
+        ++blended;
+      }
+    }
+    // The golden exercises all three bands of the formula.
+    EXPECT_GT(kept, 0);
+    EXPECT_GT(divided, 0);
+    EXPECT_GT(blended, 0);
+  }
+  expect_error([] { rope_inv_freq(7, 10000); }, {"even head_dim", "7"});
+}
+
+TEST(DraftConfig, SpecForgeLlama3_8B) {
+  DraftConfig c = load_draft_config(config_path("specforge-llama3-8B-eagle3.json"));
+  EXPECT_EQ(c.hidden_size, 4096);
+  EXPECT_EQ(c.intermediate_size, 14336);
+  EXPECT_EQ(c.num_attention_heads, 32);
+  EXPECT_EQ(c.num_key_value_heads, 8);
+  EXPECT_EQ(c.head_dim, 128);
+  EXPECT_EQ(c.vocab_size, 128256);
+  EXPECT_EQ(c.draft_vocab_size, 32000);
+  EXPECT_EQ(c.max_position_embeddings, 2048);
+  EXPECT_EQ(c.rms_norm_eps, 1e-5);
+  EXPECT_EQ(c.rope_theta, 10000.0);  // absent: the default, not the target's 500000
+  EXPECT_FALSE(c.rope_scaling.has_value());
+  EXPECT_EQ(c.target_hidden_size, 4096);
+  EXPECT_FALSE(c.aux_layer_ids.has_value());
+}
+
+TEST(DraftConfig, SpecForgeQwen3AndLlama70B) {
+  DraftConfig qwen = load_draft_config(config_path("specforge-qwen3-8b-eagle3.json"));
+  EXPECT_EQ(qwen.intermediate_size, 12288);
+  EXPECT_EQ(qwen.vocab_size, 151936);
+  EXPECT_EQ(qwen.rope_theta, 1e6);
+  EXPECT_EQ(qwen.max_position_embeddings, 40960);
+
+  DraftConfig llama = load_draft_config(config_path("specforge-llama3-70B-eagle3.json"));
+  EXPECT_EQ(llama.hidden_size, 8192);
+  EXPECT_EQ(llama.num_attention_heads, 64);
+  EXPECT_EQ(llama.rope_theta, 500000.0);
+  ASSERT_TRUE(llama.rope_scaling.has_value());
+  EXPECT_EQ(llama.rope_scaling->type, RopeType::Llama3);
+  EXPECT_EQ(llama.rope_scaling->original_max_position_embeddings, 4096);
+
+  DraftConfig big = load_draft_config(config_path("specforge-qwen3-235B-A22B-eagle3.json"));
+  ASSERT_TRUE(big.aux_layer_ids.has_value());
+  EXPECT_EQ(*big.aux_layer_ids, (std::array<int, 3>{1, 46, 90}));
+}
+
+TEST(DraftConfig, ToJsonIsTheCheckpointConfig) {
+  DraftConfig c = load_draft_config(config_path("specforge-llama3-8B-eagle3.json"));
+  json expected = json::parse(R"({
+    "architectures": ["LlamaForCausalLMEagle3"], "model_type": "llama",
+    "hidden_size": 4096, "intermediate_size": 14336, "num_attention_heads": 32,
+    "num_key_value_heads": 8, "head_dim": 128, "num_hidden_layers": 1,
+    "vocab_size": 128256, "draft_vocab_size": 32000, "tie_word_embeddings": false,
+    "hidden_act": "silu", "rms_norm_eps": 1e-05, "rope_theta": 10000.0, "rope_scaling": null,
+    "max_position_embeddings": 2048, "torch_dtype": "bfloat16"})");
+  EXPECT_EQ(to_json(c), expected);
+
+  c.target_hidden_size = 5120;
+  c.aux_layer_ids = std::array<int, 3>{2, 10, 20};
+  json extended = to_json(c);
+  EXPECT_EQ(extended["target_hidden_size"], 5120);
+  EXPECT_EQ(extended["eagle_config"], json::parse(R"({"eagle_aux_hidden_state_layer_ids": [2, 10, 20]})"));
+  EXPECT_EQ(extended.size(), expected.size() + 2);
+}
+
+TEST(DraftConfig, RoundTripsThroughToJson) {
+  for (const char* name :
+       {"specforge-llama3-8B-eagle3.json", "specforge-qwen3-8b-eagle3.json", "specforge-llama3-70B-eagle3.json",
+        "specforge-qwen3-235B-A22B-eagle3.json", "specforge-deepseek-v2-lite-eagle3.json"}) {
+    DraftConfig c = load_draft_config(config_path(name));
+    json once = to_json(c);
+    DraftConfig again = parse_draft_config(once, name);
+    EXPECT_EQ(to_json(again), once) << name;
+    EXPECT_EQ(again.rope_theta, c.rope_theta) << name;
+    EXPECT_EQ(again.aux_layer_ids, c.aux_layer_ids) << name;
+    EXPECT_EQ(again.rope_scaling.has_value(), c.rope_scaling.has_value()) << name;
+  }
+}
+
+TEST(DraftConfig, AuxLayerIds) {
+  DraftConfig c = load_draft_config(config_path("specforge-llama3-8B-eagle3.json"));
+  EXPECT_EQ(aux_layer_ids(c, 32), (std::array<int, 3>{1, 15, 28}));
+  EXPECT_EQ(aux_layer_ids(c, 36), (std::array<int, 3>{1, 17, 32}));
+  EXPECT_EQ(aux_layer_ids(c, 7), (std::array<int, 3>{1, 2, 3}));
+  // SpecForge's qwen3-235B config spells out the default for 94 layers.
+  DraftConfig big = load_draft_config(config_path("specforge-qwen3-235B-A22B-eagle3.json"));
+  EXPECT_EQ(aux_layer_ids(big, 94), aux_layer_ids(c, 94));
+  c.aux_layer_ids = std::array<int, 3>{9, 0, 4};
+  EXPECT_EQ(aux_layer_ids(c, 12), (std::array<int, 3>{0, 4, 9}));
+
+  expect_error([&] { aux_layer_ids(c, 10); }, {"[0, 4, 9]", "10 layers", "[0, 8]"});
+  c.aux_layer_ids = std::array<int, 3>{3, 3, 5};
+  expect_error([&] { aux_layer_ids(c, 32); }, {"distinct"});
+  c.aux_layer_ids.reset();
+  expect_error([&] { aux_layer_ids(c, 6); }, {"the default", "6 layers", "eagle_config"});
+}
+
+// One bad config: the base file, a change to it, and what the message must
+// name besides the file.
+struct BadConfig {
+  const char* name;
+  const char* base;
+  std::function<void(json&)> change;
+  std::vector<std::string> message;
+  bool draft = false;
+};
+
+std::vector<BadConfig> bad_configs() {
+  const char* llama = "llama-3.1-8b-instruct.json";
+  const char* qwen3 = "qwen3-8b.json";
+  const char* draft = "specforge-llama3-8B-eagle3.json";
+  return {
+      {"MissingHiddenSize", llama, [](json& j) { j.erase("hidden_size"); }, {"missing field \"hidden_size\""}},
+      {"HiddenSizeString",
+       llama,
+       [](json& j) { j["hidden_size"] = "4096"; },
+       {"\"hidden_size\"", "integer", "\"4096\""}},
+      {"HiddenSizeFraction", llama, [](json& j) { j["hidden_size"] = 4096.5; }, {"\"hidden_size\"", "4096.5"}},
+      {"NegativeIntermediate", llama, [](json& j) { j["intermediate_size"] = -1; }, {"\"intermediate_size\"", ">= 1"}},
+      {"HeadsDoNotDivideHidden",
+       llama,
+       [](json& j) {
+         j["num_attention_heads"] = 30;
+         j["num_key_value_heads"] = 10;
+       },
+       {"\"num_attention_heads\"", "divisor of hidden_size 4096"}},
+      {"KvHeadsDoNotDivideHeads",
+       llama,
+       [](json& j) { j["num_key_value_heads"] = 5; },
+       {"\"num_key_value_heads\"", "divisor of num_attention_heads 32"}},
+      {"OddHeadDim", qwen3, [](json& j) { j["head_dim"] = 127; }, {"head_dim 127"}},
+      {"UnknownRopeType",
+       llama,
+       [](json& j) { j["rope_scaling"]["rope_type"] = "longrope"; },
+       {"\"rope_scaling.rope_type\"", "\"longrope\""}},
+      {"RopeScalingWithoutType",
+       llama,
+       [](json& j) { j["rope_scaling"].erase("rope_type"); },
+       {"missing field \"rope_scaling.rope_type\""}},
+      {"Llama3WithoutLowFreq",
+       llama,
+       [](json& j) { j["rope_scaling"].erase("low_freq_factor"); },
+       {"missing field \"rope_scaling.low_freq_factor\""}},
+      {"Llama3FactorsReversed",
+       llama,
+       [](json& j) { j["rope_scaling"]["high_freq_factor"] = 0.5; },
+       {"\"rope_scaling.high_freq_factor\"", ">= low_freq_factor"}},
+      {"ZeroRopeFactor",
+       llama,
+       [](json& j) { j["rope_scaling"]["factor"] = 0; },
+       {"\"rope_scaling.factor\"", "positive"}},
+      {"RopeScalingNotObject", llama, [](json& j) { j["rope_scaling"] = 8; }, {"\"rope_scaling\"", "object"}},
+      {"RopeThetaDisagrees",
+       llama,
+       [](json& j) {
+         j["rope_parameters"] = {{"rope_type", "default"}, {"rope_theta", 1.0}};
+       },
+       {"\"rope_theta\"", "rope_parameters.rope_theta"}},
+      {"UnknownArchitecture",
+       llama,
+       [](json& j) { j["architectures"] = {"MistralForCausalLM"}; },
+       {"\"architectures\"", "MistralForCausalLM"}},
+      {"ArchitectureDisagreesWithModelType",
+       llama,
+       [](json& j) { j["model_type"] = "qwen2"; },
+       {"\"model_type\"", "\"llama\""}},
+      {"NoArchitecture",
+       llama,
+       [](json& j) {
+         j.erase("architectures");
+         j.erase("model_type");
+       },
+       {"missing field \"architectures\""}},
+      {"DraftGivenAsTarget", draft, [](json&) {}, {"\"architectures\"", "EAGLE-3 draft"}},
+      {"UnknownDtype", llama, [](json& j) { j["torch_dtype"] = "float64"; }, {"\"torch_dtype\"", "float64"}},
+      {"EosNotIds",
+       llama,
+       [](json& j) {
+         j["eos_token_id"] = {1, "x"};
+       },
+       {"\"eos_token_id\""}},
+      {"MlpBias", llama, [](json& j) { j["mlp_bias"] = true; }, {"\"mlp_bias\""}},
+      {"SlidingWindow", qwen3, [](json& j) { j["use_sliding_window"] = true; }, {"\"use_sliding_window\""}},
+      {"GeluTarget", qwen3, [](json& j) { j["hidden_act"] = "gelu"; }, {"\"hidden_act\"", "\"gelu\""}},
+      {"DraftTwoLayers",
+       draft,
+       [](json& j) { j["num_hidden_layers"] = 2; },
+       {"\"num_hidden_layers\"", "found 2"},
+       true},
+      {"DraftNoLayerCount",
+       draft,
+       [](json& j) { j.erase("num_hidden_layers"); },
+       {"missing field \"num_hidden_layers\""},
+       true},
+      {"DraftGelu", draft, [](json& j) { j["hidden_act"] = "gelu"; }, {"\"hidden_act\""}, true},
+      {"DraftTied", draft, [](json& j) { j["tie_word_embeddings"] = true; }, {"\"tie_word_embeddings\""}, true},
+      {"DraftVocabTooLarge",
+       draft,
+       [](json& j) { j["draft_vocab_size"] = 200000; },
+       {"\"draft_vocab_size\"", "at most vocab_size 128256"},
+       true},
+      {"DraftTargetClass",
+       llama,
+       [](json& j) { j["num_hidden_layers"] = 1; },
+       {"\"architectures\"", "LlamaForCausalLMEagle3"},
+       true},
+      {"DraftTwoAuxLayers",
+       draft,
+       [](json& j) {
+         j["eagle_config"] = {{"eagle_aux_hidden_state_layer_ids", {1, 2}}};
+       },
+       {"\"eagle_config.eagle_aux_hidden_state_layer_ids\"", "3"},
+       true},
+      {"DraftNegativeAuxLayer",
+       draft,
+       [](json& j) {
+         j["eagle_config"] = {{"eagle_aux_hidden_state_layer_ids", {-1, 2, 3}}};
+       },
+       {"\"eagle_config.eagle_aux_hidden_state_layer_ids\""},
+       true},
+      {"DraftMissingVocab", draft, [](json& j) { j.erase("vocab_size"); }, {"missing field \"vocab_size\""}, true},
+  };
+}
+
+// One test for all cases: each ctest entry is a process that loads libtorch.
+TEST(HfConfig, BadConfigsNameFileAndField) {
+  for (const BadConfig& bad : bad_configs()) {
+    SCOPED_TRACE(bad.name);
+    json config = json::parse(util::read_file(config_path(bad.base)));
+    bad.change(config);
+    std::string source = std::string("changed/") + bad.base;
+    std::vector<std::string> parts = bad.message;
+    parts.push_back(source);
+    if (bad.draft) {
+      expect_error([&] { parse_draft_config(config, source); }, parts);
+    } else {
+      expect_error([&] { parse_target_config(config, source); }, parts);
+    }
+  }
+}
+
+TEST(HfConfig, FileLevelErrors) {
+  expect_error([] { load_target_config(config_path("absent.json")); }, {"absent.json", "cannot open"});
+  fs::path file = fs::temp_directory_path() / ("talon_hf_config_bad_" + std::to_string(::getpid()) + ".json");
+  util::write_file_atomic(file.string(), R"({"hidden_size": 1, "hidden_size": 2})");
+  expect_error([&] { load_target_config(file.string()); }, {file.string(), "duplicate key \"hidden_size\""});
+  util::write_file_atomic(file.string(), R"({"hidden_size": )");
+  expect_error([&] { load_draft_config(file.string()); }, {file.string(), "not valid JSON"});
+  util::write_file_atomic(file.string(), "[1]");
+  expect_error([&] { load_draft_config(file.string()); }, {file.string(), "must be a JSON object"});
+  fs::remove(file);
+}
+
+}  // namespace
+}  // namespace talon::io
