@@ -99,6 +99,7 @@ DatasetProvenance make_provenance(const text::Tokenizer& tokenizer, const text::
 }
 
 PrepareReport prepare_dataset(const PrepareOptions& options) {
+  auto start = std::chrono::steady_clock::now();
   if (options.inputs.empty()) fail("no input files given");
   text::Tokenizer tokenizer = text::Tokenizer::load(options.tokenizer_dir);
   text::ChatTemplate chat_template = text::resolve_template(options.chat_template);
@@ -122,7 +123,6 @@ PrepareReport prepare_dataset(const PrepareOptions& options) {
   VocabCounter counter(vocab_size);
   PreparedDatasetWriter writer(options.output_dir);
   nlohmann::json sources = nlohmann::json::array();
-  auto start = std::chrono::steady_clock::now();
   std::optional<util::Progress> progress;
   if (options.show_progress) progress.emplace("prepare", total_lines, "samples");
 

@@ -36,7 +36,7 @@ struct PrepareReport {
   std::uint64_t dropped_unsupervised = 0;  // no loss-mask token left after truncation
   std::vector<std::string> dropped_examples;  // "file:line" of the first few dropped
   double draft_vocab_coverage = 0;
-  double seconds = 0;
+  double seconds = 0;               // the whole job, tokenizer loading included
 };
 
 PrepareReport prepare_dataset(const PrepareOptions& options);
