@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "talon/util/error.h"
+#include "test_support.h"
 
 namespace fs = std::filesystem;
 using talon::util::AtomicDir;
@@ -13,14 +14,8 @@ using talon::util::read_file;
 
 class AtomicFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("talon_atomic_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
+  talon::testing::TempDir scratch_;
+  const fs::path& dir_ = scratch_.path();
 };
 
 TEST_F(AtomicFileTest, CommitReplacesOldContent) {
@@ -69,10 +64,5 @@ TEST_F(AtomicFileTest, DirectoryAppearsWholeOnCommit) {
 }
 
 TEST(ReadFile, MissingFileNamesThePath) {
-  try {
-    read_file("/nonexistent/talon.json");
-    FAIL() << "expected an error";
-  } catch (const talon::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("/nonexistent/talon.json"), std::string::npos);
-  }
+  talon::testing::expect_error([] { read_file("/nonexistent/talon.json"); }, {"/nonexistent/talon.json"});
 }

@@ -4,20 +4,18 @@
 
 #include <nlohmann/json.hpp>
 
-#include <unistd.h>
-
-#include <filesystem>
 #include <fstream>
-#include <functional>
 #include <random>
 #include <regex>
 
 #include "talon/util/error.h"
+#include "test_support.h"
 
 namespace talon::text {
 namespace {
 
 using nlohmann::json;
+using talon::testing::error_of;
 using Spans = std::vector<std::pair<std::size_t, std::size_t>>;
 
 std::vector<json> read_jsonl(const std::string& path) {
@@ -37,14 +35,6 @@ std::string render_default(const std::string& name, const Conversation& c) {
   return t.render(with_system_prompt(c, t, std::nullopt));
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 // Goldens: scripts/goldens/make_template_goldens.js rendered the corpus with
 // the models' own Jinja templates (@huggingface/jinja, Python string
@@ -271,24 +261,13 @@ TEST(ChatTemplate, SpansPythonDollar) {
 
 class TemplateFile : public ::testing::Test {
  protected:
-  std::string write(const std::string& text) {
-    std::string path = (dir_ / ("t" + std::to_string(count_++) + ".json")).string();
-    std::ofstream(path) << text;
-    return path;
-  }
+  std::string write(const std::string& text) { return scratch_.write("t" + std::to_string(count_++) + ".json", text); }
   std::string load_error(const std::string& text) {
     std::string path = write(text);
     std::string e = error_of([&] { load_template_file(path); });
     return e.rfind(path + ": ", 0) == 0 ? e.substr(path.size() + 2) : "file not named: " + e;
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
-  std::filesystem::path dir_ = [] {
-    auto d = std::filesystem::temp_directory_path() /
-             ("talon_test_chat_template_" + std::to_string(::getpid()));
-    std::filesystem::create_directories(d);
-    return d;
-  }();
+  talon::testing::TempDir scratch_;
   int count_ = 0;
 };
 
@@ -351,7 +330,7 @@ TEST_F(TemplateFile, Errors) {
             "field 'end_of_turn' (default: assistant.end) is empty");
   EXPECT_EQ(load_error(R"({"name": "x", "assistant_header": "", )" + turns + "}"),
             "field 'assistant_header' (default: assistant.header) is empty");
-  std::string missing = (dir_ / "absent.json").string();
+  std::string missing = scratch_.file("absent.json");
   EXPECT_NE(error_of([&] { resolve_template(missing); }).find(missing), std::string::npos);
 }
 

@@ -13,25 +13,18 @@
 #include "talon/io/json_file.h"
 #include "talon/util/atomic_file.h"
 #include "talon/util/error.h"
+#include "test_support.h"
 
 namespace talon::io {
 namespace {
+
+using talon::testing::expect_error;
+using talon::testing::TempDir;
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 
 std::string config_path(const std::string& name) { return std::string(TALON_TEST_DATA) + "/configs/" + name; }
-
-void expect_error(const std::function<void()>& action, const std::vector<std::string>& parts) {
-  try {
-    action();
-    ADD_FAILURE() << "no talon::Error thrown";
-  } catch (const Error& e) {
-    for (const std::string& part : parts) {
-      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << "\"" << part << "\" not in: " << e.what();
-    }
-  }
-}
 
 TEST(TargetConfig, Llama31) {
   TargetConfig c = load_target_config(config_path("llama-3.1-8b-instruct.json"));
@@ -105,11 +98,9 @@ TEST(TargetConfig, DefaultsAndModelDirectory) {
   EXPECT_FALSE(c.bos_token_id.has_value());
   EXPECT_TRUE(c.eos_token_ids.empty());
 
-  fs::path dir = fs::temp_directory_path() / ("talon_hf_config_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  util::write_file_atomic((dir / "config.json").string(), minimal.dump());
-  EXPECT_EQ(load_target_config(dir.string()).hidden_size, 64);
-  fs::remove_all(dir);
+  TempDir dir;
+  dir.write("config.json", minimal.dump());
+  EXPECT_EQ(load_target_config(dir.path().string()).hidden_size, 64);
 }
 
 TEST(TargetConfig, TransformersFiveRopeParameters) {
@@ -426,14 +417,14 @@ TEST(HfConfig, BadConfigsNameFileAndField) {
 
 TEST(HfConfig, FileLevelErrors) {
   expect_error([] { load_target_config(config_path("absent.json")); }, {"absent.json", "cannot open"});
-  fs::path file = fs::temp_directory_path() / ("talon_hf_config_bad_" + std::to_string(::getpid()) + ".json");
+  TempDir dir;
+  fs::path file = dir.file("bad.json");
   util::write_file_atomic(file.string(), R"({"hidden_size": 1, "hidden_size": 2})");
   expect_error([&] { load_target_config(file.string()); }, {file.string(), "duplicate key \"hidden_size\""});
   util::write_file_atomic(file.string(), R"({"hidden_size": )");
   expect_error([&] { load_draft_config(file.string()); }, {file.string(), "not valid JSON"});
   util::write_file_atomic(file.string(), "[1]");
   expect_error([&] { load_draft_config(file.string()); }, {file.string(), "must be a JSON object"});
-  fs::remove(file);
 }
 
 }  // namespace

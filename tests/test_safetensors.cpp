@@ -14,43 +14,18 @@
 #include "talon/io/safetensors_model.h"
 #include "talon/util/atomic_file.h"
 #include "talon/util/error.h"
+#include "test_support.h"
 
 namespace talon::io {
 namespace {
+
+using talon::testing::expect_error;
+using talon::testing::TempDir;
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 
 const std::string kFixtures = std::string(TALON_TEST_DATA) + "/safetensors";
-
-// A fresh directory per test: ctest runs the tests of this file in parallel.
-class TempDir {
- public:
-  TempDir() {
-    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() /
-            ("talon_safetensors_" + std::string(test->name()) + "_" + std::to_string(::getpid()));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-void expect_error(const std::function<void()>& action, const std::vector<std::string>& parts) {
-  try {
-    action();
-    ADD_FAILURE() << "no talon::Error thrown";
-  } catch (const Error& e) {
-    for (const std::string& part : parts) {
-      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << "\"" << part << "\" not in: " << e.what();
-    }
-  }
-}
 
 std::string with_length(const std::string& header, std::uint64_t length) {
   std::string bytes(8, '\0');

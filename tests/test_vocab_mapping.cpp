@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <cmath>
 #include <map>
 #include <random>
@@ -11,6 +10,7 @@
 
 #include "talon/io/safetensors.h"
 #include "talon/util/error.h"
+#include "test_support.h"
 
 using talon::data::VocabCounter;
 using talon::data::VocabMapping;
@@ -122,9 +122,8 @@ TEST(VocabMapping, SafetensorsRoundTripAndValidation) {
   std::mt19937 rng(3);
   auto samples = random_samples(rng, 20, 300, 2.0);
   VocabMapping m = build(samples, 300, 64);
-  auto dir = std::filesystem::temp_directory_path() / "talon_vocab_mapping_test";
-  std::filesystem::create_directories(dir);
-  std::string path = (dir / "vocab_mapping.safetensors").string();
+  talon::testing::TempDir dir;
+  std::string path = dir.file("vocab_mapping.safetensors");
   m.save(path);
   {
     auto file = talon::io::SafetensorsFile::open(path);
@@ -140,11 +139,5 @@ TEST(VocabMapping, SafetensorsRoundTripAndValidation) {
   VocabMapping broken = m;
   broken.d2t[3] += 1000;  // maps outside t2d
   broken.save(path);
-  try {
-    VocabMapping::load(path);
-    FAIL() << "expected an error";
-  } catch (const talon::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("d2t[3]"), std::string::npos) << e.what();
-  }
-  std::filesystem::remove_all(dir);
+  talon::testing::expect_error([&] { VocabMapping::load(path); }, {path, "d2t[3]"});
 }
