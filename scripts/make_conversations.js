@@ -13,17 +13,9 @@ const opt = (name, dflt) => {
   return i >= 0 ? Number(args[i + 1]) : dflt;
 };
 const count = opt('--count', 300);
-let state = opt('--seed', 1) >>> 0 || 1;
-
-// xorshift32: the same stream on every machine and Node version.
-function rand() {
-  state ^= state << 13; state >>>= 0;
-  state ^= state >>> 17;
-  state ^= state << 5; state >>>= 0;
-  return state / 4294967296;
-}
-const int = (lo, hi) => lo + Math.floor(rand() * (hi - lo + 1));
-const pick = (xs) => xs[Math.floor(rand() * xs.length)];
+const rand = require('./lib/random.js').random(opt('--seed', 1));
+const int = rand.between;
+const pick = rand.pick;
 
 const ones = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten',
   'eleven', 'twelve', 'thirteen', 'fourteen', 'fifteen', 'sixteen', 'seventeen', 'eighteen', 'nineteen'];
@@ -65,7 +57,8 @@ const tasks = [
   },
   () => {
     const a = pick(animals), c = pick(colors), f = pick(fruits);
-    return [`Write one sentence about a ${c} ${a}.`, `The ${c} ${a} sat quietly under the tree and ate a ${f}.`];
+    const an = (w) => (/^[aeiou]/.test(w) ? 'an ' : 'a ') + w;
+    return [`Write one sentence about ${an(c)} ${a}.`, `The ${c} ${a} sat quietly under the tree and ate ${an(f)}.`];
   },
   () => {
     const lang = pick(langs);

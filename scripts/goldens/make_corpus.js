@@ -10,20 +10,9 @@ const path = require('path');
 
 const out = path.join(__dirname, '../../tests/data/tokenizer/corpus.jsonl');
 
-// mulberry32: small, seedable, identical on every platform.
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rand = prng(20240611);
-const int = (n) => Math.floor(rand() * n);
-const pick = (xs) => xs[int(xs.length)];
+const rand = require('../lib/random.js').random(20240611);
+const int = rand.below;
+const pick = rand.pick;
 const cp = (...codes) => String.fromCodePoint(...codes);
 
 const sentences = {

@@ -11,17 +11,10 @@
 // @huggingface/jinja runs for `| trim`) disagree on those.
 'use strict';
 
-let state = 20240611;
-// xorshift32: the same stream on every machine and Node version.
-function rand() {
-  state ^= state << 13; state >>>= 0;
-  state ^= state >>> 17;
-  state ^= state << 5; state >>>= 0;
-  return state / 4294967296;
-}
-const int = (lo, hi) => lo + Math.floor(rand() * (hi - lo + 1));
-const pick = (xs) => xs[Math.floor(rand() * xs.length)];
-const chance = (p) => rand() < p;
+const rand = require('../lib/random.js').random(20240611);
+const int = rand.between;
+const pick = rand.pick;
+const chance = rand.chance;
 
 const texts = [
   'Hello!', 'What is the capital of France?', 'The capital of France is Paris.',

@@ -23,16 +23,7 @@ const npm = path.join(root, '.cache/npm/node_modules');
 const data = path.join(root, 'tests/data/tokenizer');
 const {Tokenizer} = require(path.join(npm, '@anush008/tokenizers'));
 
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const {random} = require('../lib/random.js');
 
 const corpus = fs.readFileSync(path.join(data, 'corpus.jsonl'), 'utf8').trim().split('\n').map((line) => {
   const entry = JSON.parse(line);
@@ -74,8 +65,8 @@ async function main() {
     const vocab = Object.values(tokenizer.getVocab(true)).sort((a, b) => a - b);
     const modelSize = tokenizer.getVocabSize(false);
     const added = vocab.filter((id) => id >= modelSize);
-    const rand = prng(7);
-    const pick = (xs) => xs[Math.floor(rand() * xs.length)];
+    const rand = random(7);
+    const pick = rand.pick;
     for (let n = 0; n < 300; ++n) {
       const ids = Array.from({length: 1 + Math.floor(rand() * 20)},
           () => (rand() < 0.5 ? pick(vocab) : rand() < 0.8 ? pick(vocab.slice(0, 300)) : pick(added.length ? added : vocab)));
