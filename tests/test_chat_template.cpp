@@ -305,31 +305,31 @@ TEST_F(TemplateFile, Defaults) {
 
 TEST_F(TemplateFile, Errors) {
   const std::string turns = kTurns;
-  EXPECT_EQ(load_error("{").substr(0, 46), "invalid JSON: [json.exception.parse_error.101]");
-  EXPECT_EQ(load_error("[]"), "expected a JSON object, found array");
-  EXPECT_EQ(load_error("{" + turns + "}"), "missing field 'name'");
-  EXPECT_EQ(load_error(R"({"name": ""})"), "field 'name' is empty");
-  EXPECT_EQ(load_error(R"({"name": 3})"), "field 'name': expected a string, found number");
-  EXPECT_EQ(load_error(R"({"name": "x", "user": {"header": "", "end": ""}})"), "missing field 'system'");
-  EXPECT_EQ(load_error(R"({"name": "x", "system": "s"})"), "field 'system': expected a JSON object, found string");
+  EXPECT_EQ(load_error("{").substr(0, 48), "not valid JSON: [json.exception.parse_error.101]");
+  EXPECT_EQ(load_error("[]"), "expected an object, found []");
+  EXPECT_EQ(load_error("{" + turns + "}"), "missing field \"name\"");
+  EXPECT_EQ(load_error(R"({"name": ""})"), "field \"name\" is empty");
+  EXPECT_EQ(load_error(R"({"name": 3})"), "field \"name\": expected a string, found 3");
+  EXPECT_EQ(load_error(R"({"name": "x", "user": {"header": "", "end": ""}})"), "missing field \"system\"");
+  EXPECT_EQ(load_error(R"({"name": "x", "system": "s"})"), "field \"system\": expected an object, found \"s\"");
   EXPECT_EQ(load_error(R"({"name": "x", "system": {"header": 1, "end": ""}})"),
-            "field 'system.header': expected a string, found number");
-  EXPECT_EQ(load_error(R"({"name": "x", "system": {"header": ""}})"), "missing field 'system.end'");
+            "field \"system.header\": expected a string, found 1");
+  EXPECT_EQ(load_error(R"({"name": "x", "system": {"header": ""}})"), "missing field \"system.end\"");
   EXPECT_EQ(load_error(R"({"name": "x", "system": {"header": "", "end": "", "begin": ""}})"),
-            "unknown field 'system.begin' (known: end, header)");
+            "unknown field \"system.begin\" (known: end, header)");
   EXPECT_EQ(load_error(R"({"name": "x", "sytem_prompt": "hi", )" + turns + "}"),
-            "unknown field 'sytem_prompt' (known: alternate_roles, assistant, assistant_header, bos, end_of_turn, eos, "
-            "implicit_system_prompt, name, system, system_prompt, system_style, thinking, trim_content, user)");
+            "unknown field \"sytem_prompt\" (known: alternate_roles, assistant, assistant_header, bos, end_of_turn, "
+            "eos, implicit_system_prompt, name, system, system_prompt, system_style, thinking, trim_content, user)");
   EXPECT_EQ(load_error(R"({"name": "x", "thinking": "deepseek", )" + turns + "}"),
-            "field 'thinking': expected one of \"none\", \"qwen3\", found \"deepseek\"");
+            "field \"thinking\": expected one of \"none\", \"qwen3\", found \"deepseek\"");
   EXPECT_EQ(load_error(R"({"name": "x", "trim_content": "yes", )" + turns + "}"),
-            "field 'trim_content': expected true or false, found string");
+            "field \"trim_content\": expected true or false, found \"yes\"");
   EXPECT_EQ(load_error(R"({"name": "x", "system_prompt": 1, )" + turns + "}"),
-            "field 'system_prompt': expected a string, found number");
+            "field \"system_prompt\": expected a string, found 1");
   EXPECT_EQ(load_error(R"({"name": "x", "end_of_turn": "", )" + turns + "}"),
-            "field 'end_of_turn' (default: assistant.end) is empty");
+            "field \"end_of_turn\" (default: assistant.end) is empty");
   EXPECT_EQ(load_error(R"({"name": "x", "assistant_header": "", )" + turns + "}"),
-            "field 'assistant_header' (default: assistant.header) is empty");
+            "field \"assistant_header\" (default: assistant.header) is empty");
   std::string missing = scratch_.file("absent.json");
   EXPECT_NE(error_of([&] { resolve_template(missing); }).find(missing), std::string::npos);
 }

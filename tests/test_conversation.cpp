@@ -72,45 +72,47 @@ TEST(Conversation, NullReasoningIsAbsentAndContentIsKeptVerbatim) {
 }
 
 TEST(Conversation, MalformedRecords) {
-  EXPECT_EQ(error_of(json::array()), "expected a JSON object, found array");
-  EXPECT_EQ(error_of(json("text")), "expected a JSON object, found string");
+  EXPECT_EQ(error_of(json::array()), "expected an object, found []");
+  EXPECT_EQ(error_of(json("text")), "expected an object, found \"text\"");
   EXPECT_EQ(error_of(json::object()), "record has neither 'messages' nor 'conversations'");
   EXPECT_EQ(error_of({{"messages", json::array()}, {"conversations", json::array()}}),
             "record has both 'messages' and 'conversations'; expected one");
-  EXPECT_EQ(error_of({{"messages", "hi"}}), "'messages': expected an array, found string");
-  EXPECT_EQ(error_of({{"conversations", json::array()}}), "'conversations' is empty");
-  EXPECT_EQ(error_of({{"messages", {"hi"}}}), "messages[0]: expected an object, found string");
+  EXPECT_EQ(error_of({{"messages", "hi"}}), "field \"messages\": expected an array, found \"hi\"");
+  EXPECT_EQ(error_of({{"conversations", json::array()}}), "field \"conversations\" is empty");
+  EXPECT_EQ(error_of({{"messages", {"hi"}}}), "field \"messages[0]\": expected an object, found \"hi\"");
 }
 
 TEST(Conversation, MalformedMessages) {
   auto one = [](json message) { return error_of({{"messages", {{{"role", "user"}, {"content", "ok"}}, message}}}); };
   EXPECT_EQ(one({{"role", "bot"}, {"content", "x"}}),
-            "messages[1].role: unknown role 'bot' (expected one of: system, developer, user, human, assistant, gpt, "
-            "model, chatgpt, bard, bing)");
-  EXPECT_EQ(one({{"from", "Human"}, {"value", "x"}}).substr(0, 42), "messages[1].from: unknown role 'Human' (ex");
+            "field \"messages[1].role\": expected one of \"system\", \"developer\", \"user\", \"human\", "
+            "\"assistant\", \"gpt\", \"model\", \"chatgpt\", \"bard\", \"bing\", found \"bot\"");
+  EXPECT_EQ(one({{"from", "Human"}, {"value", "x"}}),
+            "field \"messages[1].from\": expected one of \"system\", \"developer\", \"user\", \"human\", "
+            "\"assistant\", \"gpt\", \"model\", \"chatgpt\", \"bard\", \"bing\", found \"Human\"");
   EXPECT_EQ(one({{"content", "x"}}),
-            "messages[1]: expected either 'role' and 'content' (OpenAI) or 'from' and 'value' (ShareGPT), found "
-            "neither");
+            "field \"messages[1]\": expected either 'role' and 'content' (OpenAI) or 'from' and 'value' (ShareGPT), "
+            "found neither");
   EXPECT_EQ(one({{"role", "user"}, {"from", "human"}, {"content", "x"}}),
-            "messages[1]: expected either 'role' and 'content' (OpenAI) or 'from' and 'value' (ShareGPT), found both "
-            "'role' and 'from'");
-  EXPECT_EQ(one({{"role", "user"}}), "messages[1]: missing 'content'");
-  EXPECT_EQ(one({{"from", "human"}, {"content", "x"}}), "messages[1]: missing 'value'");
-  EXPECT_EQ(one({{"role", "user"}, {"content", 3}}), "messages[1].content: expected a string, found number");
-  EXPECT_EQ(one({{"role", "user"}, {"content", nullptr}}), "messages[1].content: expected a string, found null");
+            "field \"messages[1]\": expected either 'role' and 'content' (OpenAI) or 'from' and 'value' (ShareGPT), "
+            "found both 'role' and 'from'");
+  EXPECT_EQ(one({{"role", "user"}}), "missing field \"messages[1].content\"");
+  EXPECT_EQ(one({{"from", "human"}, {"content", "x"}}), "missing field \"messages[1].value\"");
+  EXPECT_EQ(one({{"role", "user"}, {"content", 3}}), "field \"messages[1].content\": expected a string, found 3");
+  EXPECT_EQ(one({{"role", "user"}, {"content", nullptr}}), "missing field \"messages[1].content\"");
   EXPECT_EQ(one({{"role", "user"}, {"content", {{{"type", "text"}, {"text", "x"}}}}}),
-            "messages[1].content: expected a string, found array");
-  EXPECT_EQ(one({{"role", 1}, {"content", "x"}}), "messages[1].role: expected a string, found number");
+            "field \"messages[1].content\": expected a string, found [{\"text\":\"x\",\"type\":\"text\"}]");
+  EXPECT_EQ(one({{"role", 1}, {"content", "x"}}), "field \"messages[1].role\": expected a string, found 1");
   EXPECT_EQ(one({{"role", "assistant"}, {"content", "x"}, {"reasoning_content", false}}),
-            "messages[1].reasoning_content: expected a string, found boolean");
+            "field \"messages[1].reasoning_content\": expected a string, found false");
 }
 
 TEST(Conversation, InvalidUtf8) {
   // json::parse rejects invalid UTF-8 itself; a record built in code is checked here.
   EXPECT_EQ(error_of({{"messages", {{{"role", "user"}, {"content", "ok \xC3("}}}}}),
-            "messages[0].content: invalid UTF-8 at byte 3");
+            "field \"messages[0].content\": invalid UTF-8 at byte 3");
   EXPECT_EQ(error_of({{"conversations", {{{"from", "gpt"}, {"value", "\xFF"}}}}}),
-            "conversations[0].value: invalid UTF-8 at byte 0");
+            "field \"conversations[0].value\": invalid UTF-8 at byte 0");
 }
 
 TEST(Conversation, RoleNames) {

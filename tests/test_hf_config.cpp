@@ -10,7 +10,6 @@
 #include <functional>
 
 #include "talon/io/hf_config.h"
-#include "talon/io/json_file.h"
 #include "talon/util/atomic_file.h"
 #include "talon/util/error.h"
 #include "test_support.h"
@@ -424,7 +423,7 @@ TEST(HfConfig, FileLevelErrors) {
   util::write_file_atomic(file.string(), R"({"hidden_size": )");
   expect_error([&] { load_draft_config(file.string()); }, {file.string(), "not valid JSON"});
   util::write_file_atomic(file.string(), "[1]");
-  expect_error([&] { load_draft_config(file.string()); }, {file.string(), "must be a JSON object"});
+  expect_error([&] { load_draft_config(file.string()); }, {file.string(), "expected an object, found [1]"});
 }
 
 }  // namespace

@@ -85,7 +85,7 @@ TEST(TokenizeCliErrors, NameTheLineAndTheProblem) {
     std::string command, input, needle;
   };
   for (const Case& c : std::vector<Case>{
-           {"tokenize", "\"ok\"\n[1, 2]\n", "<stdin>:2: expected a JSON string, found an array"},
+           {"tokenize", "\"ok\"\n[1, 2]\n", "<stdin>:2: expected a JSON string, found [1,2]"},
            {"tokenize", "\"ok\"\n\"fine\"\n{bad\n", "<stdin>:3: not valid JSON"},
            {"tokenize", "\n", "<stdin>:1: not valid JSON"},
            {"detokenize", "[1]\n\"text\"\n", "<stdin>:2: expected a JSON array of ids"},

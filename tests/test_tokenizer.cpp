@@ -360,7 +360,7 @@ TEST(TokenizerErrors, NameTheFileAndTheProblem) {
                     "references \"ab\"");
   expect_load_error(minimal_tokenizer(R"({"type": "BPE", "vocab": {"a": 0, "b": 0}, "merges": []})"), "id 0");
   expect_load_error(minimal_tokenizer(R"({"type": "BPE", "vocab": {"a": -3}, "merges": []})"), "model.vocab.a");
-  expect_load_error(minimal_tokenizer(R"({"type": "BPE", "vocab": {}})"), "missing field \"merges\"");
+  expect_load_error(minimal_tokenizer(R"({"type": "BPE", "vocab": {}})"), "missing field \"model.merges\"");
   expect_load_error(minimal_tokenizer(bpe, R"("normalizer": {"type": "Lowercase"},)"), "normalizer type \"Lowercase\"");
   expect_load_error(minimal_tokenizer(bpe, R"("post_processor": {"type": "BertProcessing"},)"), "BertProcessing");
   expect_load_error(R"({"pre_tokenizer": {"type": "Whitespace"}, "model": )" + bpe + "}", "Whitespace");
@@ -371,7 +371,7 @@ TEST(TokenizerErrors, NameTheFileAndTheProblem) {
                         bpe + "}",
                     "cannot compile regex");
   expect_load_error(minimal_tokenizer(bpe, R"("added_tokens": [{"id": 3}],)"),
-                    "added_tokens[0]: missing field \"content\"");
+                    "missing field \"added_tokens[0].content\"");
 }
 
 TEST(TokenizerErrors, MissingFileNamesIt) {

@@ -11,9 +11,10 @@
 #include <string>
 
 #include "commands.h"
-#include "talon/text/json_fields.h"
 #include "talon/text/tokenizer.h"
 #include "talon/util/error.h"
+#include "talon/util/json_fields.h"
+#include "talon/util/json_file.h"
 
 namespace talon::cli {
 
@@ -29,13 +30,7 @@ void for_each_stdin_line(Handle&& handle) {
   std::string line;
   for (std::size_t number = 1; std::getline(std::cin, line); ++number) {
     std::string where = fmt::format("<stdin>:{}", number);
-    Json value;
-    try {
-      value = Json::parse(line);
-    } catch (const Json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
-      fail("{}: not valid JSON: {}", where, e.what());
-    }
-    handle(where, value);
+    handle(where, util::parse_json(line, where));
   }
 }
 
@@ -45,7 +40,7 @@ void tokenize(const std::string& dir, bool add_special_tokens) {
   text::Tokenizer tokenizer = text::Tokenizer::load(dir);
   std::string out;
   for_each_stdin_line([&](const std::string& where, const Json& value) {
-    if (!value.is_string()) fail("{}: expected a JSON string, found {}", where, text::json_fields::describe(value));
+    if (!value.is_string()) util::JsonLocation(where).fail_expected("a JSON string", value);
     std::vector<std::int32_t> ids = tokenizer.encode(value.get_ref<const std::string&>(), add_special_tokens);
     out.assign(1, '[');
     for (std::size_t i = 0; i < ids.size(); ++i) {
@@ -61,13 +56,12 @@ void detokenize(const std::string& dir, bool skip_special_tokens) {
   text::Tokenizer tokenizer = text::Tokenizer::load(dir);
   std::vector<std::int32_t> ids;
   for_each_stdin_line([&](const std::string& where, const Json& value) {
-    if (!value.is_array())
-      fail("{}: expected a JSON array of ids, found {}", where, text::json_fields::describe(value));
+    if (!value.is_array()) util::JsonLocation(where).fail_expected("a JSON array of ids", value);
     ids.clear();
     for (std::size_t i = 0; i < value.size(); ++i) {
       const Json& id = value[i];
       if (!id.is_number_integer()) {
-        fail("{}: element {}: expected an integer id, found {}", where, i, text::json_fields::describe(id));
+        fail("{}: element {}: expected an integer id, found {}", where, i, util::json_excerpt(id));
       }
       bool in_range = id.is_number_unsigned()
                           ? id.get<std::uint64_t>() < static_cast<std::uint64_t>(tokenizer.vocab_size())

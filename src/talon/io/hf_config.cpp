@@ -5,14 +5,16 @@
 
 #include <nlohmann/json.hpp>
 
-#include "talon/io/json_fields.h"
-#include "talon/io/json_file.h"
 #include "talon/util/error.h"
+#include "talon/util/json_fields.h"
+#include "talon/util/json_file.h"
 
 namespace talon::io {
 namespace {
 
 using nlohmann::json;
+using util::JsonFields;
+using util::JsonLocation;
 
 constexpr const char* kDraftClass = "LlamaForCausalLMEagle3";
 
@@ -87,7 +89,7 @@ Attention parse_attention(const JsonFields& fields, std::int64_t hidden_size) {
     head_dim = hidden_size / a.heads;
   }
   if (*head_dim % 2 != 0) {
-    fail("{}: head_dim {} is odd; RoPE rotates pairs of dimensions", fields.source(), *head_dim);
+    fail("{}: head_dim {} is odd; RoPE rotates pairs of dimensions", fields.where().file(), *head_dim);
   }
   a.head_dim = *head_dim;
   return a;
@@ -103,16 +105,16 @@ struct Rope {
 // SpecForge's export mirrors one into the other; they must then agree.
 Rope parse_rope(const JsonFields& fields) {
   std::optional<double> theta = fields.positive_number("rope_theta");
-  if (const json* parameters = fields.find("rope_parameters")) {
-    JsonFields p(*parameters, fields.source(), "rope_parameters.");
-    double parameters_theta = p.required_positive_number("rope_theta");
+  const std::string& file = fields.where().file();
+  if (std::optional<JsonFields> parameters = fields.object("rope_parameters")) {
+    double parameters_theta = parameters->required_positive_number("rope_theta");
     if (theta && *theta != parameters_theta) {
       fields.fail_field("rope_theta", fmt::format("{} as rope_parameters.rope_theta says", parameters_theta));
     }
-    return {parameters_theta, parse_rope_scaling(*parameters, fields.source(), "rope_parameters")};
+    return {parameters_theta, parse_rope_scaling(parameters->value(), file, "rope_parameters")};
   }
   const json* scaling = fields.find("rope_scaling");
-  return {theta.value_or(10000.0), scaling ? parse_rope_scaling(*scaling, fields.source()) : std::nullopt};
+  return {theta.value_or(10000.0), scaling ? parse_rope_scaling(*scaling, file) : std::nullopt};
 }
 
 // "torch_dtype", or "dtype" since transformers 5.
@@ -154,7 +156,7 @@ const char* architecture_name(Architecture architecture) {
 }
 
 TargetConfig parse_target_config(const json& config, const std::string& source) {
-  JsonFields fields(config, source);
+  JsonFields fields(config, JsonLocation(source));
   TargetConfig c;
   c.architecture = parse_architecture(fields);
   c.hidden_size = fields.required_integer("hidden_size", 1);
@@ -192,11 +194,11 @@ TargetConfig parse_target_config(const json& config, const std::string& source) 
 
 TargetConfig load_target_config(const std::string& path) {
   std::string file = config_file(path);
-  return parse_target_config(load_json_file(file), file);
+  return parse_target_config(util::load_json_file(file), file);
 }
 
 DraftConfig parse_draft_config(const json& config, const std::string& source) {
-  JsonFields fields(config, source);
+  JsonFields fields(config, JsonLocation(source));
   if (const json* classes = fields.find("architectures")) {
     if (!classes->is_array() || classes->empty() || (*classes)[0] != kDraftClass) {
       fields.fail_field("architectures", fmt::format("[\"{}\"]", kDraftClass));
@@ -231,10 +233,9 @@ DraftConfig parse_draft_config(const json& config, const std::string& source) {
   c.rope_theta = rope.theta;
   c.rope_scaling = rope.scaling;
 
-  if (const json* eagle = fields.find("eagle_config")) {
-    JsonFields eagle_fields(*eagle, source, "eagle_config.");
+  if (std::optional<JsonFields> eagle = fields.object("eagle_config")) {
     const char* key = "eagle_aux_hidden_state_layer_ids";
-    if (const json* ids = eagle_fields.find(key)) {
+    if (const json* ids = eagle->find(key)) {
       std::array<int, 3> layers{};
       bool valid = ids->is_array() && ids->size() == layers.size();
       for (std::size_t i = 0; valid && i < layers.size(); ++i) {
@@ -242,7 +243,7 @@ DraftConfig parse_draft_config(const json& config, const std::string& source) {
         valid = id.is_number_integer() && id.get<std::int64_t>() >= 0 && id.get<std::int64_t>() < (1 << 20);
         if (valid) layers[i] = id.get<int>();
       }
-      if (!valid) eagle_fields.fail_field(key, "a list of 3 non-negative layer indices");
+      if (!valid) eagle->fail_field(key, "a list of 3 non-negative layer indices");
       c.aux_layer_ids = layers;
     }
   }
@@ -251,7 +252,7 @@ DraftConfig parse_draft_config(const json& config, const std::string& source) {
 
 DraftConfig load_draft_config(const std::string& path) {
   std::string file = config_file(path);
-  return parse_draft_config(load_json_file(file), file);
+  return parse_draft_config(util::load_json_file(file), file);
 }
 
 json to_json(const DraftConfig& c) {

@@ -4,8 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "talon/io/json_fields.h"
 #include "talon/util/error.h"
+#include "talon/util/json_fields.h"
 
 namespace talon::io {
 
@@ -22,7 +22,7 @@ const char* rope_type_name(RopeType type) {
 std::optional<RopeScaling> parse_rope_scaling(const nlohmann::json& value, const std::string& source,
                                               const std::string& field) {
   if (value.is_null()) return std::nullopt;
-  JsonFields fields(value, source, field + ".");
+  util::JsonFields fields(value, util::JsonLocation(source, field));
   const char* type_key = fields.find("rope_type") ? "rope_type" : "type";
   std::optional<std::string> type = fields.string(type_key);
   if (!type) fields.fail_missing("rope_type");

@@ -4,24 +4,18 @@
 #include <limits>
 #include <tuple>
 
-#include "talon/io/json_file.h"
 #include "talon/util/error.h"
+#include "talon/util/json_fields.h"
+#include "talon/util/json_file.h"
 
 namespace talon::io {
 namespace {
 
 using nlohmann::json;
+using util::json_excerpt;
 
 constexpr std::size_t kLengthBytes = 8;
 constexpr const char* kMetadataKey = "__metadata__";
-
-// A JSON value for an error message, cut short: a corrupt header can hold
-// megabytes in one field.
-std::string brief(const json& value) {
-  constexpr std::size_t kMax = 60;
-  std::string text = value.dump(-1, ' ', false, json::error_handler_t::replace);
-  return text.size() <= kMax ? text : text.substr(0, kMax) + "...";
-}
 
 std::uint64_t read_u64_le(const std::uint8_t* bytes) {
   std::uint64_t value = 0;
@@ -33,11 +27,11 @@ std::map<std::string, std::string> parse_metadata(const json& value, const std::
   std::map<std::string, std::string> metadata;
   if (value.is_null()) return metadata;
   if (!value.is_object()) {
-    fail("{}: \"{}\" must be an object of strings, found {}", source, kMetadataKey, brief(value));
+    fail("{}: \"{}\" must be an object of strings, found {}", source, kMetadataKey, json_excerpt(value));
   }
   for (const auto& [key, item] : value.items()) {
     if (!item.is_string()) {
-      fail("{}: \"{}\" entry \"{}\" must be a string, found {}", source, kMetadataKey, key, brief(item));
+      fail("{}: \"{}\" entry \"{}\" must be a string, found {}", source, kMetadataKey, key, json_excerpt(item));
     }
     metadata.emplace(key, item.get<std::string>());
   }
@@ -47,25 +41,27 @@ std::map<std::string, std::string> parse_metadata(const json& value, const std::
 // Fills info.shape from `shape` and returns the byte size it implies.
 std::uint64_t parse_shape(const json& shape, TensorInfo& info, const std::string& source) {
   const std::string& name = info.name;
-  if (!shape.is_array()) fail("{}: tensor \"{}\": \"shape\" must be an array, found {}", source, name, brief(shape));
+  if (!shape.is_array()) {
+    fail("{}: tensor \"{}\": \"shape\" must be an array, found {}", source, name, json_excerpt(shape));
+  }
   // `extent` multiplies the dims with zeros read as ones: torch's strides
   // must fit in int64 even for an empty tensor. It bounds the element count.
   constexpr std::uint64_t kMax = std::numeric_limits<std::int64_t>::max();
   std::uint64_t numel = 1, extent = 1;
   for (const json& dim : shape) {
     if (!dim.is_number_unsigned() || dim.get<std::uint64_t>() > kMax) {
-      fail("{}: tensor \"{}\": shape {} must hold non-negative integers", source, name, brief(shape));
+      fail("{}: tensor \"{}\": shape {} must hold non-negative integers", source, name, json_excerpt(shape));
     }
     std::uint64_t d = dim.get<std::uint64_t>();
     if (__builtin_mul_overflow(extent, std::max<std::uint64_t>(d, 1), &extent) || extent > kMax) {
-      fail("{}: tensor \"{}\": shape {} overflows int64", source, name, brief(shape));
+      fail("{}: tensor \"{}\": shape {} overflows int64", source, name, json_excerpt(shape));
     }
     numel *= d;
     info.shape.push_back(static_cast<std::int64_t>(d));
   }
   std::uint64_t bytes_extent = 0;
   if (__builtin_mul_overflow(extent, std::uint64_t(dtype_size(info.dtype)), &bytes_extent) || bytes_extent > kMax) {
-    fail("{}: tensor \"{}\": shape {} x {} overflows int64", source, name, brief(shape), dtype_name(info.dtype));
+    fail("{}: tensor \"{}\": shape {} x {} overflows int64", source, name, json_excerpt(shape), dtype_name(info.dtype));
   }
   return numel * dtype_size(info.dtype);
 }
@@ -73,7 +69,9 @@ std::uint64_t parse_shape(const json& shape, TensorInfo& info, const std::string
 // One header entry, checked against the size of the data buffer.
 TensorInfo parse_entry(const std::string& name, const json& entry, std::uint64_t buffer_size,
                        const std::string& source) {
-  if (!entry.is_object()) fail("{}: tensor \"{}\": entry must be an object, found {}", source, name, brief(entry));
+  if (!entry.is_object()) {
+    fail("{}: tensor \"{}\": entry must be an object, found {}", source, name, json_excerpt(entry));
+  }
   auto field = [&](const char* key) -> const json& {
     auto it = entry.find(key);
     if (it == entry.end()) fail("{}: tensor \"{}\": missing field \"{}\"", source, name, key);
@@ -83,10 +81,12 @@ TensorInfo parse_entry(const std::string& name, const json& entry, std::uint64_t
   TensorInfo info;
   info.name = name;
   const json& dtype = field("dtype");
-  if (!dtype.is_string()) fail("{}: tensor \"{}\": \"dtype\" must be a string, found {}", source, name, brief(dtype));
+  if (!dtype.is_string()) {
+    fail("{}: tensor \"{}\": \"dtype\" must be a string, found {}", source, name, json_excerpt(dtype));
+  }
   std::optional<DType> parsed = parse_dtype(dtype.get<std::string>());
   if (!parsed) {
-    fail("{}: tensor \"{}\": dtype {} is not supported (expected one of {})", source, name, brief(dtype),
+    fail("{}: tensor \"{}\": dtype {} is not supported (expected one of {})", source, name, json_excerpt(dtype),
          kSupportedDTypes);
   }
   info.dtype = *parsed;
@@ -97,7 +97,7 @@ TensorInfo parse_entry(const std::string& name, const json& entry, std::uint64_t
   if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() ||
       !offsets[1].is_number_unsigned()) {
     fail("{}: tensor \"{}\": \"data_offsets\" must be [begin, end] with non-negative integers, found {}", source, name,
-         brief(offsets));
+         json_excerpt(offsets));
   }
   info.begin = offsets[0].get<std::uint64_t>();
   info.end = offsets[1].get<std::uint64_t>();
@@ -110,7 +110,7 @@ TensorInfo parse_entry(const std::string& name, const json& entry, std::uint64_t
   }
   if (info.byte_size() != bytes) {
     fail("{}: tensor \"{}\": shape {} x {} needs {} bytes, data_offsets [{}, {}] hold {}", source, name,
-         brief(field("shape")), dtype_name(info.dtype), bytes, info.begin, info.end, info.byte_size());
+         json_excerpt(field("shape")), dtype_name(info.dtype), bytes, info.begin, info.end, info.byte_size());
   }
   return info;
 }
@@ -157,8 +157,8 @@ SafetensorsHeader parse_safetensors_header(const std::uint8_t* data, std::size_t
   }
 
   std::string_view text(reinterpret_cast<const char*>(data + kLengthBytes), header_size);
-  json header = parse_json(text, source + " (header)");
-  if (!header.is_object()) fail("{}: header must be a JSON object, found {}", source, brief(header));
+  json header = util::parse_json(text, source + " (header)");
+  if (!header.is_object()) fail("{}: header must be a JSON object, found {}", source, json_excerpt(header));
 
   SafetensorsHeader result;
   result.data_start = kLengthBytes + header_size;

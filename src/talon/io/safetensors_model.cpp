@@ -4,8 +4,8 @@
 #include <filesystem>
 #include <map>
 
-#include "talon/io/json_file.h"
 #include "talon/util/error.h"
+#include "talon/util/json_file.h"
 
 namespace talon::io {
 namespace fs = std::filesystem;
@@ -30,7 +30,7 @@ SafetensorsModel SafetensorsModel::open(const std::string& dir) {
   std::string single_path = (fs::path(dir) / kSingleName).string();
 
   if (fs::exists(index_path)) {
-    nlohmann::json index = load_json_file(index_path);
+    nlohmann::json index = util::load_json_file(index_path);
     auto weight_map = index.is_object() ? index.find("weight_map") : index.end();
     if (!index.is_object() || weight_map == index.end() || !weight_map->is_object()) {
       fail("{}: expected an object with a \"weight_map\" object", index_path);

@@ -7,23 +7,21 @@
 
 namespace talon::text {
 
-namespace jf = json_fields;
-
 namespace {
 
-AddedToken parse_token(const jf::Json& entry, const jf::Where& where) {
+AddedToken parse_token(const util::JsonFields& entry) {
   AddedToken token;
-  token.content = jf::string(entry, "content", where);
-  const jf::Json& id = jf::required(entry, "id", where);
+  token.content = entry.required_string("content");
+  const nlohmann::json& id = entry.required("id");
   if (!id.is_number_integer() || id.get<std::int64_t>() < 0 ||
       id.get<std::int64_t>() > std::numeric_limits<std::int32_t>::max()) {
-    jf::type_error(where / "id", "an id in [0, 2^31)", id);
+    entry.fail_field("id", "an id in [0, 2^31)");
   }
-  token.special = jf::boolean(entry, "special", false, where);
-  token.normalized = jf::boolean(entry, "normalized", !token.special, where);
-  token.single_word = jf::boolean(entry, "single_word", false, where);
-  token.lstrip = jf::boolean(entry, "lstrip", false, where);
-  token.rstrip = jf::boolean(entry, "rstrip", false, where);
+  token.special = entry.boolean("special").value_or(false);
+  token.normalized = entry.boolean("normalized").value_or(!token.special);
+  token.single_word = entry.boolean("single_word").value_or(false);
+  token.lstrip = entry.boolean("lstrip").value_or(false);
+  token.rstrip = entry.boolean("rstrip").value_or(false);
   return token;
 }
 
@@ -36,13 +34,15 @@ std::string identity(const AddedToken& t) {
 
 }  // namespace
 
-AddedVocabulary AddedVocabulary::from_json(const jf::Json& added_tokens, const jf::Where& where, const Bpe& model,
-                                           const Normalizer& normalizer) {
+AddedVocabulary AddedVocabulary::from_json(const nlohmann::json& added_tokens, const util::JsonLocation& where,
+                                           const Bpe& model, const Normalizer& normalizer) {
   AddedVocabulary vocab;
   if (added_tokens.is_null()) return vocab;
-  if (!added_tokens.is_array()) jf::type_error(where, "an array", added_tokens);
+  if (!added_tokens.is_array()) where.fail_expected("an array", added_tokens);
   std::vector<AddedToken> tokens;
-  for (std::size_t i = 0; i < added_tokens.size(); ++i) tokens.push_back(parse_token(added_tokens[i], where / i));
+  for (std::size_t i = 0; i < added_tokens.size(); ++i) {
+    tokens.push_back(parse_token(util::JsonFields(added_tokens[i], where / i)));
+  }
 
   // Hugging Face's AddedVocabulary::add_tokens, applied to the file's list.
   std::vector<const AddedToken*> special_order, plain_order;

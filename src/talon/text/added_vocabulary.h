@@ -17,9 +17,9 @@
 #include <vector>
 
 #include "talon/text/bpe.h"
-#include "talon/text/json_fields.h"
 #include "talon/text/normalizer.h"
 #include "talon/text/token_matcher.h"
+#include "talon/util/json_fields.h"
 
 namespace talon::text {
 
@@ -42,7 +42,7 @@ struct Segment {
 class AddedVocabulary {
  public:
   // `added_tokens` may be null (no added tokens).
-  static AddedVocabulary from_json(const json_fields::Json& added_tokens, const json_fields::Where& where,
+  static AddedVocabulary from_json(const nlohmann::json& added_tokens, const util::JsonLocation& where,
                                    const Bpe& model, const Normalizer& normalizer);
 
   // Append the segments of `text`, matching the normalized=false tokens

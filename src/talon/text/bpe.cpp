@@ -8,60 +8,60 @@
 
 namespace talon::text {
 
-namespace jf = json_fields;
+using nlohmann::json;
+using util::JsonFields;
+using util::JsonLocation;
 
 namespace {
 
-void check_unsupported(const jf::Json& model, const jf::Where& where) {
-  if (const jf::Json* dropout = jf::optional(model, "dropout")) {
+void check_unsupported(const JsonFields& model) {
+  const JsonLocation& where = model.where();
+  if (const json* dropout = model.find("dropout")) {
     if (!dropout->is_number() || dropout->get<double>() != 0.0) {
       fail("{}: dropout {} is not supported (encoding must be deterministic)", (where / "dropout").str(),
            dropout->dump());
     }
   }
   for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
-    if (const jf::Json* affix = jf::optional(model, key)) {
-      if (!affix->is_string()) jf::type_error(where / key, "a string or null", *affix);
-      if (!affix->get_ref<const std::string&>().empty()) {
-        fail("{}: a non-empty {} is not supported by byte-level BPE", (where / key).str(), key);
-      }
+    if (!model.string(key).value_or("").empty()) {
+      fail("{}: a non-empty {} is not supported by byte-level BPE", (where / key).str(), key);
     }
   }
-  if (jf::boolean(model, "byte_fallback", false, where)) {
+  if (model.boolean("byte_fallback").value_or(false)) {
     fail("{}: byte_fallback=true is not supported (byte-level BPE covers every byte)", (where / "byte_fallback").str());
   }
 }
 
 // `vocab` and `token` name the entry in errors (built only on failure: this
 // runs for every vocabulary entry).
-std::int32_t parse_id(const jf::Json& value, const jf::Where& vocab, const std::string& token) {
+std::int32_t parse_id(const json& value, const JsonLocation& vocab, const std::string& token) {
   if (!value.is_number_integer() || value.get<std::int64_t>() < 0 ||
       value.get<std::int64_t>() > std::numeric_limits<std::int32_t>::max()) {
-    jf::type_error(vocab / token, "an id in [0, 2^31)", value);
+    (vocab / token).fail_expected("an id in [0, 2^31)", value);
   }
   return static_cast<std::int32_t>(value.get<std::int64_t>());
 }
 
 // One merge as its two parts: ["a", "b"] or the legacy "a b".
-std::pair<std::string_view, std::string_view> merge_parts(const jf::Json& merge, const jf::Where& merges,
+std::pair<std::string_view, std::string_view> merge_parts(const json& merge, const JsonLocation& merges,
                                                           std::size_t index) {
   if (merge.is_string()) {
     std::string_view line = merge.get_ref<const std::string&>();
     std::size_t space = line.find(' ');
     if (space == std::string_view::npos || line.find(' ', space + 1) != std::string_view::npos) {
-      jf::type_error(merges / index, "\"<left> <right>\" with exactly one space", merge);
+      (merges / index).fail_expected("\"<left> <right>\" with exactly one space", merge);
     }
     return {line.substr(0, space), line.substr(space + 1)};
   }
   if (merge.is_array() && merge.size() == 2 && merge[0].is_string() && merge[1].is_string()) {
     return {merge[0].get_ref<const std::string&>(), merge[1].get_ref<const std::string&>()};
   }
-  jf::type_error(merges / index, "a merge as \"<left> <right>\" or [\"<left>\", \"<right>\"]", merge);
+  (merges / index).fail_expected("a merge as \"<left> <right>\" or [\"<left>\", \"<right>\"]", merge);
 }
 
 // Hugging Face keeps one arbitrary token per id when several share it; Talon
 // refuses such a vocabulary, since decoding it would be ambiguous.
-void check_unique_ids(const StringIdMap& vocab, const jf::Where& where) {
+void check_unique_ids(const StringIdMap& vocab, const JsonLocation& where) {
   std::vector<std::pair<std::int32_t, std::string_view>> by_id;
   by_id.reserve(vocab.size());
   vocab.for_each([&](std::string_view token, std::int32_t id) { by_id.emplace_back(id, token); });
@@ -69,7 +69,7 @@ void check_unique_ids(const StringIdMap& vocab, const jf::Where& where) {
   for (std::size_t i = 1; i < by_id.size(); ++i) {
     if (by_id[i].first == by_id[i - 1].first) {
       fail("{}: id {} is given to both {} and {}", where.str(), by_id[i].first,
-           jf::Json(std::string(by_id[i - 1].second)).dump(), jf::Json(std::string(by_id[i].second)).dump());
+           json(std::string(by_id[i - 1].second)).dump(), json(std::string(by_id[i].second)).dump());
     }
   }
 }
@@ -91,20 +91,20 @@ struct Candidate {
 
 }  // namespace
 
-Bpe Bpe::from_json(const jf::Json& model, const jf::Where& where) {
-  if (!model.is_object()) jf::type_error(where, "an object", model);
-  if (const jf::Json* type = jf::optional(model, "type"); type && *type != "BPE") {
-    fail("{}: model type {} is not supported (Talon supports BPE)", (where / "type").str(), type->dump());
+Bpe Bpe::from_json(const json& model, const JsonLocation& where) {
+  JsonFields fields(model, where);
+  if (std::optional<std::string> type = fields.string("type"); type && *type != "BPE") {
+    fail("{}: model type {} is not supported (Talon supports BPE)", (where / "type").str(), json(*type).dump());
   }
-  check_unsupported(model, where);
+  check_unsupported(fields);
   Bpe bpe;
-  bpe.ignore_merges_ = jf::boolean(model, "ignore_merges", false, where);
-  bpe.fuse_unk_ = jf::boolean(model, "fuse_unk", false, where);
+  bpe.ignore_merges_ = fields.boolean("ignore_merges").value_or(false);
+  bpe.fuse_unk_ = fields.boolean("fuse_unk").value_or(false);
 
-  const jf::Json& vocab = jf::object(model, "vocab", where);
-  const jf::Where vocab_where = where / "vocab";
+  JsonFields vocab = fields.required_object("vocab");
+  const JsonLocation& vocab_where = vocab.where();
   std::string bytes;
-  for (const auto& [token, value] : vocab.items()) {
+  for (const auto& [token, value] : vocab.value().items()) {
     std::int32_t id = parse_id(value, vocab_where, token);
     bpe.vocab_.insert(token, id);
     if (byte_level::token_to_bytes(token, bytes)) bpe.byte_vocab_.insert(bytes, id);
@@ -114,20 +114,19 @@ Bpe Bpe::from_json(const jf::Json& model, const jf::Where& where) {
     std::string symbol = byte_level::bytes_to_token(std::string(1, static_cast<char>(b)));
     bpe.byte_ids_[b] = bpe.vocab_.find(symbol).value_or(-1);
   }
-  if (const jf::Json* unk = jf::optional(model, "unk_token")) {
-    if (!unk->is_string()) jf::type_error(where / "unk_token", "a string or null", *unk);
-    bpe.unk_id_ = bpe.vocab_.find(unk->get_ref<const std::string&>());
+  if (std::optional<std::string> unk = fields.string("unk_token")) {
+    bpe.unk_id_ = bpe.vocab_.find(*unk);
     if (!bpe.unk_id_) {
-      fail("{}: unk_token {} is not in the vocabulary", (where / "unk_token").str(), unk->dump());
+      fail("{}: unk_token {} is not in the vocabulary", (where / "unk_token").str(), json(*unk).dump());
     }
   }
 
-  const jf::Json& merges = jf::array(model, "merges", where);
-  const jf::Where merges_where = where / "merges";
+  const json& merges = fields.required_array("merges");
+  const JsonLocation merges_where = where / "merges";
   std::uint32_t rank = 0;
   std::string joined;
   for (std::size_t i = 0; i < merges.size(); ++i) {
-    const jf::Json& merge = merges[i];
+    const json& merge = merges[i];
     if (merge.is_string() && merge.get_ref<const std::string&>().rfind("#version", 0) == 0) continue;
     auto [left, right] = merge_parts(merge, merges_where, i);
     joined.assign(left).append(right);
@@ -136,7 +135,7 @@ Bpe Bpe::from_json(const jf::Json& model, const jf::Where& where) {
     for (auto [part, id] : {std::pair{left, left_id}, {right, right_id}, {std::string_view(joined), merged_id}}) {
       if (!id) {
         fail("{}: merge {} references {}, which is not in the vocabulary", (merges_where / i).str(), merge.dump(),
-             jf::Json(std::string(part)).dump());
+             json(std::string(part)).dump());
       }
     }
     bpe.merges_.insert(*left_id, *right_id, Merge{rank++, *merged_id});

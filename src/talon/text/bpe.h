@@ -13,16 +13,16 @@
 #include <string_view>
 #include <vector>
 
-#include "talon/text/json_fields.h"
 #include "talon/text/merge_map.h"
 #include "talon/text/string_id_map.h"
 #include "talon/text/word_cache.h"
+#include "talon/util/json_fields.h"
 
 namespace talon::text {
 
 class Bpe {
  public:
-  static Bpe from_json(const json_fields::Json& model, const json_fields::Where& where);
+  static Bpe from_json(const nlohmann::json& model, const util::JsonLocation& where);
 
   // Appends the ids of one pre-tokenized word (raw bytes) to `ids`.
   void encode_word(std::string_view word, std::vector<std::int32_t>& ids) const;

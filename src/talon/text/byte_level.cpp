@@ -2,7 +2,6 @@
 
 #include <array>
 
-#include "talon/text/code_point.h"
 #include "talon/util/utf8.h"
 
 namespace talon::text::byte_level {
@@ -52,7 +51,7 @@ bool token_to_bytes(std::string_view token, std::string& bytes) {
   bytes.clear();
   if (!util::is_valid_utf8(token)) return false;
   for (std::size_t i = 0; i < token.size();) {
-    CodePoint c = decode_code_point(token, i);
+    util::CodePoint c = util::decode_code_point(token, i);
     auto byte = char_to_byte(c.value);
     if (!byte) return false;
     bytes.push_back(static_cast<char>(*byte));

@@ -2,20 +2,23 @@
 
 #include <nlohmann/json.hpp>
 
-#include <array>
+#include <initializer_list>
 #include <utility>
 
 #include "talon/util/error.h"
+#include "talon/util/json_fields.h"
 #include "talon/util/utf8.h"
 
 namespace talon::text {
 namespace {
 
 using nlohmann::json;
+using util::JsonFields;
+using util::JsonLocation;
 
 // One table for both shapes: datasets mix ShareGPT's names into OpenAI
 // records and the other way round often enough that splitting buys nothing.
-constexpr std::array<std::pair<std::string_view, Role>, 10> kRoleNames = {{
+const std::initializer_list<std::pair<std::string_view, Role>> kRoleNames = {
     {"system", Role::System},
     {"developer", Role::System},
     {"user", Role::User},
@@ -26,66 +29,49 @@ constexpr std::array<std::pair<std::string_view, Role>, 10> kRoleNames = {{
     {"chatgpt", Role::Assistant},
     {"bard", Role::Assistant},
     {"bing", Role::Assistant},
-}};
+};
 
-Role parse_role(std::string_view name, const std::string& path) {
-  for (const auto& [known, role] : kRoleNames) {
-    if (known == name) return role;
-  }
-  std::string expected;
-  for (const auto& entry : kRoleNames) {
-    expected += expected.empty() ? "" : ", ";
-    expected += entry.first;
-  }
-  fail("{}: unknown role '{}' (expected one of: {})", path, name, expected);
+// json::parse rejects invalid UTF-8 itself; a record built in code may hold
+// any bytes.
+void check_utf8(const std::string& text, const JsonLocation& where) {
+  std::size_t bad = util::find_invalid_utf8(text);
+  if (bad != std::string::npos) fail("{}: invalid UTF-8 at byte {}", where.str(), bad);
 }
 
-const std::string& string_field(const json& message, const char* key, const std::string& path) {
-  auto it = message.find(key);
-  if (it == message.end()) fail("{}: missing '{}'", path, key);
-  std::string field_path = path + "." + key;
-  if (!it->is_string()) fail("{}: expected a string, found {}", field_path, it->type_name());
-  const std::string& value = it->get_ref<const std::string&>();
-  std::size_t bad = util::find_invalid_utf8(value);
-  if (bad != std::string::npos) fail("{}: invalid UTF-8 at byte {}", field_path, bad);
-  return value;
-}
-
-Message parse_message(const json& message, const std::string& path) {
-  if (!message.is_object()) fail("{}: expected an object, found {}", path, message.type_name());
-  bool openai = message.contains("role");
-  bool sharegpt = message.contains("from");
+Message parse_message(const JsonFields& message) {
+  const JsonLocation& where = message.where();
+  bool openai = message.value().contains("role");
+  bool sharegpt = message.value().contains("from");
   if (openai == sharegpt) {
-    fail("{}: expected either 'role' and 'content' (OpenAI) or 'from' and 'value' (ShareGPT), found {}", path,
+    fail("{}: expected either 'role' and 'content' (OpenAI) or 'from' and 'value' (ShareGPT), found {}", where.str(),
          openai ? "both 'role' and 'from'" : "neither");
   }
-  Message out;
-  out.role = parse_role(string_field(message, openai ? "role" : "from", path), path + (openai ? ".role" : ".from"));
-  out.content = string_field(message, openai ? "content" : "value", path);
-  auto reasoning = message.find("reasoning_content");
-  if (reasoning != message.end() && !reasoning->is_null()) {
-    out.reasoning_content = string_field(message, "reasoning_content", path);
-  }
+  const char* role_key = openai ? "role" : "from";
+  const char* content_key = openai ? "content" : "value";
+  std::optional<Role> role = message.choice(role_key, kRoleNames);
+  if (!role) message.fail_missing(role_key);
+  Message out{*role, message.required_string(content_key), message.string("reasoning_content")};
+  check_utf8(out.content, where / content_key);
+  if (out.reasoning_content) check_utf8(*out.reasoning_content, where / "reasoning_content");
   return out;
 }
 
 }  // namespace
 
-Conversation parse_conversation(const json& record) {
-  if (!record.is_object()) fail("expected a JSON object, found {}", record.type_name());
-  bool has_messages = record.contains("messages");
-  bool has_conversations = record.contains("conversations");
+Conversation parse_conversation(const json& value) {
+  JsonFields record(value, JsonLocation());
+  bool has_messages = record.find("messages") != nullptr;
+  bool has_conversations = record.find("conversations") != nullptr;
   if (has_messages && has_conversations) fail("record has both 'messages' and 'conversations'; expected one");
   if (!has_messages && !has_conversations) fail("record has neither 'messages' nor 'conversations'");
   const char* key = has_messages ? "messages" : "conversations";
-  const json& list = record.at(key);
-  if (!list.is_array()) fail("'{}': expected an array, found {}", key, list.type_name());
-  if (list.empty()) fail("'{}' is empty", key);
+  const json& list = record.required_array(key);
+  if (list.empty()) fail("{} is empty", (record.where() / key).str());
 
   Conversation conversation;
   conversation.reserve(list.size());
   for (std::size_t i = 0; i < list.size(); ++i) {
-    conversation.push_back(parse_message(list[i], fmt::format("{}[{}]", key, i)));
+    conversation.push_back(parse_message(JsonFields(list[i], record.where() / key / i)));
   }
   return conversation;
 }

@@ -30,9 +30,10 @@ using Conversation = std::vector<Message>;
 //   system: "system", "developer"
 //   user: "user", "human"
 //   assistant: "assistant", "gpt", "model", "chatgpt", "bard", "bing"
-// Every string must be valid UTF-8. Throws talon::Error with the reason and
-// the JSON path only, e.g. "messages[3].role: unknown role 'bot' (...)"; the
-// caller prefixes file and line.
+// Every string must be valid UTF-8; null counts as absent. Throws
+// talon::Error with the JSON path and the reason only, e.g.
+//   field "messages[3].role": expected one of "system", ..., found "bot"
+// the caller prefixes file and line.
 Conversation parse_conversation(const nlohmann::json& record);
 
 std::string_view role_name(Role role);  // "system", "user", "assistant"

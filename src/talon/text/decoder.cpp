@@ -8,11 +8,10 @@
 
 namespace talon::text {
 
-namespace jf = json_fields;
-
-Decoder Decoder::build(const jf::Json& spec, const jf::Where& where, const Bpe& model, const AddedVocabulary& added) {
+Decoder Decoder::build(const nlohmann::json& spec, const util::JsonLocation& where, const Bpe& model,
+                       const AddedVocabulary& added) {
   if (spec.is_null()) fail("{}: missing; Talon needs a ByteLevel decoder", where.str());
-  const std::string& type = jf::string(spec, "type", where);
+  std::string type = util::JsonFields(spec, where).required_string("type");
   if (type != "ByteLevel") {
     fail("{}: decoder type \"{}\" is not supported (Talon supports ByteLevel)", (where / "type").str(), type);
   }

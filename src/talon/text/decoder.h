@@ -12,14 +12,14 @@
 
 #include "talon/text/added_vocabulary.h"
 #include "talon/text/bpe.h"
-#include "talon/text/json_fields.h"
+#include "talon/util/json_fields.h"
 
 namespace talon::text {
 
 class Decoder {
  public:
   // `spec` is tokenizer.json's "decoder", which must be ByteLevel.
-  static Decoder build(const json_fields::Json& spec, const json_fields::Where& where, const Bpe& model,
+  static Decoder build(const nlohmann::json& spec, const util::JsonLocation& where, const Bpe& model,
                        const AddedVocabulary& added);
 
   // Throws talon::Error for an id with no token.

@@ -6,7 +6,6 @@
 #include <utility>
 #include <vector>
 
-#include "talon/text/code_point.h"
 #include "talon/util/error.h"
 #include "talon/util/utf8.h"
 
@@ -81,7 +80,7 @@ std::size_t first_active(std::string_view text, std::size_t from, const InertTab
       ++i;
       continue;
     }
-    CodePoint d = decode_code_point(text, i);
+    util::CodePoint d = util::decode_code_point(text, i);
     if (!table.inert(d.value)) return i;
     i += d.length;
   }
@@ -127,11 +126,11 @@ std::string_view nfc(std::string_view text, std::string& buffer) {
     if (begin > copied) {
       do --begin;
       while (begin > copied && (static_cast<unsigned char>(text[begin]) & 0xC0) == 0x80);
-      if (table.unknown_to_hf(decode_code_point(text, begin).value)) begin = active;
+      if (table.unknown_to_hf(util::decode_code_point(text, begin).value)) begin = active;
     }
     std::size_t end = active;
     while (end < text.size()) {
-      CodePoint d = decode_code_point(text, end);
+      util::CodePoint d = util::decode_code_point(text, end);
       if (end > active && table.inert(d.value)) break;
       end += d.length;
     }

@@ -5,22 +5,21 @@
 
 namespace talon::text {
 
-namespace jf = json_fields;
-
 namespace {
 
 constexpr int kMaxDepth = 32;  // nested Sequences; bounds the recursion
 
 // Adds one normalizer spec to the flattened list (here: whether NFC runs;
 // NFC is idempotent, so repeats collapse).
-void add_spec(const jf::Json& spec, const jf::Where& where, int depth, bool& nfc) {
+void add_spec(const nlohmann::json& spec, const util::JsonLocation& where, int depth, bool& nfc) {
   if (spec.is_null()) return;
   if (depth > kMaxDepth) fail("{}: Sequences nested deeper than {}", where.str(), kMaxDepth);
-  const std::string& type = jf::string(spec, "type", where);
+  util::JsonFields fields(spec, where);
+  std::string type = fields.required_string("type");
   if (type == "NFC") {
     nfc = true;
   } else if (type == "Sequence") {
-    const jf::Json& list = jf::array(spec, "normalizers", where);
+    const nlohmann::json& list = fields.required_array("normalizers");
     for (std::size_t i = 0; i < list.size(); ++i) add_spec(list[i], where / "normalizers" / i, depth + 1, nfc);
   } else {
     fail("{}: normalizer type \"{}\" is not supported (Talon supports NFC and Sequence)", (where / "type").str(), type);
@@ -29,7 +28,7 @@ void add_spec(const jf::Json& spec, const jf::Where& where, int depth, bool& nfc
 
 }  // namespace
 
-Normalizer Normalizer::from_json(const jf::Json& spec, const jf::Where& where) {
+Normalizer Normalizer::from_json(const nlohmann::json& spec, const util::JsonLocation& where) {
   Normalizer n;
   add_spec(spec, where, 0, n.nfc_);
   return n;

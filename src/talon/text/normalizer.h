@@ -5,13 +5,13 @@
 #include <string>
 #include <string_view>
 
-#include "talon/text/json_fields.h"
+#include "talon/util/json_fields.h"
 
 namespace talon::text {
 
 class Normalizer {
  public:
-  static Normalizer from_json(const json_fields::Json& spec, const json_fields::Where& where);
+  static Normalizer from_json(const nlohmann::json& spec, const util::JsonLocation& where);
 
   bool is_identity() const { return !nfc_; }
   // Normalized `text` (valid UTF-8): `text` itself or a view of `buffer`.

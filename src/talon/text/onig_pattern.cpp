@@ -1,7 +1,7 @@
 #include "talon/text/onig_pattern.h"
 
-#include "talon/text/code_point.h"
 #include "talon/util/error.h"
+#include "talon/util/utf8.h"
 
 namespace talon::text {
 
@@ -65,7 +65,7 @@ class Translator {
   }
 
   void copy_code_point() {
-    std::size_t n = std::min(utf8_length(static_cast<unsigned char>(in_[i_])), in_.size() - i_);
+    std::size_t n = std::min(util::utf8_length(static_cast<unsigned char>(in_[i_])), in_.size() - i_);
     out_.append(in_.substr(i_, n));
     i_ += n;
   }

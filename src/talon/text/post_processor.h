@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "talon/text/json_fields.h"
+#include "talon/util/json_fields.h"
 
 namespace talon::text {
 
@@ -18,12 +18,12 @@ class PostProcessor {
  public:
   using TokenLookup = std::function<std::optional<std::int32_t>(std::string_view)>;
 
-  static PostProcessor from_json(const json_fields::Json& spec, const json_fields::Where& where);
+  static PostProcessor from_json(const nlohmann::json& spec, const util::JsonLocation& where);
 
   // tokenizer_config.json: add_bos_token (when present) sets the prefix to
   // [bos_token] or nothing, add_eos_token (when present) the suffix to
   // [eos_token] or nothing, like transformers' update_post_processor.
-  void apply_config(const json_fields::Json& config, const json_fields::Where& where, const TokenLookup& token_to_id);
+  void apply_config(const util::JsonFields& config, const TokenLookup& token_to_id);
 
   void apply(std::vector<std::int32_t>& ids) const;
 

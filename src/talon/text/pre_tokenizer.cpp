@@ -4,7 +4,9 @@
 
 namespace talon::text {
 
-namespace jf = json_fields;
+using nlohmann::json;
+using util::JsonFields;
+using util::JsonLocation;
 
 namespace {
 
@@ -20,45 +22,41 @@ struct Stages {
   bool use_regex = false;
 };
 
-Regex split_regex(const jf::Json& spec, const jf::Where& where) {
-  const std::string& behavior = jf::string(spec, "behavior", where);
+Regex split_regex(const JsonFields& split) {
+  const JsonLocation& where = split.where();
+  std::string behavior = split.required_string("behavior");
   if (behavior != "Isolated") {
     fail("{}: Split behavior \"{}\" is not supported (Talon supports \"Isolated\")", (where / "behavior").str(),
          behavior);
   }
-  if (jf::boolean(spec, "invert", false, where)) {
+  if (split.boolean("invert").value_or(false)) {
     fail("{}: Split with invert=true is not supported", (where / "invert").str());
   }
-  const jf::Json& pattern = jf::object(spec, "pattern", where);
-  std::string pattern_where = (where / "pattern").str();
-  if (const jf::Json* regex = jf::optional(pattern, "Regex")) {
-    if (!regex->is_string()) jf::type_error(where / "pattern" / "Regex", "a string", *regex);
-    return Regex::onig(regex->get_ref<const std::string&>(), pattern_where);
-  }
-  if (const jf::Json* literal = jf::optional(pattern, "String")) {
-    if (!literal->is_string()) jf::type_error(where / "pattern" / "String", "a string", *literal);
-    return Regex::literal(literal->get_ref<const std::string&>(), pattern_where);
-  }
-  fail("{}: expected {{\"Regex\": ...}} or {{\"String\": ...}}, found {}", pattern_where, pattern.dump());
+  JsonFields pattern = split.required_object("pattern");
+  std::string pattern_where = pattern.where().str();
+  if (std::optional<std::string> regex = pattern.string("Regex")) return Regex::onig(*regex, pattern_where);
+  if (std::optional<std::string> literal = pattern.string("String")) return Regex::literal(*literal, pattern_where);
+  pattern.where().fail_expected("{\"Regex\": ...} or {\"String\": ...}", pattern.value());
 }
 
-void add_stage(const jf::Json& spec, const jf::Where& where, int depth, Stages& stages) {
+void add_stage(const json& spec, const JsonLocation& where, int depth, Stages& stages) {
   if (depth > kMaxDepth) fail("{}: Sequences nested deeper than {}", where.str(), kMaxDepth);
-  const std::string& type = jf::string(spec, "type", where);
+  JsonFields fields(spec, where);
+  std::string type = fields.required_string("type");
   if (stages.byte_level) {
     fail("{}: a {} pre-tokenizer after ByteLevel is not supported (ByteLevel must come last)", where.str(), type);
   }
   if (type == "Sequence") {
-    const jf::Json& list = jf::array(spec, "pretokenizers", where);
+    const json& list = fields.required_array("pretokenizers");
     for (std::size_t i = 0; i < list.size(); ++i) {
       add_stage(list[i], where / "pretokenizers" / i, depth + 1, stages);
     }
   } else if (type == "Split") {
-    stages.splits.push_back(split_regex(spec, where));
+    stages.splits.push_back(split_regex(fields));
   } else if (type == "ByteLevel") {
     stages.byte_level = true;
-    stages.add_prefix_space = jf::boolean(spec, "add_prefix_space", true, where);
-    stages.use_regex = jf::boolean(spec, "use_regex", true, where);
+    stages.add_prefix_space = fields.boolean("add_prefix_space").value_or(true);
+    stages.use_regex = fields.boolean("use_regex").value_or(true);
   } else {
     fail(
         "{}: pre-tokenizer type \"{}\" is not supported (Talon supports Split, ByteLevel and "
@@ -69,7 +67,7 @@ void add_stage(const jf::Json& spec, const jf::Where& where, int depth, Stages& 
 
 }  // namespace
 
-PreTokenizer PreTokenizer::from_json(const jf::Json& spec, const jf::Where& where) {
+PreTokenizer PreTokenizer::from_json(const json& spec, const JsonLocation& where) {
   Stages stages;
   if (!spec.is_null()) add_stage(spec, where, 0, stages);
   if (!stages.byte_level) {

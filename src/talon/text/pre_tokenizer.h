@@ -12,14 +12,14 @@
 #include <string_view>
 #include <vector>
 
-#include "talon/text/json_fields.h"
 #include "talon/text/regex.h"
+#include "talon/util/json_fields.h"
 
 namespace talon::text {
 
 class PreTokenizer {
  public:
-  static PreTokenizer from_json(const json_fields::Json& spec, const json_fields::Where& where);
+  static PreTokenizer from_json(const nlohmann::json& spec, const util::JsonLocation& where);
 
   // Calls emit(piece) for each non-empty word of `text` (valid UTF-8), in order.
   template <typename Emit>

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "talon/text/code_point.h"
+#include "talon/util/utf8.h"
 
 namespace talon::text {
 
@@ -48,7 +48,7 @@ void Regex::split_isolated(std::string_view text, Emit&& emit) const {
     if (!find(text, pos, begin, end)) break;
     pos = end;
     if (begin == end) {
-      pos += pos < text.size() ? utf8_length(static_cast<unsigned char>(text[pos])) : 1;
+      pos += pos < text.size() ? util::utf8_length(static_cast<unsigned char>(text[pos])) : 1;
       if (skip_next_empty) {
         skip_next_empty = false;
         continue;

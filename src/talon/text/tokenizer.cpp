@@ -7,21 +7,17 @@
 #include "talon/text/tokenizer_impl.h"
 #include "talon/util/atomic_file.h"
 #include "talon/util/error.h"
+#include "talon/util/json_fields.h"
+#include "talon/util/json_file.h"
 #include "talon/util/utf8.h"
 
 namespace talon::text {
 
-namespace jf = json_fields;
+using nlohmann::json;
+using util::JsonFields;
+using util::JsonLocation;
 
 namespace {
-
-jf::Json parse(std::string_view text, const std::string& name) {
-  try {
-    return jf::Json::parse(text.begin(), text.end());
-  } catch (const jf::Json::exception& e) {  // parse_error, or out_of_range for a number like 1e999
-    fail("{}: not valid JSON: {}", name, e.what());
-  }
-}
 
 std::string config_name(const std::string& tokenizer_name) {
   auto slash = tokenizer_name.rfind('/');
@@ -29,10 +25,9 @@ std::string config_name(const std::string& tokenizer_name) {
                                     : tokenizer_name.substr(0, slash + 1) + "tokenizer_config.json";
 }
 
-void check_config(const jf::Json& config, const jf::Where& where) {
-  if (!config.is_object()) jf::type_error(where, "an object", config);
-  if (jf::boolean(config, "split_special_tokens", false, where)) {
-    fail("{}: split_special_tokens=true is not supported", (where / "split_special_tokens").str());
+void check_config(const JsonFields& config) {
+  if (config.boolean("split_special_tokens").value_or(false)) {
+    fail("{}: split_special_tokens=true is not supported", (config.where() / "split_special_tokens").str());
   }
 }
 
@@ -56,15 +51,16 @@ Tokenizer Tokenizer::from_json(std::string_view tokenizer_json, std::string_view
 
 Tokenizer Tokenizer::build(std::string_view tokenizer_json, std::string_view tokenizer_config_json,
                            std::string source_name, std::string dir) {
-  jf::Json spec = parse(tokenizer_json, source_name);
-  const jf::Where root{source_name, ""};
-  if (!spec.is_object()) jf::type_error(root, "an object", spec);
-  if (const jf::Json* version = jf::optional(spec, "version"); version && *version != "1.0") {
-    fail("{}: version {} is not supported (expected \"1.0\")", (root / "version").str(), version->dump());
+  json spec = util::parse_json(tokenizer_json, source_name);
+  const JsonLocation root(source_name);
+  JsonFields fields(spec, root);
+  if (std::optional<std::string> version = fields.string("version"); version && *version != "1.0") {
+    fail("{}: version {} is not supported (expected \"1.0\")", (root / "version").str(), json(*version).dump());
   }
-  auto field = [&](std::string_view key) -> const jf::Json& {
-    static const jf::Json null;
-    const jf::Json* value = jf::optional(spec, key);
+  // The parts read null for an absent field, which each treats as its default.
+  auto field = [&](std::string_view key) -> const json& {
+    static const json null;
+    const json* value = fields.find(key);
     return value ? *value : null;
   };
 
@@ -72,7 +68,7 @@ Tokenizer Tokenizer::build(std::string_view tokenizer_json, std::string_view tok
   impl->dir = std::move(dir);
   impl->normalizer = Normalizer::from_json(field("normalizer"), root / "normalizer");
   impl->pre_tokenizer = PreTokenizer::from_json(field("pre_tokenizer"), root / "pre_tokenizer");
-  impl->model = Bpe::from_json(jf::required(spec, "model", root), root / "model");
+  impl->model = Bpe::from_json(fields.required("model"), root / "model");
   impl->added = AddedVocabulary::from_json(field("added_tokens"), root / "added_tokens", impl->model, impl->normalizer);
   impl->post_processor = PostProcessor::from_json(field("post_processor"), root / "post_processor");
   impl->decoder = Decoder::build(field("decoder"), root / "decoder", impl->model, impl->added);
@@ -86,11 +82,11 @@ Tokenizer Tokenizer::build(std::string_view tokenizer_json, std::string_view tok
 
   if (!tokenizer_config_json.empty()) {
     std::string name = config_name(source_name);
-    jf::Json config = parse(tokenizer_config_json, name);
-    const jf::Where config_root{name, ""};
-    check_config(config, config_root);
+    json config_json = util::parse_json(tokenizer_config_json, name);
+    JsonFields config(config_json, JsonLocation(name));
+    check_config(config);
     const Impl& parts = *impl;
-    impl->post_processor.apply_config(config, config_root, [&parts](std::string_view token) {
+    impl->post_processor.apply_config(config, [&parts](std::string_view token) {
       auto id = parts.added.token_to_id(token);
       return id ? id : parts.model.token_to_id(token);
     });

@@ -2,7 +2,7 @@
 
 #include <utf8proc.h>
 
-#include "talon/text/code_point.h"
+#include "talon/util/utf8.h"
 
 namespace talon::text {
 
@@ -49,14 +49,14 @@ bool is_word_char(char32_t c) {
   }
 }
 
-char32_t first_code_point(std::string_view text) { return decode_code_point(text, 0).value; }
+char32_t first_code_point(std::string_view text) { return util::decode_code_point(text, 0).value; }
 
-char32_t last_code_point(std::string_view text) { return decode_code_point(text, last_start(text)).value; }
+char32_t last_code_point(std::string_view text) { return util::decode_code_point(text, last_start(text)).value; }
 
 std::size_t leading_white_space(std::string_view text) {
   std::size_t i = 0;
   while (i < text.size()) {
-    CodePoint c = decode_code_point(text, i);
+    util::CodePoint c = util::decode_code_point(text, i);
     if (!is_white_space(c.value)) break;
     i += c.length;
   }
@@ -67,7 +67,7 @@ std::size_t trailing_white_space(std::string_view text) {
   std::size_t end = text.size();
   while (end > 0) {
     std::size_t start = last_start(text.substr(0, end));
-    if (!is_white_space(decode_code_point(text, start).value)) break;
+    if (!is_white_space(util::decode_code_point(text, start).value)) break;
     end = start;
   }
   return text.size() - end;
