@@ -36,3 +36,15 @@ TEST(Utf8, AppendEncodesEveryLength) {
   for (char32_t cp : {U'A', U'\u00e9', U'\u4e2d', U'\U0001F600'}) talon::util::append_utf8(out, cp);
   EXPECT_EQ(out, "A\u00e9\u4e2d\U0001F600");
 }
+
+// decode_code_point inverts append_utf8 at every length boundary.
+TEST(Utf8, DecodeInvertsAppend) {
+  for (char32_t cp : {U'\0', U'\x7F', U'\x80', U'\u07FF', U'\u0800', U'\uD7FF', U'\uE000', U'\uFFFF',
+                      U'\U00010000', U'\U0010FFFF'}) {
+    std::string text = "x";
+    talon::util::append_utf8(text, cp);
+    talon::util::CodePoint decoded = talon::util::decode_code_point(text, 1);
+    EXPECT_EQ(decoded.value, cp);
+    EXPECT_EQ(decoded.length, text.size() - 1);
+  }
+}

@@ -6,6 +6,7 @@
 
 #include "talon/data/sample_builder.h"
 #include "talon/util/error.h"
+#include "talon/util/json_file.h"
 
 namespace talon::data {
 
@@ -69,9 +70,8 @@ PreparedDataset PreparedDataset::open(const std::string& dir) {
   PreparedDataset ds;
   ds.dir_ = dir;
   std::string header_path = dir + "/header.json";
-  std::string header_text = util::read_file(header_path);
+  ds.header_ = util::load_json_file(header_path);
   try {
-    ds.header_ = nlohmann::json::parse(header_text);
     if (ds.header_.value("format", "") != kFormat) fail("not a Talon prepared dataset (format field)");
     if (ds.header_.at("version").get<int>() != kVersion) {
       fail("version {} is not the supported version {}", ds.header_.at("version").dump(), kVersion);
