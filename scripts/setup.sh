@@ -12,7 +12,7 @@ cd "$root"
 # Debian packages: the build's libraries and tools, and node/npm for the
 # fixtures. See README.md for why each one is needed.
 packages=(
-  build-essential cmake ninja-build pkg-config git
+  build-essential cmake ninja-build git
   libtorch-dev libgloo-dev nlohmann-json3-dev libpcre2-dev libcli11-dev
   libfmt-dev libutf8proc-dev libxxhash-dev libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev
