@@ -60,7 +60,8 @@ void add_prepare_command(CLI::App& app) {
                r.dropped_examples.empty() ? "" : fmt::format(" (e.g. {})", fmt::join(r.dropped_examples, ", ")));
     fmt::print("  draft vocabulary {} covers {:.2f}% of supervised tokens\n", opts.draft_vocab_size,
                100.0 * r.draft_vocab_coverage);
-    fmt::print("  {:.2f} s, {:.1f} samples/s\n", r.seconds, r.seconds > 0 ? r.lines / r.seconds : 0.0);
+    fmt::print("  {:.2f} s in all, tokenizer loading included ({:.0f} samples/s)\n", r.seconds,
+               r.seconds > 0 ? r.lines / r.seconds : 0.0);
   });
 }
 
