@@ -16,15 +16,8 @@ namespace {
 
 using nlohmann::json;
 using talon::testing::error_of;
+using talon::testing::read_jsonl;
 using Spans = std::vector<std::pair<std::size_t, std::size_t>>;
-
-std::vector<json> read_jsonl(const std::string& path) {
-  std::ifstream in(path);
-  EXPECT_TRUE(in) << "cannot open " << path;
-  std::vector<json> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(json::parse(line));
-  return lines;
-}
 
 Message sys(std::string content) { return {Role::System, std::move(content), std::nullopt}; }
 Message usr(std::string content) { return {Role::User, std::move(content), std::nullopt}; }

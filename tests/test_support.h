@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "talon/util/error.h"
 
 namespace talon::testing {
@@ -48,6 +50,15 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// One JSON value per line of a JSONL file.
+inline std::vector<nlohmann::json> read_jsonl(const std::string& path) {
+  std::ifstream in(path);
+  EXPECT_TRUE(in) << "cannot read " << path;
+  std::vector<nlohmann::json> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
+  return lines;
+}
 
 // The message of the talon::Error that `action` throws; "" when it throws none.
 inline std::string error_of(const std::function<void()>& action) {

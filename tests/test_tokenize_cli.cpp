@@ -28,9 +28,7 @@ std::vector<std::string> lines(const std::string& text) {
 
 // The first `count` golden lines whose corpus text is valid UTF-8, with that text.
 std::vector<std::pair<Json, Json>> golden_samples(const std::string& name, std::size_t count) {
-  std::vector<Json> corpus;
-  std::ifstream corpus_in(kData + "/corpus.jsonl");
-  for (std::string line; std::getline(corpus_in, line);) corpus.push_back(Json::parse(line));
+  std::vector<Json> corpus = talon::testing::read_jsonl(kData + "/corpus.jsonl");
   std::vector<std::pair<Json, Json>> out;
   std::ifstream golden_in(kData + "/" + name + ".golden.jsonl");
   for (std::string line; std::getline(golden_in, line) && out.size() < count;) {

@@ -20,12 +20,14 @@
 #include "talon/util/atomic_file.h"
 #include "talon/util/error.h"
 #include "talon/util/utf8.h"
+#include "test_support.h"
 
 namespace {
 
 using talon::text::Tokenizer;
 using Json = nlohmann::json;
 using Ids = std::vector<std::int32_t>;
+using talon::testing::read_jsonl;
 
 const std::string kNpm = TALON_NPM_DIR;
 const std::string kData = std::string(TALON_TEST_DATA) + "/tokenizer";
@@ -47,14 +49,6 @@ const Tokenizer& tokenizer(const std::string& name) {
   auto it = loaded.find(name);
   if (it == loaded.end()) it = loaded.emplace(name, Tokenizer::load(model_dir(name))).first;
   return it->second;
-}
-
-std::vector<Json> read_jsonl(const std::string& path) {
-  std::ifstream in(path);
-  EXPECT_TRUE(in) << "cannot read " << path;
-  std::vector<Json> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(Json::parse(line));
-  return lines;
 }
 
 std::string unhex(const std::string& hex) {
