@@ -2,7 +2,7 @@
 // Writes tests/data/configs/llama3_inv_freq.json: RoPE inverse frequencies
 // scaled as Hugging Face's _compute_llama3_parameters defines them, computed
 // here in plain JavaScript (double precision) as an independent reference for
-// talon::io::llama3_inv_freq.
+// talon::model::rope_inv_freq.
 // Usage: node scripts/goldens/make_rope_golden.js [out_file]
 'use strict';
 const fs = require('fs');

@@ -76,41 +76,4 @@ nlohmann::json to_json(const RopeScaling& scaling) {
   return out;
 }
 
-std::vector<double> rope_inv_freq(std::int64_t head_dim, double theta) {
-  if (head_dim <= 0 || head_dim % 2 != 0) fail("RoPE needs a positive even head_dim, found {}", head_dim);
-  if (!(theta > 0)) fail("RoPE needs a positive rope_theta, found {}", theta);
-  std::vector<double> inv_freq(static_cast<std::size_t>(head_dim / 2));
-  for (std::size_t i = 0; i < inv_freq.size(); ++i) {
-    inv_freq[i] = 1.0 / std::pow(theta, static_cast<double>(2 * i) / static_cast<double>(head_dim));
-  }
-  return inv_freq;
-}
-
-std::vector<double> llama3_inv_freq(std::int64_t head_dim, double theta, const RopeScaling& scaling) {
-  if (scaling.type != RopeType::Llama3 || !scaling.original_max_position_embeddings) {
-    fail("llama3_inv_freq: rope_scaling of type {} (expected llama3 with original_max_position_embeddings)",
-         rope_type_name(scaling.type));
-  }
-  const double original_max = static_cast<double>(*scaling.original_max_position_embeddings);
-  const double low_freq_wavelen = original_max / scaling.low_freq_factor;
-  const double high_freq_wavelen = original_max / scaling.high_freq_factor;
-  std::vector<double> inv_freq = rope_inv_freq(head_dim, theta);
-  for (double& f : inv_freq) {
-    double wavelen = 2 * M_PI / f;
-    if (wavelen < high_freq_wavelen) continue;  // high frequencies: unchanged
-    if (wavelen > low_freq_wavelen) {
-      f /= scaling.factor;  // low frequencies: interpolated
-    } else {
-      // With equal factors only wavelen == original_max / factor lands here;
-      // SpecForge takes smooth = 0 rather than dividing by zero.
-      double smooth = scaling.high_freq_factor == scaling.low_freq_factor
-                          ? 0.0
-                          : (original_max / wavelen - scaling.low_freq_factor) /
-                                (scaling.high_freq_factor - scaling.low_freq_factor);
-      f = (1 - smooth) * f / scaling.factor + smooth * f;
-    }
-  }
-  return inv_freq;
-}
-
 }  // namespace talon::io

@@ -1,6 +1,6 @@
 // RoPE scaling as Hugging Face config.json files describe it ("rope_scaling",
-// or transformers 5's "rope_parameters"), and the inverse frequencies of the
-// static scalings.
+// or transformers 5's "rope_parameters"). model/layers.h turns it into
+// inverse frequencies.
 #pragma once
 
 #include <nlohmann/json_fwd.hpp>
@@ -33,13 +33,5 @@ std::optional<RopeScaling> parse_rope_scaling(const nlohmann::json& value, const
                                               const std::string& field = "rope_scaling");
 nlohmann::json to_json(const RopeScaling& scaling);  // with "rope_type"
 const char* rope_type_name(RopeType type);
-
-// inv_freq[i] = 1 / theta^(2i / head_dim), i < head_dim / 2, in double
-// precision (callers cast to fp32 as HF does).
-std::vector<double> rope_inv_freq(std::int64_t head_dim, double theta);
-// HF's _compute_llama3_parameters: with wavelen = 2 pi / inv_freq, keep
-// wavelen < original_max / high_freq_factor, divide wavelen >
-// original_max / low_freq_factor by `factor`, and blend in between.
-std::vector<double> llama3_inv_freq(std::int64_t head_dim, double theta, const RopeScaling& scaling);
 
 }  // namespace talon::io

@@ -1,0 +1,53 @@
+#include "talon/model/draft_checkpoint.h"
+
+#include <ATen/ATen.h>
+
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "talon/io/safetensors.h"
+#include "talon/util/atomic_file.h"
+#include "talon/util/error.h"
+
+namespace talon::model {
+
+void save_draft_checkpoint(const std::string& dir, const Eagle3Draft& draft, const DraftVocab& vocab) {
+  util::write_file_atomic(dir + "/config.json", io::to_json(draft.config).dump(2) + "\n");
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  for (const auto& [name, value] : draft.parameters()) tensors.emplace_back(name, value.detach().to(at::kBFloat16));
+  tensors.emplace_back("d2t", vocab.d2t.to(at::kLong));
+  tensors.emplace_back("t2d", vocab.t2d.to(at::kBool));
+  io::write_safetensors(dir + "/model.safetensors", tensors);
+}
+
+DraftCheckpoint load_draft_checkpoint(const std::string& dir) {
+  DraftCheckpoint out;
+  out.config = io::load_draft_config(dir + "/config.json");
+  const std::string path = dir + "/model.safetensors";
+  io::SafetensorsFile file = io::SafetensorsFile::open(path);
+  std::set<std::string> known;
+  for (const auto& [name, value] : Eagle3Draft{}.parameters()) known.insert(name);
+  for (const io::TensorInfo& info : file.tensors()) {
+    if (info.name == "d2t") {
+      out.vocab.d2t = file.tensor(info.name).to(at::kLong);
+    } else if (info.name == "t2d") {
+      out.vocab.t2d = file.tensor(info.name).to(at::kBool);
+    } else if (known.count(info.name)) {
+      out.parameters.emplace_back(info.name, file.tensor(info.name));
+    } else if (info.name != "embed_tokens.weight") {
+      fail("{}: unexpected tensor {} in a draft checkpoint (expected the EAGLE-3 draft tensors of brief §3)", path,
+           info.name);
+    }
+  }
+  if (out.vocab.d2t.defined() && out.vocab.d2t.size(0) != out.config.draft_vocab_size) {
+    fail("{}: d2t has {} entries, expected draft_vocab_size = {} from config.json", path, out.vocab.d2t.size(0),
+         out.config.draft_vocab_size);
+  }
+  if (out.vocab.t2d.defined() && out.vocab.t2d.size(0) != out.config.vocab_size) {
+    fail("{}: t2d has {} entries, expected vocab_size = {} from config.json", path, out.vocab.t2d.size(0),
+         out.config.vocab_size);
+  }
+  return out;
+}
+
+}  // namespace talon::model

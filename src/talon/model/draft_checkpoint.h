@@ -1,0 +1,30 @@
+// The draft directory SGLang and vLLM load as an EAGLE-3 draft (brief §3):
+//   config.json        io::to_json(DraftConfig)
+//   model.safetensors  the trainable tensors under their checkpoint names,
+//                      BF16, plus d2t (I64 [Vd]) and t2d (BOOL [V]).
+// embed_tokens is not saved: the server shares the target's.
+#pragma once
+
+#include <string>
+
+#include "talon/model/eagle3_draft.h"
+#include "talon/model/target_distribution.h"
+
+namespace talon::model {
+
+// Writes the two files into `dir`, an existing directory (the caller makes
+// it atomic: see train/checkpointer.h).
+void save_draft_checkpoint(const std::string& dir, const Eagle3Draft& draft, const DraftVocab& vocab);
+
+struct DraftCheckpoint {
+  io::DraftConfig config;
+  NamedTensors parameters;  // CPU, as stored (BF16 for Talon's own)
+  DraftVocab vocab;         // undefined tensors when the file has no d2t/t2d
+};
+
+// Reads a Talon or SpecForge draft directory. An `embed_tokens.weight` is
+// ignored (the embedding always comes from the target); any other unknown
+// tensor is an error naming it.
+DraftCheckpoint load_draft_checkpoint(const std::string& dir);
+
+}  // namespace talon::model

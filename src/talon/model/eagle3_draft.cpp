@@ -1,0 +1,105 @@
+#include "talon/model/eagle3_draft.h"
+
+#include <ATen/ATen.h>
+#include <fmt/ranges.h>
+
+#include <cmath>
+#include <map>
+
+#include "talon/util/error.h"
+
+namespace talon::model {
+namespace {
+
+struct ParameterSlot {
+  const char* name;
+  at::Tensor Eagle3Draft::*member;
+};
+
+// Checkpoint names (brief §3) in the order they are created and saved.
+constexpr ParameterSlot kParameters[] = {
+    {"fc.weight", &Eagle3Draft::fc},
+    {"midlayer.self_attn.q_proj.weight", &Eagle3Draft::q_proj},
+    {"midlayer.self_attn.k_proj.weight", &Eagle3Draft::k_proj},
+    {"midlayer.self_attn.v_proj.weight", &Eagle3Draft::v_proj},
+    {"midlayer.self_attn.o_proj.weight", &Eagle3Draft::o_proj},
+    {"midlayer.mlp.gate_proj.weight", &Eagle3Draft::gate_proj},
+    {"midlayer.mlp.up_proj.weight", &Eagle3Draft::up_proj},
+    {"midlayer.mlp.down_proj.weight", &Eagle3Draft::down_proj},
+    {"midlayer.input_layernorm.weight", &Eagle3Draft::input_layernorm},
+    {"midlayer.hidden_norm.weight", &Eagle3Draft::hidden_norm},
+    {"midlayer.post_attention_layernorm.weight", &Eagle3Draft::post_attention_layernorm},
+    {"norm.weight", &Eagle3Draft::norm},
+    {"lm_head.weight", &Eagle3Draft::lm_head},
+};
+
+std::vector<std::int64_t> expected_shape(const io::DraftConfig& c, const std::string& name) {
+  const std::int64_t h = c.hidden_size, d = c.head_dim;
+  const std::map<std::string, std::vector<std::int64_t>> shapes = {
+      {"fc.weight", {h, 3 * c.target_hidden_size}},
+      {"midlayer.self_attn.q_proj.weight", {c.num_attention_heads * d, 2 * h}},
+      {"midlayer.self_attn.k_proj.weight", {c.num_key_value_heads * d, 2 * h}},
+      {"midlayer.self_attn.v_proj.weight", {c.num_key_value_heads * d, 2 * h}},
+      {"midlayer.self_attn.o_proj.weight", {h, c.num_attention_heads * d}},
+      {"midlayer.mlp.gate_proj.weight", {c.intermediate_size, h}},
+      {"midlayer.mlp.up_proj.weight", {c.intermediate_size, h}},
+      {"midlayer.mlp.down_proj.weight", {h, c.intermediate_size}},
+      {"lm_head.weight", {c.draft_vocab_size, h}},
+  };
+  auto it = shapes.find(name);
+  return it == shapes.end() ? std::vector<std::int64_t>{h} : it->second;  // the norms
+}
+
+bool is_norm(const std::string& name) { return name.find("norm") != std::string::npos; }
+
+}  // namespace
+
+Eagle3Draft Eagle3Draft::create(const io::DraftConfig& config, at::Tensor embed_tokens, at::Generator generator,
+                                const at::TensorOptions& options) {
+  Eagle3Draft draft;
+  draft.config = config;
+  draft.embed_tokens = std::move(embed_tokens);
+  for (const ParameterSlot& slot : kParameters) {
+    std::vector<std::int64_t> shape = expected_shape(config, slot.name);
+    at::Tensor value;
+    if (is_norm(slot.name)) {
+      value = at::ones(shape, at::kFloat);
+    } else {
+      const double bound = 1.0 / std::sqrt(static_cast<double>(shape[1]));
+      value = at::empty(shape, at::kFloat).uniform_(-bound, bound, generator);
+    }
+    draft.*slot.member = value;
+  }
+  draft.to(options);
+  return draft;
+}
+
+NamedTensors Eagle3Draft::parameters() const {
+  NamedTensors out;
+  for (const ParameterSlot& slot : kParameters) out.emplace_back(slot.name, this->*slot.member);
+  return out;
+}
+
+void Eagle3Draft::load_parameters(const NamedTensors& tensors, const std::string& source) {
+  std::map<std::string, at::Tensor> by_name(tensors.begin(), tensors.end());
+  for (const ParameterSlot& slot : kParameters) {
+    auto it = by_name.find(slot.name);
+    if (it == by_name.end()) fail("{}: missing tensor {}", source, slot.name);
+    std::vector<std::int64_t> shape = expected_shape(config, slot.name);
+    if (it->second.sizes() != at::IntArrayRef(shape)) {
+      fail("{}: tensor {} has shape {}, expected {} from the draft config", source, slot.name,
+           fmt::join(it->second.sizes(), "x"), fmt::join(shape, "x"));
+    }
+    at::Tensor& target = this->*slot.member;  // keeps its device and dtype
+    target = it->second.to(target.device(), target.scalar_type()).clone().set_requires_grad(true);
+  }
+}
+
+void Eagle3Draft::to(const at::TensorOptions& options) {
+  for (const ParameterSlot& slot : kParameters) {
+    at::Tensor& t = this->*slot.member;
+    t = t.detach().to(options.device(), options.dtype().toScalarType()).clone().set_requires_grad(true);
+  }
+}
+
+}  // namespace talon::model

@@ -1,0 +1,178 @@
+#include "talon/model/target_model.h"
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "talon/io/safetensors_model.h"
+#include "talon/model/layers.h"
+#include "talon/model/target_weights.h"
+#include "talon/util/error.h"
+
+namespace talon::model {
+namespace {
+
+std::string shape_string(at::IntArrayRef shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Tensors transformers drops without a word: RoPE buffers saved by old
+// versions, and lm_head beside tied embeddings (the embedding wins).
+bool ignorable(const std::string& name, const io::TargetConfig& config) {
+  return ends_with(name, "rotary_emb.inv_freq") || (config.tie_word_embeddings && name == "lm_head.weight");
+}
+
+// Checks the checkpoint against the config before anything is copied: every
+// tensor present with its shape and a float dtype, and no tensor left over.
+void check_checkpoint(const io::SafetensorsModel& checkpoint, const std::vector<TargetTensorSpec>& specs,
+                      const io::TargetConfig& config) {
+  const std::string& dir = checkpoint.dir();
+  std::unordered_set<std::string> expected;
+  for (const TargetTensorSpec& spec : specs) {
+    expected.insert(spec.name);
+    if (!checkpoint.contains(spec.name)) {
+      fail("{}: missing tensor \"{}\": expected shape {} from config.json", dir, spec.name, shape_string(spec.shape));
+    }
+    const io::TensorInfo& info = checkpoint.info(spec.name);
+    if (info.shape != spec.shape) {
+      fail("{}: tensor \"{}\": expected shape {} from config.json, found {}", dir, spec.name,
+           shape_string(spec.shape), shape_string(info.shape));
+    }
+    if (info.dtype != io::DType::F32 && info.dtype != io::DType::F16 && info.dtype != io::DType::BF16) {
+      fail("{}: tensor \"{}\": expected dtype F32, F16 or BF16, found {}", dir, spec.name,
+           io::dtype_name(info.dtype));
+    }
+  }
+  for (const std::string& name : checkpoint.names()) {
+    if (!expected.count(name) && !ignorable(name, config)) {
+      fail("{}: unexpected tensor \"{}\": a {} model with this config.json has no such weight", dir, name,
+           io::architecture_name(config.architecture));
+    }
+  }
+}
+
+// Every tensor `config` calls for, each an owned copy on `device` in `dtype`
+// (never a view of the mapped file, so callers may write into them).
+std::unordered_map<std::string, at::Tensor> load_weights(const std::string& dir, const io::TargetConfig& config,
+                                                         at::Device device, at::ScalarType dtype) {
+  io::SafetensorsModel checkpoint = io::SafetensorsModel::open(dir);
+  std::vector<TargetTensorSpec> specs = target_tensor_specs(config);
+  check_checkpoint(checkpoint, specs, config);
+  std::unordered_map<std::string, at::Tensor> weights;
+  for (const TargetTensorSpec& spec : specs) {
+    weights[spec.name] = checkpoint.tensor(spec.name).to(device, dtype, /*non_blocking=*/false, /*copy=*/true);
+  }
+  return weights;
+}
+
+}  // namespace
+
+TargetModel TargetModel::load(const std::string& dir, at::Device device, at::ScalarType dtype) {
+  if (dtype != at::kFloat && dtype != at::kBFloat16 && dtype != at::kHalf) {
+    fail("{}: target compute dtype must be float32, bfloat16 or float16, found {}", dir, c10::toString(dtype));
+  }
+  io::TargetConfig config = io::load_target_config(dir);
+  std::unordered_map<std::string, at::Tensor> w = load_weights(dir, config, device, dtype);
+  auto take = [&w](const std::string& name) {
+    auto it = w.find(name);
+    return it == w.end() ? at::Tensor() : it->second;  // absent: an optional tensor the config leaves out
+  };
+
+  TargetModel model(config, device, dtype);
+  model.embed_tokens_ = take("model.embed_tokens.weight");
+  model.lm_head_ = config.tie_word_embeddings ? model.embed_tokens_ : take("lm_head.weight");
+  model.norm_ = take("model.norm.weight");
+  for (std::int64_t i = 0; i < config.num_hidden_layers; ++i) {
+    const std::string p = "model.layers." + std::to_string(i) + ".";
+    Layer layer;
+    layer.input_layernorm = take(p + "input_layernorm.weight");
+    layer.post_attention_layernorm = take(p + "post_attention_layernorm.weight");
+    layer.q_proj = take(p + "self_attn.q_proj.weight");
+    layer.k_proj = take(p + "self_attn.k_proj.weight");
+    layer.v_proj = take(p + "self_attn.v_proj.weight");
+    layer.o_proj = take(p + "self_attn.o_proj.weight");
+    layer.q_bias = take(p + "self_attn.q_proj.bias");
+    layer.k_bias = take(p + "self_attn.k_proj.bias");
+    layer.v_bias = take(p + "self_attn.v_proj.bias");
+    layer.o_bias = take(p + "self_attn.o_proj.bias");
+    layer.q_norm = take(p + "self_attn.q_norm.weight");
+    layer.k_norm = take(p + "self_attn.k_norm.weight");
+    layer.gate_proj = take(p + "mlp.gate_proj.weight");
+    layer.up_proj = take(p + "mlp.up_proj.weight");
+    layer.down_proj = take(p + "mlp.down_proj.weight");
+    model.layers_.push_back(std::move(layer));
+  }
+  std::string config_path = (std::filesystem::path(dir) / "config.json").string();
+  model.inv_freq_ = rope_inv_freq(config.head_dim, config.rope_theta, config.rope_scaling, config_path).to(device);
+  return model;
+}
+
+at::Tensor TargetModel::decoder_layer(const Layer& layer, const at::Tensor& x, const RopeTable& rope) const {
+  const std::int64_t b = x.size(0), l = x.size(1), d = config_.head_dim;
+  const std::int64_t heads = config_.num_attention_heads, kv_heads = config_.num_key_value_heads;
+  const double eps = config_.rms_norm_eps;
+
+  at::Tensor h = rms_norm(x, layer.input_layernorm, eps);
+  at::Tensor q = at::linear(h, layer.q_proj, layer.q_bias).view({b, l, heads, d});
+  at::Tensor k = at::linear(h, layer.k_proj, layer.k_bias).view({b, l, kv_heads, d});
+  at::Tensor v = at::linear(h, layer.v_proj, layer.v_bias).view({b, l, kv_heads, d});
+  if (config_.qk_norm) {  // Qwen3: RMSNorm over each head's d features, before RoPE
+    q = rms_norm(q, layer.q_norm, eps);
+    k = rms_norm(k, layer.k_norm, eps);
+  }
+  q = apply_rope(q.transpose(1, 2), rope);  // [B, h, L, d]
+  k = apply_rope(k.transpose(1, 2), rope);  // [B, kv, L, d]
+  const std::int64_t groups = heads / kv_heads;
+  at::Tensor attn = causal_attention(q, repeat_kv(k, groups), repeat_kv(v.transpose(1, 2), groups));
+  at::Tensor out = x + at::linear(attn.transpose(1, 2).reshape({b, l, heads * d}), layer.o_proj, layer.o_bias);
+  return out + swiglu_mlp(rms_norm(out, layer.post_attention_layernorm, eps), layer.gate_proj, layer.up_proj,
+                          layer.down_proj);
+}
+
+TargetFeatures TargetModel::forward(const at::Tensor& input_ids, const std::array<int, 3>& aux_layers) const {
+  at::NoGradGuard no_grad;
+  if (input_ids.dim() != 2 || input_ids.scalar_type() != at::kLong || input_ids.numel() == 0) {
+    fail("target forward: input_ids must be a non-empty [B, L] int64 tensor, found {} {}",
+         c10::toString(input_ids.scalar_type()), shape_string(input_ids.sizes()));
+  }
+  std::array<int, 3> aux = aux_layers;
+  std::sort(aux.begin(), aux.end());
+  const int layer_count = static_cast<int>(layers_.size());
+  if (aux[0] < 0 || aux[0] == aux[1] || aux[1] == aux[2] || aux[2] >= layer_count) {
+    fail("target forward: aux layers [{}] must be 3 distinct layer indices in [0, {}]", fmt::join(aux_layers, ", "),
+         layer_count - 1);
+  }
+  at::Tensor ids = input_ids.to(device_);
+  // An out-of-range id would read past the embedding (a device assert on CUDA).
+  const std::int64_t lowest = ids.min().item<std::int64_t>(), highest = ids.max().item<std::int64_t>();
+  if (lowest < 0 || highest >= config_.vocab_size) {
+    fail("target forward: token ids must lie in [0, {}), found {}", config_.vocab_size,
+         lowest < 0 ? lowest : highest);
+  }
+
+  const std::int64_t b = ids.size(0), l = ids.size(1), hidden = config_.hidden_size;
+  RopeTable rope = rope_table(inv_freq_, at::arange(l, ids.options()), dtype_);
+  TargetFeatures features;
+  // Filled in place, so the three layer outputs never exist twice.
+  features.aux = at::empty({b, l, 3 * hidden}, embed_tokens_.options());
+  at::Tensor x = at::embedding(embed_tokens_, ids);  // [B, L, H]
+  std::size_t next_aux = 0;
+  for (int i = 0; i < layer_count; ++i) {
+    x = decoder_layer(layers_[i], x, rope);
+    if (next_aux < aux.size() && i == aux[next_aux]) {
+      features.aux.narrow(-1, static_cast<std::int64_t>(next_aux) * hidden, hidden).copy_(x);
+      ++next_aux;
+    }
+  }
+  features.hidden = rms_norm(x, norm_, config_.rms_norm_eps);
+  return features;
+}
+
+}  // namespace talon::model

@@ -1,0 +1,77 @@
+// The target model (Llama 3.x, Qwen2, Qwen3 decoders) run forward only, to
+// produce what EAGLE-3 trains on (brief §2 "Target features"): the residual
+// stream after three chosen layers and the final-normed last hidden state.
+// Weights keep their Hugging Face names (target_weights.h lists them).
+#pragma once
+
+#include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "talon/io/hf_config.h"
+
+namespace talon::model {
+
+struct RopeTable;  // layers.h
+
+struct TargetFeatures {
+  at::Tensor aux;     // [B, L, 3H]: outputs of the three aux layers (residual stream
+                      // after the layer, before the final norm), ascending layer order
+  at::Tensor hidden;  // [B, L, H]: final_norm(output of the last layer)
+};
+
+class TargetModel {
+ public:
+  // `dir`: config.json plus model.safetensors or a sharded index. Weights may
+  // be F32, F16 or BF16 on disk; they are copied to `device` in `dtype`
+  // (kFloat, kBFloat16 or kHalf; fp32 on CPU, bf16 on CUDA in practice).
+  // Every tensor's presence, shape and dtype is checked against the config;
+  // errors name the directory, the tensor and the expected and found shape.
+  // A tensor the config does not call for is an error too (it means a model
+  // variant Talon would run wrongly), except RoPE inv_freq buffers and an
+  // lm_head.weight beside tied embeddings, which transformers ignores.
+  static TargetModel load(const std::string& dir, at::Device device, at::ScalarType dtype);
+
+  // input_ids [B, L] int64 (any device), right-padded: plain causal
+  // attention makes every real position exact, since padding comes after it.
+  // aux_layers: three distinct 0-based layer indices (any order; the result
+  // is in ascending order). Runs without autograd, one layer at a time,
+  // keeping only the running residual stream and the returned tensors.
+  TargetFeatures forward(const at::Tensor& input_ids, const std::array<int, 3>& aux_layers) const;
+
+  const io::TargetConfig& config() const { return config_; }
+  const at::Tensor& embed_tokens() const { return embed_tokens_; }  // [V, H]
+  const at::Tensor& lm_head() const { return lm_head_; }            // [V, H]; the embedding when tied
+  at::Device device() const { return device_; }
+  at::ScalarType dtype() const { return dtype_; }
+
+ private:
+  // One decoder layer; names as in model.layers.{i}.*. Biases are undefined
+  // tensors without attention_bias, q_norm/k_norm without qk_norm.
+  struct Layer {
+    at::Tensor input_layernorm, post_attention_layernorm;  // [H]
+    at::Tensor q_proj, k_proj, v_proj, o_proj;             // [h*d, H], [kv*d, H] x2, [H, h*d]
+    at::Tensor q_bias, k_bias, v_bias, o_bias;             // [h*d], [kv*d] x2, [H]
+    at::Tensor q_norm, k_norm;                             // [d]
+    at::Tensor gate_proj, up_proj, down_proj;              // [I, H] x2, [H, I]
+  };
+
+  // x [B, L, H] -> the residual stream after the layer, [B, L, H].
+  at::Tensor decoder_layer(const Layer& layer, const at::Tensor& x, const RopeTable& rope) const;
+
+  TargetModel(io::TargetConfig config, at::Device device, at::ScalarType dtype)
+      : config_(std::move(config)), device_(device), dtype_(dtype) {}
+
+  io::TargetConfig config_;
+  at::Device device_;
+  at::ScalarType dtype_;
+  at::Tensor embed_tokens_, lm_head_, norm_;
+  std::vector<Layer> layers_;
+  at::Tensor inv_freq_;  // fp32 [d/2] on device_, rope_scaling applied
+};
+
+}  // namespace talon::model

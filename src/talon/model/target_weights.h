@@ -1,0 +1,44 @@
+// The tensors of a Hugging Face Llama / Qwen2 / Qwen3 checkpoint, named as
+// in its safetensors files, with the shapes its config.json implies. One list
+// serves both the loader (which validates a checkpoint against it) and
+// `talon init-target` (which fills it with random weights).
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "talon/io/hf_config.h"
+
+namespace talon::model {
+
+// How transformers' _init_weights fills a tensor of a fresh model.
+enum class TensorRole {
+  Matrix,  // linear weight [out, in] or embedding [V, H]: normal(0, initializer_range)
+  Norm,    // RMSNorm weight: ones
+  Bias,    // q/k/v/o bias: zeros
+};
+
+struct TargetTensorSpec {
+  std::string name;  // "model.layers.3.self_attn.q_proj.weight"
+  std::vector<std::int64_t> shape;
+  TensorRole role;
+};
+
+// Every tensor the model reads, in checkpoint order: embedding, layers 0..L-1,
+// final norm, then lm_head unless tie_word_embeddings (the embedding is
+// reused). q/k/v biases when attention_bias, and an o_proj bias too except
+// in Qwen2 (as transformers builds them); q_norm/k_norm [head_dim] when qk_norm.
+std::vector<TargetTensorSpec> target_tensor_specs(const io::TargetConfig& config);
+
+// Random weights for every spec, generated in fp32 in spec order from one
+// CPU generator seeded with `seed` (so a seed fixes every byte), then cast to
+// `dtype`. CPU tensors.
+std::vector<std::pair<std::string, at::Tensor>> random_target_weights(const io::TargetConfig& config,
+                                                                      double initializer_range, std::uint64_t seed,
+                                                                      at::ScalarType dtype);
+
+}  // namespace talon::model

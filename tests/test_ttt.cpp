@@ -1,0 +1,275 @@
+// The production TTT path (model/ttt.h, target_distribution.h) against a
+// plain reference written here from brief §2: one explicit attention mask
+// over the concatenated keys of all steps, full-vocabulary target logits
+// shifted step by step, the loss and accuracy as the brief states them.
+// Also a finite-difference check of the production gradients in fp64.
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <vector>
+
+#include "talon/model/eagle3_draft.h"
+#include "talon/model/target_distribution.h"
+#include "talon/model/ttt.h"
+
+namespace talon::model {
+namespace {
+
+// ---------------------------------------------------------------- reference
+
+at::Tensor ref_rms_norm(const at::Tensor& x, const at::Tensor& w, double eps) {
+  at::Tensor x32 = x.to(at::promote_types(x.scalar_type(), at::kFloat));
+  at::Tensor y = x32 / at::sqrt((x32 * x32).mean(-1, true) + eps);
+  return w * y.to(x.scalar_type());
+}
+
+// Rotate-half RoPE written per pair: (x_i, x_{i+d/2}) turned by angle pos * inv_freq_i.
+at::Tensor ref_rope(const at::Tensor& x, std::int64_t first_position, double theta) {
+  const std::int64_t length = x.size(2), d = x.size(3), half = d / 2;
+  at::Tensor i = at::arange(0, d, 2, at::kLong).to(at::kFloat) / static_cast<double>(d);
+  at::Tensor inv_freq = 1.0 / at::pow(theta, i);  // [d/2] fp32
+  at::Tensor angle = at::arange(first_position, first_position + length, at::kLong).to(at::kFloat).unsqueeze(1) * inv_freq;
+  at::Tensor cos = angle.cos().to(x.scalar_type()), sin = angle.sin().to(x.scalar_type());  // [L, d/2]
+  at::Tensor a = x.narrow(-1, 0, half), b = x.narrow(-1, half, half);
+  return at::cat({a * cos - b * sin, b * cos + a * sin}, -1);
+}
+
+struct RefResult {
+  at::Tensor loss;
+  std::vector<double> ploss, correct, supervised;
+};
+
+// Brief §2, literally: every step recomputes p and pm from the shifted z.
+RefResult reference_ttt(const Eagle3Draft& m, const at::Tensor& input_ids_in, const at::Tensor& loss_mask_in,
+                        const at::Tensor& lengths, const at::Tensor& aux, const at::Tensor& target_hidden,
+                        const at::Tensor& target_lm_head, const DraftVocab& vocab, int T) {
+  const auto& c = m.config;
+  const std::int64_t B = input_ids_in.size(0), L = input_ids_in.size(1), heads = c.num_attention_heads,
+                     kv_heads = c.num_key_value_heads, d = c.head_dim;
+  const double eps = c.rms_norm_eps;
+  auto shift = [](const at::Tensor& x) {
+    return at::cat({x.narrow(1, 1, x.size(1) - 1), at::zeros_like(x.narrow(1, 0, 1))}, 1);
+  };
+  at::Tensor z = at::matmul(target_hidden, target_lm_head.t());  // [B, L, V]: the full logits
+  at::Tensor input_ids = shift(input_ids_in), loss_mask = loss_mask_in.clone();
+  z = shift(z);
+  at::Tensor used = vocab.target_ids();
+
+  RefResult out;
+  const at::ScalarType wide = at::promote_types(m.fc.scalar_type(), at::kFloat);
+  out.loss = at::zeros({}, wide);
+  std::vector<at::Tensor> keys, values;  // [B, heads, L, d] per step
+  at::Tensor h_in = at::matmul(aux, m.fc.t());
+  for (int s = 0; s < T; ++s) {
+    at::Tensor e = m.embed_tokens.index_select(0, input_ids.flatten()).view({B, L, -1}).to(m.fc.scalar_type());
+    at::Tensor x = at::cat({ref_rms_norm(e, m.input_layernorm, eps), ref_rms_norm(h_in, m.hidden_norm, eps)}, -1);
+    at::Tensor q = at::matmul(x, m.q_proj.t()).view({B, L, heads, d}).permute({0, 2, 1, 3});
+    at::Tensor k = at::matmul(x, m.k_proj.t()).view({B, L, kv_heads, d}).permute({0, 2, 1, 3});
+    at::Tensor v = at::matmul(x, m.v_proj.t()).view({B, L, kv_heads, d}).permute({0, 2, 1, 3});
+    q = ref_rope(q, s, c.rope_theta);
+    k = ref_rope(k, s, c.rope_theta);
+    keys.push_back(k.repeat_interleave(heads / kv_heads, 1));
+    values.push_back(v.repeat_interleave(heads / kv_heads, 1));
+
+    // The mask over [k_0 | k_1 | ... | k_s], (s + 1) L keys, built entry by entry.
+    at::Tensor allowed = at::zeros({B, 1, L, (s + 1) * L}, at::kBool);
+    auto a = allowed.accessor<bool, 4>();
+    for (std::int64_t b = 0; b < B; ++b) {
+      const std::int64_t n = lengths[b].item<std::int64_t>();
+      for (std::int64_t t = 0; t < L; ++t) {
+        for (std::int64_t j = 0; j < (s + 1) * L; ++j) {
+          a[b][0][t][j] = j < L ? (j <= t && j < n) : (j % L == t);
+        }
+      }
+    }
+    at::Tensor K = at::cat(keys, 2), V = at::cat(values, 2);
+    at::Tensor scores = (at::matmul(q, K.transpose(2, 3)) / std::sqrt(static_cast<double>(d))).to(wide);
+    at::Tensor attn = at::matmul(at::softmax(scores.masked_fill(allowed.logical_not(), -INFINITY), -1).to(q.scalar_type()), V);
+    at::Tensor h = h_in + at::matmul(attn.permute({0, 2, 1, 3}).reshape({B, L, heads * d}), m.o_proj.t());
+    at::Tensor y = ref_rms_norm(h, m.post_attention_layernorm, eps);
+    h = h + at::matmul(at::silu(at::matmul(y, m.gate_proj.t())) * at::matmul(y, m.up_proj.t()), m.down_proj.t());
+    at::Tensor logits = at::matmul(ref_rms_norm(h, m.norm, eps), m.lm_head.t());
+
+    at::Tensor p = at::softmax(z.index_select(2, used).to(wide), -1);
+    at::Tensor pm = vocab.t2d.index_select(0, z.argmax(-1).flatten()).view({B, L}).to(at::kFloat) * loss_mask;
+    at::Tensor loss_s = -(pm.unsqueeze(-1) * p * at::log_softmax(logits.to(wide), -1)).sum() / double(B * L);
+    out.loss = out.loss + std::pow(0.8, s) * loss_s;
+    out.ploss.push_back(loss_s.item<double>());
+    out.correct.push_back((pm * (logits.argmax(-1) == p.argmax(-1)).to(at::kFloat)).sum().item<double>());
+    out.supervised.push_back(loss_mask.sum().item<double>());
+    h_in = h;
+    input_ids = shift(input_ids);
+    z = shift(z);
+    loss_mask = shift(loss_mask);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- fixtures
+
+io::DraftConfig tiny_config() {
+  io::DraftConfig c;
+  c.hidden_size = 32;
+  c.intermediate_size = 48;
+  c.num_attention_heads = 4;
+  c.num_key_value_heads = 2;
+  c.head_dim = 8;
+  c.vocab_size = 50;
+  c.draft_vocab_size = 20;
+  c.target_hidden_size = 24;
+  c.rms_norm_eps = 1e-6;
+  c.rope_theta = 10000;
+  return c;
+}
+
+struct Problem {
+  Eagle3Draft draft;
+  at::Tensor input_ids, loss_mask, lengths, aux, target_hidden, target_lm_head;
+  DraftVocab vocab;
+};
+
+// Random weights scaled up so the draft's predictions vary by position,
+// two samples of different lengths (right padding), a sparse loss mask.
+Problem make_problem(at::ScalarType dtype, std::uint64_t seed) {
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  io::DraftConfig c = tiny_config();
+  const std::int64_t B = 2, L = 11, V = c.vocab_size, Vd = c.draft_vocab_size, Ht = c.target_hidden_size;
+  Problem p;
+  at::Tensor embed = at::randn({V, c.hidden_size}, gen, at::kDouble).to(dtype);
+  p.draft = Eagle3Draft::create(c, embed, gen, at::TensorOptions().dtype(dtype));
+  {
+    at::NoGradGuard no_grad;
+    for (auto& [name, t] : p.draft.parameters()) {
+      if (name.find("norm") != std::string::npos) t.copy_(1 + 0.1 * at::randn(t.sizes(), gen, at::kDouble));
+      else t.mul_(3);
+    }
+  }
+  p.lengths = at::tensor(std::vector<std::int64_t>{L, 7});
+  p.input_ids = at::randint(0, V, {B, L}, gen, at::kLong);
+  p.loss_mask = (at::rand({B, L}, gen, at::kDouble) < 0.7).to(at::kFloat);
+  for (std::int64_t b = 0; b < B; ++b) {
+    const std::int64_t n = p.lengths[b].item<std::int64_t>();
+    p.input_ids[b].narrow(0, n, L - n).zero_();
+    p.loss_mask[b].narrow(0, n - 1, L - n + 1).zero_();  // Talon: loss_mask[n-1] = 0, 0 in padding
+  }
+  p.aux = at::randn({B, L, 3 * Ht}, gen, at::kDouble).to(dtype);
+  p.target_hidden = at::randn({B, L, c.hidden_size}, gen, at::kDouble).to(dtype);
+  p.target_lm_head = at::randn({V, c.hidden_size}, gen, at::kDouble).to(dtype);
+  // Draft vocab: a random Vd-subset, so some argmaxes fall outside it.
+  at::Tensor used = std::get<0>(at::randperm(V, gen, at::kLong).narrow(0, 0, Vd).sort());
+  p.vocab.d2t = used - at::arange(Vd, at::kLong);
+  p.vocab.t2d = at::zeros({V}, at::kBool).index_fill_(0, used, true);
+  return p;
+}
+
+TttOutput production(const Problem& p, int T) {
+  TttBatch batch{p.input_ids, p.loss_mask, p.lengths, p.aux,
+                 target_distribution(p.target_hidden, p.target_lm_head, p.vocab, /*vocab_chunk=*/16)};
+  return ttt_forward(p.draft, batch, T);
+}
+
+std::vector<at::Tensor> gradients(const Eagle3Draft& draft, const at::Tensor& loss) {
+  std::vector<at::Tensor> params;
+  for (auto& [name, t] : draft.parameters()) params.push_back(t);
+  return torch::autograd::grad({loss}, params);
+}
+
+void expect_matches_reference(at::ScalarType dtype, double tolerance, std::uint64_t seed) {
+  const int T = 5;
+  Problem p = make_problem(dtype, seed);
+  TttOutput got = production(p, T);
+  RefResult want = reference_ttt(p.draft, p.input_ids, p.loss_mask, p.lengths, p.aux, p.target_hidden,
+                                 p.target_lm_head, p.vocab, T);
+  EXPECT_NEAR(got.loss.item<double>(), want.loss.item<double>(), tolerance);
+  double total_correct = 0;
+  for (int s = 0; s < T; ++s) {
+    EXPECT_NEAR(got.ploss[s].item<double>(), want.ploss[s], tolerance) << "step " << s;
+    EXPECT_EQ(got.correct[s].item<double>(), want.correct[s]) << "step " << s;
+    EXPECT_EQ(got.supervised[s].item<double>(), want.supervised[s]) << "step " << s;
+    total_correct += want.correct[s];
+  }
+  EXPECT_GT(want.ploss[0], 0.01);  // the problem is not degenerate
+  EXPECT_GT(want.supervised[0], 3);
+
+  std::vector<at::Tensor> g_got = gradients(p.draft, got.loss), g_want = gradients(p.draft, want.loss);
+  auto names = p.draft.parameters();
+  for (std::size_t i = 0; i < g_got.size(); ++i) {
+    double diff = (g_got[i] - g_want[i]).abs().max().item<double>();
+    EXPECT_LE(diff, tolerance) << names[i].first;
+    EXPECT_GT(g_want[i].abs().max().item<double>(), 1e-6) << names[i].first << " gets no gradient";
+  }
+}
+
+TEST(Ttt, MatchesReferenceFp64) {
+  for (std::uint64_t seed : {1, 2, 3}) expect_matches_reference(at::kDouble, 1e-10, seed);
+}
+
+TEST(Ttt, MatchesReferenceFp32) {
+  for (std::uint64_t seed : {1, 2, 3}) expect_matches_reference(at::kFloat, 1e-5, seed);
+}
+
+// Central differences of the production loss in fp64 against autograd, on
+// a few entries of every parameter.
+TEST(Ttt, GradientMatchesFiniteDifferences) {
+  const int T = 3;
+  Problem p = make_problem(at::kDouble, 7);
+  at::Tensor loss = production(p, T).loss;
+  std::vector<at::Tensor> grads = gradients(p.draft, loss);
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(11);
+  auto params = p.draft.parameters();
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    at::Tensor flat = params[i].second.detach().view({-1});  // shares storage with the parameter
+    at::Tensor g = grads[i].reshape({-1});
+    for (int k = 0; k < 4; ++k) {
+      const std::int64_t idx = at::randint(0, flat.numel(), {1}, gen, at::kLong).item<std::int64_t>();
+      const double h = 1e-6, saved = flat[idx].item<double>();
+      flat[idx] = saved + h;
+      double up = production(p, T).loss.item<double>();
+      flat[idx] = saved - h;
+      double down = production(p, T).loss.item<double>();
+      flat[idx] = saved;
+      const double numeric = (up - down) / (2 * h), analytic = g[idx].item<double>();
+      EXPECT_NEAR(analytic, numeric, 1e-7 + 1e-5 * std::abs(numeric)) << params[i].first << "[" << idx << "]";
+    }
+  }
+}
+
+TEST(TargetDistribution, ChunkedArgmaxMatchesFullArgmaxWithTies) {
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(5);
+  at::Tensor hidden = at::randn({40, 8}, gen, at::kDouble);
+  at::Tensor lm_head = at::randn({97, 8}, gen, at::kDouble);
+  lm_head = lm_head / lm_head.norm(2, -1, true);  // unit rows: hidden = c * row r has its maximum at r
+  // Duplicate rows across chunk boundaries create exact ties, and the first
+  // two rows of hidden point at them.
+  lm_head[70].copy_(lm_head[3]);
+  lm_head[50].copy_(lm_head[20]);
+  hidden[0].copy_(lm_head[3] * 10);
+  hidden[1].copy_(lm_head[20] * 10);
+  at::Tensor want = at::matmul(hidden, lm_head.t()).argmax(-1);
+  EXPECT_EQ(want[0].item<std::int64_t>(), 3);
+  EXPECT_EQ(want[1].item<std::int64_t>(), 20);
+  for (std::int64_t chunk : {1, 7, 16, 97, 200}) {
+    EXPECT_TRUE(at::equal(chunked_argmax(hidden, lm_head, chunk), want)) << "chunk " << chunk;
+  }
+}
+
+TEST(TargetDistribution, LastRowIsUniformAndShifted) {
+  Problem p = make_problem(at::kDouble, 3);
+  TargetDistribution got = target_distribution(p.target_hidden, p.target_lm_head, p.vocab, 16);
+  const std::int64_t L = p.input_ids.size(1), Vd = p.vocab.d2t.size(0);
+  at::Tensor z = at::matmul(p.target_hidden, p.target_lm_head.t());
+  at::Tensor want = at::softmax(z.narrow(1, 1, L - 1).index_select(2, p.vocab.target_ids()), -1);
+  EXPECT_TRUE(at::allclose(got.probs.narrow(1, 0, L - 1), want, 1e-12, 1e-14));
+  EXPECT_TRUE(at::allclose(got.probs.select(1, L - 1), at::full({2, Vd}, 1.0 / Vd, at::kDouble)));
+  at::Tensor top = z.narrow(1, 1, L - 1).argmax(-1);
+  at::Tensor in_draft = p.vocab.t2d.index_select(0, top.flatten()).view({2, L - 1}).to(at::kFloat);
+  EXPECT_TRUE(at::equal(got.in_draft.narrow(1, 0, L - 1), in_draft));
+  EXPECT_GT(in_draft.sum().item<double>(), 0);  // both cases occur
+  EXPECT_LT(in_draft.sum().item<double>(), 2 * (L - 1));
+  EXPECT_EQ(got.in_draft[0][L - 1].item<double>(), p.vocab.t2d[0].item<bool>() ? 1.0 : 0.0);
+}
+
+}  // namespace
+}  // namespace talon::model
