@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "talon 0.1.0");
   talon::cli::add_tokenize_commands(app);
   talon::cli::add_prepare_command(app);
+  talon::cli::add_init_target_command(app);
+  talon::cli::add_train_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

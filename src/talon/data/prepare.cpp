@@ -197,4 +197,22 @@ PrepareReport prepare_dataset(const PrepareOptions& options) {
   return report;
 }
 
+bool is_prepared_from(const PreparedDataset& dataset, const PrepareOptions& options,
+                      const DatasetProvenance& expected) {
+  const nlohmann::json& header = dataset.header();
+  if (!dataset.differences(expected).empty()) return false;
+  if (header.value("draft_vocab_size", std::int64_t{-1}) != options.draft_vocab_size) return false;
+  const nlohmann::json sources = header.value("sources", nlohmann::json::array());
+  if (sources.size() != options.inputs.size()) return false;
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    util::MmapFile file(options.inputs[i]);
+    std::string_view text = file.view();
+    if (sources[i].value("path", "") != file.path() ||
+        sources[i].value("xxh64", "") != hex64(XXH64(text.data(), text.size(), 0))) {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace talon::data

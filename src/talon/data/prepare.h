@@ -47,4 +47,10 @@ DatasetProvenance make_provenance(const text::Tokenizer& tokenizer, const text::
                                   const std::optional<std::string>& system_prompt, std::int64_t max_length,
                                   std::int64_t vocab_size);
 
+// Whether `dataset` was prepared from exactly options.inputs (same paths and
+// bytes), options.draft_vocab_size and the `expected` settings, so that a
+// run can reuse it instead of preparing again.
+bool is_prepared_from(const PreparedDataset& dataset, const PrepareOptions& options,
+                      const DatasetProvenance& expected);
+
 }  // namespace talon::data

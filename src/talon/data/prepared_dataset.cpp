@@ -138,7 +138,7 @@ SampleView PreparedDataset::sample(std::size_t i) const {
   return {ids + begin, mask_->data() + begin, static_cast<std::size_t>(end - begin)};
 }
 
-void PreparedDataset::check_compatible(const DatasetProvenance& expected) const {
+std::string PreparedDataset::differences(const DatasetProvenance& expected) const {
   const DatasetProvenance& have = provenance_;
   std::string problems;
   auto check = [&](const char* field, const std::string& found, const std::string& want) {
@@ -151,6 +151,11 @@ void PreparedDataset::check_compatible(const DatasetProvenance& expected) const 
   check("system prompt", have.system_prompt_override.value_or("<template default>"),
         expected.system_prompt_override.value_or("<template default>"));
   check("max_length", std::to_string(have.max_length), std::to_string(expected.max_length));
+  return problems;
+}
+
+void PreparedDataset::check_compatible(const DatasetProvenance& expected) const {
+  std::string problems = differences(expected);
   if (!problems.empty()) fail("{}: prepared with different settings{}", dir_, problems);
 }
 

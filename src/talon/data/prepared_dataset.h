@@ -66,6 +66,8 @@ class PreparedDataset {
 
   // One error listing every field that differs from what the run expects.
   void check_compatible(const DatasetProvenance& expected) const;
+  // Those fields as "; field is X but this run uses Y" clauses; empty when none.
+  std::string differences(const DatasetProvenance& expected) const;
 
  private:
   std::string dir_;

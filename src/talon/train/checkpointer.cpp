@@ -1,0 +1,69 @@
+#include "talon/train/checkpointer.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <regex>
+#include <vector>
+
+#include "talon/util/atomic_file.h"
+
+namespace talon::train {
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Found {
+  std::int64_t step;
+  fs::path path;
+};
+
+// Complete checkpoints, by ascending step; temporaries of killed runs removed.
+std::vector<Found> list_checkpoints(const std::string& output_dir) {
+  static const std::regex complete(R"(epoch_(\d+)_step_(\d+))");
+  static const std::regex temporary(R"(epoch_\d+_step_\d+\.(tmp|old)\..*)");
+  std::vector<Found> found;
+  std::error_code ec;
+  for (const fs::directory_entry& entry : fs::directory_iterator(output_dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    std::smatch match;
+    if (std::regex_match(name, match, complete) && entry.is_directory()) {
+      found.push_back({std::stoll(match[2]), entry.path()});
+    } else if (std::regex_match(name, temporary)) {
+      fs::remove_all(entry.path(), ec);
+    }
+  }
+  std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) { return a.step < b.step; });
+  return found;
+}
+
+}  // namespace
+
+Checkpointer::Checkpointer(std::string output_dir, std::int64_t keep_last)
+    : output_dir_(std::move(output_dir)), keep_last_(keep_last) {}
+
+std::string Checkpointer::save(std::int64_t epoch, std::int64_t step,
+                               const std::function<void(const std::string&)>& write) const {
+  const std::string name = fmt::format("epoch_{}_step_{}", epoch, step);
+  const std::string path = output_dir_ + "/" + name;
+  {
+    util::AtomicDir dir(path);
+    write(dir.temp_path());
+    dir.commit();
+  }
+  util::write_file_atomic(output_dir_ + "/latest", name + "\n");
+  if (keep_last_ > 0) {
+    std::vector<Found> all = list_checkpoints(output_dir_);
+    for (std::size_t i = 0; i + static_cast<std::size_t>(keep_last_) < all.size(); ++i) fs::remove_all(all[i].path);
+  }
+  return path;
+}
+
+std::optional<std::string> Checkpointer::newest() const {
+  std::vector<Found> all = list_checkpoints(output_dir_);
+  if (all.empty()) return std::nullopt;
+  return all.back().path.string();
+}
+
+}  // namespace talon::train

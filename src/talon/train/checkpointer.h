@@ -1,0 +1,35 @@
+// Checkpoint directories under the output directory (docs/checkpoints.md):
+//   OUTPUT_DIR/epoch_E_step_S/            the SGLang/vLLM draft (brief §3)
+//   OUTPUT_DIR/epoch_E_step_S/training_state/   what --resume needs
+//   OUTPUT_DIR/latest                     the newest directory's name
+// Each directory is built under a temporary name and renamed into place, so
+// a directory with the final name is always complete.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace talon::train {
+
+class Checkpointer {
+ public:
+  // keep_last = 0 keeps every checkpoint.
+  Checkpointer(std::string output_dir, std::int64_t keep_last);
+
+  // Builds epoch_E_step_S through `write(temp_dir)`, renames it into place,
+  // updates `latest`, then removes the oldest beyond keep_last. Returns the
+  // directory's path.
+  std::string save(std::int64_t epoch, std::int64_t step, const std::function<void(const std::string&)>& write) const;
+
+  // The complete checkpoint with the highest step, if any. Leftover
+  // temporary directories of a killed run are removed.
+  std::optional<std::string> newest() const;
+
+ private:
+  std::string output_dir_;
+  std::int64_t keep_last_;
+};
+
+}  // namespace talon::train

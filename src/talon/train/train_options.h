@@ -1,0 +1,44 @@
+// Everything `talon train` is told, in one place; flags keep SpecForge's
+// names (tools/cmd_train.cpp maps them 1:1). Defaults follow SpecForge.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace talon::train {
+
+struct TrainOptions {
+  std::string target_model_path;
+  std::string draft_model_config;
+  std::vector<std::string> train_data_path;  // JSONL files, or one prepared directory
+  std::vector<std::string> eval_data_path;   // same; empty = no eval
+  std::string chat_template = "llama3";
+  std::optional<std::string> system_prompt;  // nullopt: the template's default
+  std::int64_t max_length = 2048;
+  std::string output_dir;
+
+  std::int64_t num_epochs = 1;
+  std::optional<std::int64_t> max_steps;  // stops early; the schedule still spans num_epochs
+  double learning_rate = 1e-4;
+  double warmup_ratio = 0.015;
+  double max_grad_norm = 0.5;
+  int ttt_length = 7;
+  std::uint64_t seed = 0;
+  std::int64_t global_batch_size = 1;  // samples per optimizer step
+  std::int64_t micro_batch_size = 1;   // samples per forward/backward
+  std::optional<std::int64_t> draft_vocab_size;  // default: the draft config's
+
+  std::string init_draft;  // a draft checkpoint directory to start from
+  bool resume = false;
+  std::int64_t save_interval = 1000;  // optimizer steps; a checkpoint is also written at the end
+  std::int64_t eval_interval = 0;     // 0: eval only at the end
+  std::int64_t keep_last = 0;         // 0: keep every checkpoint
+  std::int64_t max_bad_steps = 10;    // non-finite steps in a row before giving up
+
+  std::string device = "cpu";  // "cpu" or "cuda"
+  bool show_progress = true;
+};
+
+}  // namespace talon::train

@@ -1,0 +1,152 @@
+#include "talon/train/trainer.h"
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <chrono>
+#include <cmath>
+#include <optional>
+
+#include "talon/data/batcher.h"
+#include "talon/model/draft_checkpoint.h"
+#include "talon/model/ttt.h"
+#include "talon/train/grad_clip.h"
+#include "talon/train/trainer_run.h"
+#include "talon/util/error.h"
+#include "talon/util/progress.h"
+
+namespace talon::train {
+namespace {
+
+// Sums over the micro-batches of one optimizer step (or one eval pass).
+struct Totals {
+  at::Tensor ploss, correct, supervised;  // [T] each
+  std::int64_t micro_batches = 0, tokens = 0;
+
+  void add(const model::TttOutput& out, std::int64_t batch_tokens) {
+    ploss = ploss.defined() ? ploss + out.ploss : out.ploss;
+    correct = correct.defined() ? correct + out.correct : out.correct;
+    supervised = supervised.defined() ? supervised + out.supervised : out.supervised;
+    ++micro_batches;
+    tokens += batch_tokens;
+  }
+  // loss = sum_s 0.8^s ploss_s; ploss is the mean over micro-batches;
+  // acc sums numerators and denominators first (brief §2 step 9).
+  nlohmann::json record() const {
+    std::vector<double> p, acc;
+    at::Tensor mean = (ploss / static_cast<double>(micro_batches)).to(at::kDouble).cpu();
+    at::Tensor ratio = (correct / supervised.clamp_min(1e-6)).to(at::kDouble).cpu();
+    double loss = 0;
+    for (std::int64_t s = 0; s < mean.size(0); ++s) {
+      p.push_back(mean[s].item<double>());
+      acc.push_back(ratio[s].item<double>());
+      loss += std::pow(0.8, static_cast<double>(s)) * p.back();
+    }
+    return {{"loss", loss}, {"ploss", p}, {"acc", acc}};
+  }
+};
+
+}  // namespace
+
+Trainer::Trainer(TrainOptions options) : run_(std::make_unique<Run>(std::move(options))) {
+  std::int64_t resumed_step = -1;
+  if (run_->options.resume && run_->resume()) resumed_step = run_->state.step;
+  run_->open_trackers(resumed_step);
+}
+
+Trainer::~Trainer() = default;
+
+std::string Trainer::run() {
+  Run& r = *run_;
+  const TrainOptions& o = r.options;
+  const std::int64_t last_step = o.max_steps ? std::min(*o.max_steps, r.schedule.total_steps) : r.schedule.total_steps;
+  std::optional<util::Progress> progress;
+  if (o.show_progress) progress.emplace("train", static_cast<std::uint64_t>(std::max<std::int64_t>(0, last_step - r.state.step)), "steps");
+  std::string checkpoint;
+  std::int64_t saved_step = -1;
+  while (r.state.step < last_step) {
+    auto start = std::chrono::steady_clock::now();
+    Totals totals;
+    r.step_epoch = r.cursor.epoch();
+    while (totals.micro_batches < r.accumulation_steps && !r.cursor.epoch_done()) {
+      data::Batch batch = data::make_batch(r.train_data, r.cursor.next());
+      model::TttOutput out = model::ttt_forward(r.draft, r.features.make(batch), o.ttt_length);
+      (out.loss / static_cast<double>(r.accumulation_steps)).backward();
+      totals.add(out, batch.num_tokens);
+    }
+    if (r.cursor.epoch_done()) r.cursor.start_next_epoch();
+
+    r.masters.gather_grads();
+    std::vector<at::Tensor> masters;
+    for (const auto& [name, t] : r.masters.masters()) masters.push_back(t);
+    const double grad_norm = clip_grad_norm(masters, o.max_grad_norm);
+    nlohmann::json record = totals.record();
+    if (!std::isfinite(grad_norm) || !std::isfinite(record["loss"].get<double>())) {
+      r.masters.zero_grads();
+      ++r.state.skipped_steps;
+      if (++r.bad_steps_in_a_row >= o.max_bad_steps) {
+        fail("stopping: {} steps in a row had a non-finite loss or gradient (last: loss {}, grad norm {}); "
+             "lower --learning-rate or check the data",
+             r.bad_steps_in_a_row, record["loss"].get<double>(), grad_norm);
+      }
+      fmt::print(stderr, "warning: step {} skipped: non-finite loss or gradient\n", r.state.step + 1);
+      continue;
+    }
+    r.bad_steps_in_a_row = 0;
+    const double lr = r.schedule.at(r.state.step);
+    r.optimizer.step(lr);
+    r.masters.copy_to_params();
+    r.masters.zero_grads();
+    ++r.state.step;
+
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    record.update({{"step", r.state.step}, {"epoch", r.step_epoch}, {"lr", lr}, {"grad_norm", grad_norm},
+                   {"tokens", totals.tokens}, {"tokens_per_s", static_cast<double>(totals.tokens) / seconds}});
+    r.metrics->append(record);
+    r.tensorboard->add_scalar("train/loss", record["loss"], r.state.step);
+    r.tensorboard->add_scalar("train/lr", lr, r.state.step);
+    r.tensorboard->add_scalar("train/grad_norm", grad_norm, r.state.step);
+    r.tensorboard->add_scalar("train/tokens_per_s", record["tokens_per_s"], r.state.step);
+    for (std::size_t s = 0; s < record["ploss"].size(); ++s) {
+      r.tensorboard->add_scalar(fmt::format("train/ploss_{}", s), record["ploss"][s], r.state.step);
+      r.tensorboard->add_scalar(fmt::format("train/acc_{}", s), record["acc"][s], r.state.step);
+    }
+    r.tensorboard->flush();
+    if (progress) progress->set_suffix(fmt::format("loss {:.3f} acc0 {:.3f} lr {:.2e} {:.0f} tok/s", record["loss"].get<double>(),
+                                    record["acc"][0].get<double>(), lr, record["tokens_per_s"].get<double>()));
+    if (progress) progress->advance();
+
+    const bool last = r.state.step == last_step;
+    if (r.eval_data && ((o.eval_interval > 0 && r.state.step % o.eval_interval == 0) || last)) r.evaluate();
+    if ((o.save_interval > 0 && r.state.step % o.save_interval == 0) || last) {
+      checkpoint = r.save();
+      saved_step = r.state.step;
+    }
+  }
+  if (progress) progress->finish();
+  if (saved_step != r.state.step) checkpoint = r.save();  // a resumed run that had nothing left to do
+  return checkpoint;
+}
+
+void Trainer::Run::evaluate() {
+  at::NoGradGuard no_grad;
+  Totals totals;
+  const std::size_t n = eval_data->size(), b = static_cast<std::size_t>(options.micro_batch_size);
+  for (std::size_t begin = 0; begin < n; begin += b) {
+    std::vector<std::size_t> indices;
+    for (std::size_t i = begin; i < std::min(n, begin + b); ++i) indices.push_back(i);
+    data::Batch batch = data::make_batch(*eval_data, indices);
+    totals.add(model::ttt_forward(draft, features.make(batch), options.ttt_length), batch.num_tokens);
+  }
+  nlohmann::json record = totals.record();
+  record.update({{"split", "eval"}, {"step", state.step}, {"epoch", cursor.epoch()}, {"tokens", totals.tokens}});
+  metrics->append(record);
+  tensorboard->add_scalar("eval/loss", record["loss"], state.step);
+  for (std::size_t s = 0; s < record["acc"].size(); ++s) {
+    tensorboard->add_scalar(fmt::format("eval/acc_{}", s), record["acc"][s], state.step);
+  }
+  tensorboard->flush();
+}
+
+}  // namespace talon::train

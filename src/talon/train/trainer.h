@@ -1,0 +1,31 @@
+// The online EAGLE-3 trainer (docs/training.md). It composes the pieces,
+// each its own component: data (prepared dataset + DataCursor), target
+// features (OnlineFeatures), the draft and its TTT loss (model/ttt.h),
+// optimizer (MasterWeights + AdamW + clipping), schedule (LrSchedule),
+// checkpointer, and trackers (metrics.jsonl, TensorBoard, progress).
+#pragma once
+
+#include <memory>
+
+#include "talon/train/train_options.h"
+
+namespace talon::train {
+
+class Trainer {
+ public:
+  // Loads the target, the data and the draft and checks that they fit
+  // together; every mismatch is an error here, before any compute. With
+  // options.resume, continues from the newest complete checkpoint.
+  explicit Trainer(TrainOptions options);
+  ~Trainer();
+
+  // Trains to the end of the last epoch, or to max_steps; checkpoints every
+  // save_interval steps and at the end. Returns the last checkpoint's path.
+  std::string run();
+
+ private:
+  struct Run;
+  std::unique_ptr<Run> run_;
+};
+
+}  // namespace talon::train

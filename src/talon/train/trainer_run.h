@@ -1,0 +1,68 @@
+// The trainer's state, shared by trainer_setup.cpp (building and checking
+// it) and trainer.cpp (the loop). Private to the train library.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <array>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "talon/data/prepared_dataset.h"
+#include "talon/model/eagle3_draft.h"
+#include "talon/model/target_model.h"
+#include "talon/track/metrics_log.h"
+#include "talon/track/tensorboard_writer.h"
+#include "talon/train/adamw.h"
+#include "talon/train/checkpointer.h"
+#include "talon/train/data_cursor.h"
+#include "talon/train/lr_schedule.h"
+#include "talon/train/master_weights.h"
+#include "talon/train/online_features.h"
+#include "talon/train/train_options.h"
+#include "talon/train/training_state.h"
+#include "talon/train/trainer.h"
+
+namespace talon::train {
+
+struct Trainer::Run {
+  // Members are built in this order by the constructor (trainer_setup.cpp),
+  // each from the ones above it.
+  TrainOptions options;
+  at::Device device;
+  io::DraftConfig draft_config;
+  model::TargetModel target;
+  std::array<int, 3> aux_layers{};
+  data::DatasetProvenance provenance;
+  data::PreparedDataset train_data;
+  std::optional<data::PreparedDataset> eval_data;
+  model::DraftVocab vocab;
+  model::Eagle3Draft draft;
+  OnlineFeatures features;
+  std::int64_t accumulation_steps = 1;
+  DataCursor cursor;
+  LrSchedule schedule;
+  MasterWeights masters;
+  AdamW optimizer;
+  Checkpointer checkpointer;
+  TrainingState state;  // counters; settings filled by the constructor
+  std::optional<track::MetricsLog> metrics;
+  std::optional<track::TensorBoardWriter> tensorboard;
+  std::int64_t bad_steps_in_a_row = 0;
+  std::int64_t step_epoch = 0;  // the epoch the last step's data came from: the checkpoint's E
+
+  // Everything but the trackers and the resume.
+  explicit Run(TrainOptions options);
+  // Restores the newest checkpoint's weights, optimizer, data position and
+  // RNG; false when there is none.
+  bool resume();
+  void open_trackers(std::int64_t resume_step);
+  // Writes epoch_E_step_S (draft + training_state); returns its path.
+  std::string save();
+  // One pass over the eval set, logged with "split": "eval".
+  void evaluate();
+};
+
+}  // namespace talon::train

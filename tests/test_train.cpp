@@ -1,0 +1,262 @@
+// `talon train` end to end on a tiny random target (created with `talon
+// init-target`) and the first bundled conversations: the metrics and
+// checkpoint contracts, exact resume (stopped, and killed with SIGKILL at
+// random moments), --init-draft, non-finite steps, and the checks made
+// before any compute.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "talon/io/safetensors.h"
+#include "talon/util/atomic_file.h"
+#include "test_support.h"
+
+namespace talon {
+namespace {
+
+using nlohmann::json;
+using testing::run_talon;
+using testing::TempDir;
+
+constexpr int kTtt = 3;
+
+struct Fixture {
+  TempDir tmp;
+  std::string target, draft_config, data;
+
+  Fixture() {
+    target = tmp.file("target");
+    auto init = run_talon(fmt::format("init-target --config {}/examples/tiny-target-config.json --tokenizer {} "
+                                      "--output-dir {} --seed 3",
+                                      TALON_SOURCE_DIR, testing::kLlamaTokenizerDir, target));
+    EXPECT_EQ(init.status, 0) << init.out;
+    json draft = json::parse(util::read_file(std::string(TALON_SOURCE_DIR) + "/examples/tiny-draft-config.json"));
+    draft["draft_vocab_size"] = 256;
+    draft_config = tmp.write("draft.json", draft.dump());
+    std::ifstream in(std::string(TALON_SOURCE_DIR) + "/examples/conversations.jsonl");
+    std::string lines, line;
+    for (int i = 0; i < 12 && std::getline(in, line); ++i) lines += line + "\n";
+    data = tmp.write("train.jsonl", lines);
+  }
+
+  // 12 samples, micro-batch 1, global batch 2: 6 steps per epoch, 2 epochs.
+  std::string args(const std::string& out, const std::string& extra = "", const std::string& lr = "1e-3") const {
+    return fmt::format(
+        "train --target-model-path {} --draft-model-config {} --train-data-path {} --chat-template llama3 "
+        "--max-length 192 --output-dir {} --num-epochs 2 --learning-rate {} --warmup-ratio 0.2 "
+        "--ttt-length {} --seed 5 --draft-global-batch-size 2 --draft-micro-batch-size 1 "
+        "--quiet {}",
+        target, draft_config, data, out, lr, kTtt, extra);
+  }
+};
+
+std::string final_checkpoint(const std::string& out) {
+  std::string name = util::read_file(out + "/latest");
+  while (!name.empty() && name.back() == '\n') name.pop_back();
+  return out + "/" + name;
+}
+
+// Training records without the wall-clock figure.
+std::vector<json> train_records(const std::string& out) {
+  std::vector<json> records;
+  for (json r : testing::read_jsonl(out + "/metrics.jsonl")) {
+    if (r.contains("split")) continue;
+    r.erase("tokens_per_s");
+    records.push_back(r);
+  }
+  return records;
+}
+
+void expect_same_run(const std::string& a, const std::string& b) {
+  const std::string ca = final_checkpoint(a), cb = final_checkpoint(b);
+  EXPECT_EQ(std::filesystem::path(ca).filename(), std::filesystem::path(cb).filename());
+  EXPECT_TRUE(util::read_file(ca + "/model.safetensors") == util::read_file(cb + "/model.safetensors"));
+  EXPECT_TRUE(util::read_file(ca + "/training_state/tensors.safetensors") ==
+              util::read_file(cb + "/training_state/tensors.safetensors"));
+  EXPECT_EQ(train_records(a), train_records(b));
+}
+
+TEST(Train, MetricsAndCheckpointFollowTheContract) {
+  Fixture f;
+  const std::string out = f.tmp.file("out");
+  auto run = run_talon(f.args(out, "--save-interval 4 --eval-data-path " + f.data + " --eval-interval 5"));
+  ASSERT_EQ(run.status, 0) << run.out;
+
+  std::vector<json> lines = testing::read_jsonl(out + "/metrics.jsonl");
+  std::vector<json> train, eval;
+  for (const json& r : lines) (r.contains("split") ? eval : train).push_back(r);
+  ASSERT_EQ(train.size(), 12u);  // 2 epochs x ceil(12 / 2)
+  const int total = 12, warmup = static_cast<int>(0.2 * total);
+  for (int k = 0; k < total; ++k) {
+    const json& r = train[k];
+    EXPECT_EQ(r["step"], k + 1);
+    EXPECT_EQ(r["epoch"], k / 6);
+    // Brief §2: linear warmup, then cosine to 0.
+    double lr = k < warmup ? 1e-3 * (k + 1) / warmup
+                           : 1e-3 * (1 + std::cos(M_PI * (k - warmup) / double(total - warmup))) / 2;
+    EXPECT_NEAR(r["lr"].get<double>(), lr, 1e-12) << "step " << k + 1;
+    ASSERT_EQ(r["ploss"].size(), static_cast<std::size_t>(kTtt));
+    ASSERT_EQ(r["acc"].size(), static_cast<std::size_t>(kTtt));
+    double weighted = 0;
+    for (int s = 0; s < kTtt; ++s) weighted += std::pow(0.8, s) * r["ploss"][s].get<double>();
+    EXPECT_NEAR(r["loss"].get<double>(), weighted, 1e-9);
+    EXPECT_GT(r["grad_norm"].get<double>(), 0);
+    EXPECT_GT(r["tokens"].get<int>(), 0);
+    EXPECT_GT(r["tokens_per_s"].get<double>(), 0);
+  }
+  EXPECT_GT(train[0]["ploss"][0].get<double>(), 0);  // a tied-embedding target gives the draft something to learn
+  ASSERT_EQ(eval.size(), 3u);  // steps 5, 10 and the end
+  EXPECT_EQ(eval[0]["step"], 5);
+  EXPECT_EQ(eval[2]["step"], 12);
+
+  // Checkpoints at 4, 8, 12 (the end); latest names the last, relatively.
+  EXPECT_EQ(util::read_file(out + "/latest"), "epoch_1_step_12\n");
+  for (const char* name : {"epoch_0_step_4", "epoch_1_step_8", "epoch_1_step_12"}) {
+    EXPECT_TRUE(std::filesystem::is_directory(out + "/" + name)) << name;
+  }
+  const std::string ckpt = out + "/epoch_1_step_12";
+  json config = json::parse(util::read_file(ckpt + "/config.json"));
+  EXPECT_EQ(config["architectures"], json::array({"LlamaForCausalLMEagle3"}));
+  EXPECT_EQ(config["tie_word_embeddings"], false);
+  EXPECT_EQ(config["draft_vocab_size"], 256);
+  EXPECT_EQ(config["torch_dtype"], "bfloat16");
+  io::SafetensorsFile weights = io::SafetensorsFile::open(ckpt + "/model.safetensors");
+  std::map<std::string, io::DType> dtypes;
+  for (const auto& t : weights.tensors()) dtypes[t.name] = t.dtype;
+  std::map<std::string, io::DType> expected = {{"d2t", io::DType::I64}, {"t2d", io::DType::BOOL}};
+  for (const char* name : {"fc.weight", "midlayer.self_attn.q_proj.weight", "midlayer.self_attn.k_proj.weight",
+                           "midlayer.self_attn.v_proj.weight", "midlayer.self_attn.o_proj.weight",
+                           "midlayer.mlp.gate_proj.weight", "midlayer.mlp.up_proj.weight",
+                           "midlayer.mlp.down_proj.weight", "midlayer.input_layernorm.weight",
+                           "midlayer.hidden_norm.weight", "midlayer.post_attention_layernorm.weight", "norm.weight",
+                           "lm_head.weight"}) {
+    expected[name] = io::DType::BF16;
+  }
+  EXPECT_EQ(dtypes, expected);
+  // d2t/t2d are the training set's vocab mapping.
+  io::SafetensorsFile mapping = io::SafetensorsFile::open(out + "/prepared/train/vocab_mapping.safetensors");
+  EXPECT_TRUE(weights.tensor("d2t").equal(mapping.tensor("d2t")));
+  EXPECT_TRUE(weights.tensor("t2d").equal(mapping.tensor("t2d")));
+  EXPECT_FALSE(std::filesystem::is_empty(out + "/tensorboard"));
+}
+
+TEST(Train, StopAndResumeIsBitIdentical) {
+  Fixture f;
+  const std::string straight = f.tmp.file("straight"), split = f.tmp.file("split");
+  auto a = run_talon(f.args(straight));
+  ASSERT_EQ(a.status, 0) << a.out;
+  auto b1 = run_talon(f.args(split, "--max-steps 5"));  // stops inside an accumulation-free boundary of epoch 0
+  ASSERT_EQ(b1.status, 0) << b1.out;
+  EXPECT_EQ(util::read_file(split + "/latest"), "epoch_0_step_5\n");
+  auto b2 = run_talon(f.args(split, "--resume"));
+  ASSERT_EQ(b2.status, 0) << b2.out;
+  EXPECT_NE(b2.out.find("resumed from"), std::string::npos) << b2.out;
+  expect_same_run(straight, split);
+}
+
+// Starts talon in the background; its output goes to `log`.
+pid_t spawn_talon(const std::string& args, const std::string& log) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    std::string command = std::string(TALON_BINARY) + " " + args + " >>" + log + " 2>&1";
+    ::execl("/bin/sh", "sh", "-c", ("exec " + command).c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  return pid;
+}
+
+TEST(Train, SigkillAtRandomMomentsThenResumeIsBitIdentical) {
+  Fixture f;
+  const std::string straight = f.tmp.file("straight"), killed = f.tmp.file("killed");
+  auto a = run_talon(f.args(straight));
+  ASSERT_EQ(a.status, 0) << a.out;
+
+  std::mt19937 rng(2024);
+  std::uniform_int_distribution<int> delay_ms(200, 1500);
+  int kills = 0, finished = 0;
+  for (int attempt = 0; attempt < 40 && !finished; ++attempt) {
+    pid_t pid = spawn_talon(f.args(killed, "--resume --save-interval 1"), f.tmp.file("log.txt"));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(delay_ms(rng));
+    int status = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (::waitpid(pid, &status, WNOHANG) == pid) {
+        ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << util::read_file(f.tmp.file("log.txt"));
+        finished = 1;
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (!finished) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      ++kills;
+    }
+  }
+  ASSERT_TRUE(finished) << "training never finished between kills";
+  EXPECT_GE(kills, 2);
+  expect_same_run(straight, killed);
+  std::vector<json> records = train_records(killed);  // every step once, in order
+  for (std::size_t i = 0; i < records.size(); ++i) EXPECT_EQ(records[i]["step"], i + 1);
+}
+
+TEST(Train, InitDraftStartsFromTheCheckpointWeights) {
+  Fixture f;
+  const std::string first = f.tmp.file("first"), second = f.tmp.file("second");
+  ASSERT_EQ(run_talon(f.args(first, "--max-steps 2")).status, 0);
+  // Learning rate 0: one step leaves the loaded weights as they were.
+  auto run = run_talon(f.args(second, "--max-steps 1 --init-draft " + final_checkpoint(first), "0"));
+  ASSERT_EQ(run.status, 0) << run.out;
+  EXPECT_TRUE(util::read_file(final_checkpoint(first) + "/model.safetensors") ==
+              util::read_file(final_checkpoint(second) + "/model.safetensors"));
+}
+
+TEST(Train, NonFiniteStepsAreSkippedThenStop) {
+  Fixture f;
+  auto run = run_talon(f.args(f.tmp.file("out"), "--max-grad-norm 1e30 --max-bad-steps 2", "1e30"));
+  EXPECT_EQ(run.status, 1) << run.out;
+  EXPECT_NE(run.out.find("skipped: non-finite"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("2 steps in a row had a non-finite loss or gradient"), std::string::npos) << run.out;
+}
+
+TEST(Train, MismatchesAreRefusedBeforeAnyCompute) {
+  Fixture f;
+  json draft = json::parse(util::read_file(f.draft_config));
+  auto refuse = [&](json changed, const std::string& extra, const std::vector<std::string>& parts) {
+    std::string config = f.tmp.write("bad.json", changed.dump());
+    std::string args = f.args(f.tmp.file("bad"), extra);
+    args.replace(args.find(f.draft_config), f.draft_config.size(), config);
+    auto run = run_talon(args);
+    EXPECT_EQ(run.status, 1) << run.out;
+    for (const auto& part : parts) EXPECT_NE(run.out.find(part), std::string::npos) << part << " in " << run.out;
+    EXPECT_FALSE(std::filesystem::exists(f.tmp.file("bad/metrics.jsonl"))) << "training started: " << run.out;
+  };
+  json wrong_hidden = draft;
+  wrong_hidden["hidden_size"] = 32;
+  refuse(wrong_hidden, "", {"hidden_size 32", "target's is 64"});
+  json wrong_vocab = draft;
+  wrong_vocab["vocab_size"] = 1000;
+  refuse(wrong_vocab, "", {"vocab_size 1000", "128256"});
+  refuse(draft, "--draft-vocab-size 100", {"--draft-vocab-size 100", "draft_vocab_size 256"});
+
+  // A dataset prepared with another template and length is refused by name.
+  const std::string prepared = f.tmp.file("prepared");
+  auto prep = run_talon(fmt::format("prepare --train-data-path {} --output-dir {} --target-model-path {} "
+                                    "--chat-template qwen --max-length 64 --draft-vocab-size 256 --quiet",
+                                    f.data, prepared, f.target));
+  ASSERT_EQ(prep.status, 0) << prep.out;
+  std::string args = f.args(f.tmp.file("bad2"));
+  args.replace(args.find("--train-data-path " + f.data), 18 + f.data.size(), "--train-data-path " + prepared);
+  auto run = run_talon(args);
+  EXPECT_EQ(run.status, 1);
+  EXPECT_NE(run.out.find("chat template is qwen but this run uses llama3"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("max_length is 64 but this run uses 192"), std::string::npos) << run.out;
+}
+
+}  // namespace
+}  // namespace talon

@@ -1,0 +1,77 @@
+// talon train: online EAGLE-3 training (docs/training.md). The flags are a
+// contract other tools rely on; they keep SpecForge's names.
+#include <fmt/format.h>
+
+#include <optional>
+
+#include "commands.h"
+#include "talon/train/trainer.h"
+
+namespace talon::cli {
+
+void add_train_command(CLI::App& app) {
+  auto o = std::make_shared<train::TrainOptions>();
+  auto system_prompt = std::make_shared<std::optional<std::string>>();
+  auto max_steps = std::make_shared<std::int64_t>(0);
+  auto draft_vocab_size = std::make_shared<std::int64_t>(0);
+  auto quiet = std::make_shared<bool>(false);
+
+  CLI::App* cmd = app.add_subcommand("train", "Train an EAGLE-3 draft with the target model in the loop");
+  cmd->add_option("--target-model-path", o->target_model_path, "Target model directory (Hugging Face layout)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  cmd->add_option("--draft-model-config", o->draft_model_config, "Draft config.json (LlamaForCausalLMEagle3)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--train-data-path", o->train_data_path,
+                  "Conversation JSONL files (prepared on the fly, cached in OUTPUT_DIR/prepared) or a directory "
+                  "written by `talon prepare`")
+      ->required()
+      ->check(CLI::ExistingPath);
+  cmd->add_option("--eval-data-path", o->eval_data_path, "Held-out data, same forms as --train-data-path")
+      ->check(CLI::ExistingPath);
+  cmd->add_option("--chat-template", o->chat_template, "Template name or .json file")->capture_default_str();
+  cmd->add_option("--system-prompt", *system_prompt, "System prompt for conversations without one ('' for none)");
+  cmd->add_option("--max-length", o->max_length, "Tokens kept per sample")->capture_default_str();
+  cmd->add_option("--output-dir", o->output_dir, "Checkpoints, metrics.jsonl, tensorboard/")->required();
+  cmd->add_option("--num-epochs", o->num_epochs, "Passes over the training set")->capture_default_str();
+  cmd->add_option("--max-steps", *max_steps, "Stop after this many optimizer steps (the schedule still spans "
+                                             "--num-epochs)");
+  cmd->add_option("--learning-rate", o->learning_rate, "Peak learning rate")->capture_default_str();
+  cmd->add_option("--warmup-ratio", o->warmup_ratio, "Share of the steps spent in linear warmup")
+      ->capture_default_str();
+  cmd->add_option("--max-grad-norm", o->max_grad_norm, "Clip gradients to this global L2 norm")
+      ->capture_default_str();
+  cmd->add_option("--ttt-length", o->ttt_length, "Training-time-test steps T")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "Seeds the draft's initialisation and the data order")->capture_default_str();
+  cmd->add_option("--draft-global-batch-size", o->global_batch_size, "Samples per optimizer step")
+      ->capture_default_str();
+  cmd->add_option("--draft-micro-batch-size", o->micro_batch_size, "Samples per forward/backward pass")
+      ->capture_default_str();
+  cmd->add_option("--draft-vocab-size", *draft_vocab_size, "Must equal the draft config's draft_vocab_size");
+  cmd->add_option("--init-draft", o->init_draft, "Start from this draft checkpoint (Talon's or SpecForge's)")
+      ->check(CLI::ExistingDirectory);
+  cmd->add_flag("--resume", o->resume, "Continue from the newest complete checkpoint in --output-dir");
+  cmd->add_option("--save-interval", o->save_interval, "Checkpoint every N steps (and at the end)")
+      ->capture_default_str();
+  cmd->add_option("--eval-interval", o->eval_interval, "Evaluate every N steps (0: at the end only)")
+      ->capture_default_str();
+  cmd->add_option("--keep-last", o->keep_last, "Keep only the newest K checkpoints (0: all)")->capture_default_str();
+  cmd->add_option("--max-bad-steps", o->max_bad_steps, "Stop after K non-finite steps in a row")
+      ->capture_default_str();
+  cmd->add_option("--device", o->device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
+  cmd->add_flag("--quiet", *quiet, "No progress bar");
+
+  cmd->callback([=] {
+    train::TrainOptions options = *o;
+    options.system_prompt = *system_prompt;
+    if (*max_steps > 0) options.max_steps = *max_steps;
+    if (*draft_vocab_size > 0) options.draft_vocab_size = *draft_vocab_size;
+    options.show_progress = !*quiet;
+    train::Trainer trainer(options);
+    std::string checkpoint = trainer.run();
+    fmt::print("checkpoint: {}\n", checkpoint);
+  });
+}
+
+}  // namespace talon::cli
