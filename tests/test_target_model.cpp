@@ -321,7 +321,7 @@ std::string write_model(const TempDir& tmp, const std::string& name, const json&
   std::filesystem::path dir = tmp.path() / name;
   std::filesystem::create_directories(dir);
   std::ofstream(dir / "config.json") << config.dump(2);
-  std::vector<std::vector<std::pair<std::string, at::Tensor>>> files(shards);
+  std::vector<io::NamedTensors> files(shards);
   json weight_map = json::object();
   int next = 0;
   for (const auto& [tensor_name, t] : weights) {
@@ -610,7 +610,7 @@ TEST(TargetModel, NonFloatTensorIsAnError) {
   Weights weights = random_weights(config, 1);
   std::string dir = write_model(tmp, "model", config, weights);
   weights["model.norm.weight"] = at::ones({32}, at::kLong);
-  std::vector<std::pair<std::string, at::Tensor>> list(weights.begin(), weights.end());
+  io::NamedTensors list(weights.begin(), weights.end());
   io::write_safetensors(dir + "/model.safetensors", list);
   expect_error([&] { TargetModel::load(dir, at::kCPU, at::kFloat); }, {dir, "model.norm.weight", "I64"});
   expect_error([&] { TargetModel::load(dir, at::kCPU, at::kLong); }, {dir, "float32"});

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <algorithm>
 #include <fstream>
 #include <random>
 #include <thread>
@@ -181,7 +182,7 @@ TEST(Train, SigkillAtRandomMomentsThenResumeIsBitIdentical) {
   std::uniform_int_distribution<int> delay_ms(200, 1500);
   int kills = 0, finished = 0;
   for (int attempt = 0; attempt < 40 && !finished; ++attempt) {
-    pid_t pid = spawn_talon(f.args(killed, "--resume --save-interval 1"), f.tmp.file("log.txt"));
+    pid_t pid = spawn_talon(f.args(killed, "--resume --save-interval 1 --keep-last 2"), f.tmp.file("log.txt"));
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(delay_ms(rng));
     int status = 0;
     while (std::chrono::steady_clock::now() < deadline) {
@@ -203,6 +204,13 @@ TEST(Train, SigkillAtRandomMomentsThenResumeIsBitIdentical) {
   expect_same_run(straight, killed);
   std::vector<json> records = train_records(killed);  // every step once, in order
   for (std::size_t i = 0; i < records.size(); ++i) EXPECT_EQ(records[i]["step"], i + 1);
+  std::vector<std::string> left;  // --keep-last 2, and no temporaries of the killed runs
+  for (const auto& entry : std::filesystem::directory_iterator(killed)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("epoch_", 0) == 0) left.push_back(name);
+  }
+  std::sort(left.begin(), left.end());
+  EXPECT_EQ(left, (std::vector<std::string>{"epoch_1_step_11", "epoch_1_step_12"}));
 }
 
 TEST(Train, InitDraftStartsFromTheCheckpointWeights) {

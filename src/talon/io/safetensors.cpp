@@ -122,7 +122,7 @@ struct PendingTensor {
 };
 
 std::vector<PendingTensor> check_tensors(const std::string& path,
-                                         const std::vector<std::pair<std::string, at::Tensor>>& tensors) {
+                                         const NamedTensors& tensors) {
   std::vector<PendingTensor> pending;
   std::set<std::string> seen;
   for (const auto& [name, tensor] : tensors) {
@@ -175,7 +175,7 @@ std::string encode_header(const std::string& path, const std::vector<PendingTens
 
 }  // namespace
 
-void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, at::Tensor>>& tensors,
+void write_safetensors(const std::string& path, const NamedTensors& tensors,
                        const std::map<std::string, std::string>& metadata) {
   std::vector<PendingTensor> pending = check_tensors(path, tensors);
   std::string header = encode_header(path, pending, metadata);

@@ -17,6 +17,9 @@
 
 namespace talon::io {
 
+// Tensors with their names, in order: what a safetensors file holds.
+using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
+
 at::ScalarType to_scalar_type(DType dtype);
 std::optional<DType> to_dtype(at::ScalarType type);  // nullopt for types outside DType
 
@@ -56,7 +59,7 @@ class SafetensorsFile {
 // header is padded with spaces to a multiple of 8 bytes and the data ordered
 // by decreasing element size (then name), so every tensor is aligned and the
 // tensors tile the buffer. Names must be unique and not "__metadata__".
-void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, at::Tensor>>& tensors,
+void write_safetensors(const std::string& path, const NamedTensors& tensors,
                        const std::map<std::string, std::string>& metadata = {});
 
 }  // namespace talon::io

@@ -13,7 +13,7 @@ namespace talon::model {
 
 void save_draft_checkpoint(const std::string& dir, const Eagle3Draft& draft, const DraftVocab& vocab) {
   util::write_file_atomic(dir + "/config.json", io::to_json(draft.config).dump(2) + "\n");
-  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  NamedTensors tensors;
   for (const auto& [name, value] : draft.parameters()) tensors.emplace_back(name, value.detach().to(at::kBFloat16));
   tensors.emplace_back("d2t", vocab.d2t.to(at::kLong));
   tensors.emplace_back("t2d", vocab.t2d.to(at::kBool));

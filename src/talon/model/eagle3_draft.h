@@ -12,10 +12,11 @@
 #include <vector>
 
 #include "talon/io/hf_config.h"
+#include "talon/io/safetensors.h"
 
 namespace talon::model {
 
-using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
+using io::NamedTensors;
 
 struct Eagle3Draft {
   io::DraftConfig config;

@@ -42,11 +42,11 @@ std::vector<TargetTensorSpec> target_tensor_specs(const io::TargetConfig& c) {
   return specs;
 }
 
-std::vector<std::pair<std::string, at::Tensor>> random_target_weights(const io::TargetConfig& config,
+io::NamedTensors random_target_weights(const io::TargetConfig& config,
                                                                       double initializer_range, std::uint64_t seed,
                                                                       at::ScalarType dtype) {
   at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(seed);
-  std::vector<std::pair<std::string, at::Tensor>> weights;
+  io::NamedTensors weights;
   for (const TargetTensorSpec& spec : target_tensor_specs(config)) {
     at::Tensor t;
     switch (spec.role) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "talon/io/hf_config.h"
+#include "talon/io/safetensors.h"
 
 namespace talon::model {
 
@@ -37,7 +38,7 @@ std::vector<TargetTensorSpec> target_tensor_specs(const io::TargetConfig& config
 // Random weights for every spec, generated in fp32 in spec order from one
 // CPU generator seeded with `seed` (so a seed fixes every byte), then cast to
 // `dtype`. CPU tensors.
-std::vector<std::pair<std::string, at::Tensor>> random_target_weights(const io::TargetConfig& config,
+io::NamedTensors random_target_weights(const io::TargetConfig& config,
                                                                       double initializer_range, std::uint64_t seed,
                                                                       at::ScalarType dtype);
 

@@ -15,9 +15,11 @@
 #include <utility>
 #include <vector>
 
+#include "talon/io/safetensors.h"
+
 namespace talon::train {
 
-using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
+using io::NamedTensors;
 
 struct AdamWOptions {
   double beta1 = 0.9;
