@@ -213,6 +213,25 @@ TEST(Train, SigkillAtRandomMomentsThenResumeIsBitIdentical) {
   EXPECT_EQ(left, (std::vector<std::string>{"epoch_1_step_11", "epoch_1_step_12"}));
 }
 
+TEST(Train, AFreshRunDoesNotMixWithAnEarlierOne) {
+  Fixture f;
+  const std::string out = f.tmp.file("out");
+  ASSERT_EQ(run_talon(f.args(out, "--max-steps 2")).status, 0);
+  auto again = run_talon(f.args(out, "--max-steps 3"));
+  EXPECT_EQ(again.status, 1) << again.out;
+  EXPECT_NE(again.out.find("already holds checkpoints of an earlier run: pass --resume"), std::string::npos)
+      << again.out;
+  // A resume that finds nothing left to do returns the last checkpoint as it is.
+  auto done = run_talon(f.args(out, "--max-steps 2 --resume"));
+  EXPECT_EQ(done.status, 0) << done.out;
+  EXPECT_NE(done.out.find("checkpoint: " + out + "/epoch_0_step_2"), std::string::npos) << done.out;
+  std::size_t checkpoints = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(out)) {
+    checkpoints += entry.path().filename().string().rfind("epoch_", 0) == 0;
+  }
+  EXPECT_EQ(checkpoints, 1u);
+}
+
 TEST(Train, InitDraftStartsFromTheCheckpointWeights) {
   Fixture f;
   const std::string first = f.tmp.file("first"), second = f.tmp.file("second");

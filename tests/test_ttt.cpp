@@ -44,7 +44,7 @@ struct RefResult {
 // Brief §2, literally: every step recomputes p and pm from the shifted z.
 RefResult reference_ttt(const Eagle3Draft& m, const at::Tensor& input_ids_in, const at::Tensor& loss_mask_in,
                         const at::Tensor& lengths, const at::Tensor& aux, const at::Tensor& target_hidden,
-                        const at::Tensor& target_lm_head, const DraftVocab& vocab, int T) {
+                        const at::Tensor& target_lm_head, const at::Tensor& used, const at::Tensor& t2d, int T) {
   const auto& c = m.config;
   const std::int64_t B = input_ids_in.size(0), L = input_ids_in.size(1), heads = c.num_attention_heads,
                      kv_heads = c.num_key_value_heads, d = c.head_dim;
@@ -55,7 +55,6 @@ RefResult reference_ttt(const Eagle3Draft& m, const at::Tensor& input_ids_in, co
   at::Tensor z = at::matmul(target_hidden, target_lm_head.t());  // [B, L, V]: the full logits
   at::Tensor input_ids = shift(input_ids_in), loss_mask = loss_mask_in.clone();
   z = shift(z);
-  at::Tensor used = vocab.target_ids();
 
   RefResult out;
   const at::ScalarType wide = at::promote_types(m.fc.scalar_type(), at::kFloat);
@@ -93,7 +92,7 @@ RefResult reference_ttt(const Eagle3Draft& m, const at::Tensor& input_ids_in, co
     at::Tensor logits = at::matmul(ref_rms_norm(h, m.norm, eps), m.lm_head.t());
 
     at::Tensor p = at::softmax(z.index_select(2, used).to(wide), -1);
-    at::Tensor pm = vocab.t2d.index_select(0, z.argmax(-1).flatten()).view({B, L}).to(at::kFloat) * loss_mask;
+    at::Tensor pm = t2d.index_select(0, z.argmax(-1).flatten()).view({B, L}).to(at::kFloat) * loss_mask;
     at::Tensor loss_s = -(pm.unsqueeze(-1) * p * at::log_softmax(logits.to(wide), -1)).sum() / double(B * L);
     out.loss = out.loss + std::pow(0.8, s) * loss_s;
     out.ploss.push_back(loss_s.item<double>());
@@ -127,12 +126,15 @@ io::DraftConfig tiny_config() {
 struct Problem {
   Eagle3Draft draft;
   at::Tensor input_ids, loss_mask, lengths, aux, target_hidden, target_lm_head;
+  at::Tensor used;  // [Vd] the draft vocabulary's target ids, ascending
   DraftVocab vocab;
 };
 
 // Random weights scaled up so the draft's predictions vary by position,
 // two samples of different lengths (right padding), a sparse loss mask.
-Problem make_problem(at::ScalarType dtype, std::uint64_t seed) {
+// live_last_row: position L-1 is supervised and token 0 is in the draft
+// vocabulary, so the uniform last row and pm[L-1] = t2d[0] reach the loss.
+Problem make_problem(at::ScalarType dtype, std::uint64_t seed, bool live_last_row = false) {
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   io::DraftConfig c = tiny_config();
   const std::int64_t B = 2, L = 11, V = c.vocab_size, Vd = c.draft_vocab_size, Ht = c.target_hidden_size;
@@ -158,9 +160,14 @@ Problem make_problem(at::ScalarType dtype, std::uint64_t seed) {
   p.target_hidden = at::randn({B, L, c.hidden_size}, gen, at::kDouble).to(dtype);
   p.target_lm_head = at::randn({V, c.hidden_size}, gen, at::kDouble).to(dtype);
   // Draft vocab: a random Vd-subset, so some argmaxes fall outside it.
-  at::Tensor used = std::get<0>(at::randperm(V, gen, at::kLong).narrow(0, 0, Vd).sort());
-  p.vocab.d2t = used - at::arange(Vd, at::kLong);
-  p.vocab.t2d = at::zeros({V}, at::kBool).index_fill_(0, used, true);
+  at::Tensor pick = at::randperm(V, gen, at::kLong).narrow(0, 0, Vd);
+  if (live_last_row) {
+    pick = at::cat({at::zeros({1}, at::kLong), pick.masked_select(pick != 0).narrow(0, 0, Vd - 1)});
+    p.loss_mask[0][L - 1] = 1;
+  }
+  p.used = std::get<0>(pick.sort());
+  p.vocab.d2t = p.used - at::arange(Vd, at::kLong);
+  p.vocab.t2d = at::zeros({V}, at::kBool).index_fill_(0, p.used, true);
   return p;
 }
 
@@ -176,12 +183,13 @@ std::vector<at::Tensor> gradients(const Eagle3Draft& draft, const at::Tensor& lo
   return torch::autograd::grad({loss}, params);
 }
 
-void expect_matches_reference(at::ScalarType dtype, double tolerance, std::uint64_t seed) {
+// Returns the reference's correct predictions summed over the steps.
+double expect_matches_reference(at::ScalarType dtype, double tolerance, std::uint64_t seed, bool live_last_row) {
   const int T = 5;
-  Problem p = make_problem(dtype, seed);
+  Problem p = make_problem(dtype, seed, live_last_row);
   TttOutput got = production(p, T);
   RefResult want = reference_ttt(p.draft, p.input_ids, p.loss_mask, p.lengths, p.aux, p.target_hidden,
-                                 p.target_lm_head, p.vocab, T);
+                                 p.target_lm_head, p.used, p.vocab.t2d, T);
   EXPECT_NEAR(got.loss.item<double>(), want.loss.item<double>(), tolerance);
   double total_correct = 0;
   for (int s = 0; s < T; ++s) {
@@ -200,14 +208,31 @@ void expect_matches_reference(at::ScalarType dtype, double tolerance, std::uint6
     EXPECT_LE(diff, tolerance) << names[i].first;
     EXPECT_GT(g_want[i].abs().max().item<double>(), 1e-6) << names[i].first << " gets no gradient";
   }
+  return total_correct;
 }
 
+// Seeds 1-3 plus a live last row; the accuracy numerators must be exercised.
 TEST(Ttt, MatchesReferenceFp64) {
-  for (std::uint64_t seed : {1, 2, 3}) expect_matches_reference(at::kDouble, 1e-10, seed);
+  double correct = 0;
+  for (std::uint64_t seed : {1, 2, 3}) correct += expect_matches_reference(at::kDouble, 1e-10, seed, false);
+  correct += expect_matches_reference(at::kDouble, 1e-10, 4, true);
+  EXPECT_GT(correct, 0);
 }
 
 TEST(Ttt, MatchesReferenceFp32) {
-  for (std::uint64_t seed : {1, 2, 3}) expect_matches_reference(at::kFloat, 1e-5, seed);
+  double correct = 0;
+  for (std::uint64_t seed : {1, 2, 3}) correct += expect_matches_reference(at::kFloat, 1e-5, seed, false);
+  correct += expect_matches_reference(at::kFloat, 1e-5, 4, true);
+  EXPECT_GT(correct, 0);
+}
+
+// The live last row is supervised: its pm is t2d[0] = 1 against a uniform p.
+TEST(Ttt, LastRowSeesUniformTarget) {
+  Problem p = make_problem(at::kDouble, 4, true);
+  TargetDistribution target = target_distribution(p.target_hidden, p.target_lm_head, p.vocab, 16);
+  const std::int64_t L = p.input_ids.size(1);
+  EXPECT_EQ(target.in_draft[0][L - 1].item<double>(), 1.0);
+  EXPECT_EQ(p.loss_mask[0][L - 1].item<double>(), 1.0);
 }
 
 // Central differences of the production loss in fp64 against autograd, on
@@ -260,7 +285,7 @@ TEST(TargetDistribution, LastRowIsUniformAndShifted) {
   TargetDistribution got = target_distribution(p.target_hidden, p.target_lm_head, p.vocab, 16);
   const std::int64_t L = p.input_ids.size(1), Vd = p.vocab.d2t.size(0);
   at::Tensor z = at::matmul(p.target_hidden, p.target_lm_head.t());
-  at::Tensor want = at::softmax(z.narrow(1, 1, L - 1).index_select(2, p.vocab.target_ids()), -1);
+  at::Tensor want = at::softmax(z.narrow(1, 1, L - 1).index_select(2, p.used), -1);
   EXPECT_TRUE(at::allclose(got.probs.narrow(1, 0, L - 1), want, 1e-12, 1e-14));
   EXPECT_TRUE(at::allclose(got.probs.select(1, L - 1), at::full({2, Vd}, 1.0 / Vd, at::kDouble)));
   at::Tensor top = z.narrow(1, 1, L - 1).argmax(-1);

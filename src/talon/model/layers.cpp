@@ -19,7 +19,8 @@ at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
 
 namespace {
 
-// HF's _compute_llama3_parameters, in fp32 tensor arithmetic as HF runs it:
+// HF's _compute_llama3_parameters, in fp32 tensor arithmetic as HF runs it
+// (Python's `float / tensor` is reciprocal(tensor) * float, rounded twice):
 // wavelengths shorter than original_max / high_freq_factor keep their
 // frequency, longer than original_max / low_freq_factor are divided by
 // `factor`, and the band between is blended.
@@ -30,11 +31,11 @@ at::Tensor llama3_scaled(const at::Tensor& inv_freq, const io::RopeScaling& scal
   const double original_max = static_cast<double>(*scaling.original_max_position_embeddings);
   const double low_freq_wavelen = original_max / scaling.low_freq_factor;
   const double high_freq_wavelen = original_max / scaling.high_freq_factor;
-  at::Tensor wavelen = 2 * M_PI / inv_freq;
+  at::Tensor wavelen = at::reciprocal(inv_freq) * (2 * M_PI);
   at::Tensor scaled = at::where(wavelen > low_freq_wavelen, inv_freq / scaling.factor, inv_freq);
   // Equal factors leave no medium band (SpecForge takes smooth = 0 there).
   const double band = scaling.high_freq_factor - scaling.low_freq_factor;
-  at::Tensor smooth = band == 0 ? at::zeros_like(wavelen) : (original_max / wavelen - scaling.low_freq_factor) / band;
+  at::Tensor smooth = band == 0 ? at::zeros_like(wavelen) : (at::reciprocal(wavelen) * original_max - scaling.low_freq_factor) / band;
   at::Tensor smoothed = (1 - smooth) * scaled / scaling.factor + smooth * scaled;
   at::Tensor medium = (wavelen >= high_freq_wavelen).logical_and(wavelen <= low_freq_wavelen);
   return at::where(medium, smoothed, scaled);

@@ -63,12 +63,10 @@ std::string Trainer::run() {
   const std::int64_t last_step = o.max_steps ? std::min(*o.max_steps, r.schedule.total_steps) : r.schedule.total_steps;
   std::optional<util::Progress> progress;
   if (o.show_progress) progress.emplace("train", static_cast<std::uint64_t>(std::max<std::int64_t>(0, last_step - r.state.step)), "steps");
-  std::string checkpoint;
-  std::int64_t saved_step = -1;
   while (r.state.step < last_step) {
     auto start = std::chrono::steady_clock::now();
     Totals totals;
-    r.step_epoch = r.cursor.epoch();
+    r.state.step_epoch = r.cursor.epoch();
     while (totals.micro_batches < r.accumulation_steps && !r.cursor.epoch_done()) {
       data::Batch batch = data::make_batch(r.train_data, r.cursor.next());
       model::TttOutput out = model::ttt_forward(r.draft, r.features.make(batch), o.ttt_length);
@@ -101,7 +99,7 @@ std::string Trainer::run() {
     ++r.state.step;
 
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    record.update({{"step", r.state.step}, {"epoch", r.step_epoch}, {"lr", lr}, {"grad_norm", grad_norm},
+    record.update({{"step", r.state.step}, {"epoch", r.state.step_epoch}, {"lr", lr}, {"grad_norm", grad_norm},
                    {"tokens", totals.tokens}, {"tokens_per_s", static_cast<double>(totals.tokens) / seconds}});
     r.metrics->append(record);
     r.tensorboard->add_scalar("train/loss", record["loss"], r.state.step);
@@ -119,14 +117,11 @@ std::string Trainer::run() {
 
     const bool last = r.state.step == last_step;
     if (r.eval_data && ((o.eval_interval > 0 && r.state.step % o.eval_interval == 0) || last)) r.evaluate();
-    if ((o.save_interval > 0 && r.state.step % o.save_interval == 0) || last) {
-      checkpoint = r.save();
-      saved_step = r.state.step;
-    }
+    if ((o.save_interval > 0 && r.state.step % o.save_interval == 0) || last) r.save();
   }
   if (progress) progress->finish();
-  if (saved_step != r.state.step) checkpoint = r.save();  // a resumed run that had nothing left to do
-  return checkpoint;
+  if (r.last_checkpoint_step != r.state.step) r.save();  // skipped steps ended the run
+  return r.last_checkpoint;
 }
 
 void Trainer::Run::evaluate() {
@@ -140,7 +135,7 @@ void Trainer::Run::evaluate() {
     totals.add(model::ttt_forward(draft, features.make(batch), options.ttt_length), batch.num_tokens);
   }
   nlohmann::json record = totals.record();
-  record.update({{"split", "eval"}, {"step", state.step}, {"epoch", cursor.epoch()}, {"tokens", totals.tokens}});
+  record.update({{"split", "eval"}, {"step", state.step}, {"epoch", state.step_epoch}, {"tokens", totals.tokens}});
   metrics->append(record);
   tensorboard->add_scalar("eval/loss", record["loss"], state.step);
   for (std::size_t s = 0; s < record["acc"].size(); ++s) {

@@ -16,16 +16,17 @@ const std::string kMasterPrefix = "master.";
 
 }  // namespace
 
-std::string Trainer::Run::save() {
+void Trainer::Run::save() {
   state.epoch = cursor.epoch();
   state.batch_in_epoch = cursor.batch();
   NamedTensors tensors;
   for (const auto& [name, master] : masters.masters()) tensors.emplace_back(kMasterPrefix + name, master.detach());
   for (const auto& entry : optimizer.state()) tensors.push_back(entry);
-  return checkpointer.save(step_epoch, state.step, [&](const std::string& dir) {
+  last_checkpoint = checkpointer.save(state.step_epoch, state.step, [&](const std::string& dir) {
     model::save_draft_checkpoint(dir, draft, vocab);
     save_training_state(dir, state, tensors);
   });
+  last_checkpoint_step = state.step;
 }
 
 bool Trainer::Run::resume() {
@@ -36,6 +37,13 @@ bool Trainer::Run::resume() {
   }
   LoadedTrainingState loaded = load_training_state(*newest);
   check_same_settings(loaded.state.settings, state.settings, *newest);
+  // The lm_head rows mean the checkpoint's draft vocabulary; this run's must be the same.
+  model::DraftVocab saved = model::load_draft_checkpoint(*newest).vocab;
+  if (!saved.d2t.defined() || !saved.t2d.defined() || !at::equal(saved.d2t, vocab.d2t.cpu()) ||
+      !at::equal(saved.t2d, vocab.t2d.cpu())) {
+    fail("cannot resume from {}: its draft vocabulary (d2t/t2d) differs from this run's (from {})", *newest,
+         options.init_draft.empty() ? train_data.vocab_mapping_path() : options.init_draft);
+  }
 
   NamedTensors optimizer_state;
   std::map<std::string, at::Tensor> master_values;
@@ -62,7 +70,9 @@ bool Trainer::Run::resume() {
   cursor.seek(loaded.state.epoch, loaded.state.batch_in_epoch);
   state.step = loaded.state.step;
   state.skipped_steps = loaded.state.skipped_steps;
-  step_epoch = loaded.state.epoch;
+  state.step_epoch = loaded.state.step_epoch;
+  last_checkpoint = *newest;
+  last_checkpoint_step = state.step;
   fmt::print(stderr, "resumed from {} (step {})\n", *newest, state.step);
   return true;
 }

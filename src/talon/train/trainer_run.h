@@ -51,7 +51,8 @@ struct Trainer::Run {
   std::optional<track::MetricsLog> metrics;
   std::optional<track::TensorBoardWriter> tensorboard;
   std::int64_t bad_steps_in_a_row = 0;
-  std::int64_t step_epoch = 0;  // the epoch the last step's data came from: the checkpoint's E
+  std::string last_checkpoint;  // written or resumed from, and its step
+  std::int64_t last_checkpoint_step = -1;
 
   // Everything but the trackers and the resume.
   explicit Run(TrainOptions options);
@@ -59,8 +60,8 @@ struct Trainer::Run {
   // RNG; false when there is none.
   bool resume();
   void open_trackers(std::int64_t resume_step);
-  // Writes epoch_E_step_S (draft + training_state); returns its path.
-  std::string save();
+  // Writes epoch_E_step_S (draft + training_state).
+  void save();
   // One pass over the eval set, logged with "split": "eval".
   void evaluate();
 };

@@ -142,6 +142,11 @@ Trainer::Run::Run(TrainOptions o)
       masters(draft.parameters()),
       optimizer(masters.masters()),
       checkpointer(options.output_dir, options.keep_last) {
+  if (!options.resume && checkpointer.newest()) {
+    fail("{} already holds checkpoints of an earlier run: pass --resume to continue it, or choose another "
+         "--output-dir",
+         options.output_dir);
+  }
   if (!options.eval_data_path.empty()) {
     eval_data = open_dataset(options.eval_data_path, options.output_dir + "/prepared/eval",
                              prepare_settings(options, draft_config), provenance);
@@ -151,7 +156,7 @@ Trainer::Run::Run(TrainOptions o)
       {"max_grad_norm", options.max_grad_norm},   {"ttt_length", options.ttt_length},
       {"seed", options.seed},                     {"global_batch_size", options.global_batch_size},
       {"micro_batch_size", options.micro_batch_size}, {"num_epochs", options.num_epochs},
-      {"total_steps", schedule.total_steps},      {"train_samples", train_data.size()},
+      {"total_steps", schedule.total_steps},      {"train_data", train_data.header().at("files")},
       {"draft_config", io::to_json(draft_config)}, {"device", options.device},
   };
 }

@@ -24,6 +24,7 @@ void save_training_state(const std::string& dir, const TrainingState& state, con
   nlohmann::json j = {{"step", state.step},
                       {"epoch", state.epoch},
                       {"batch_in_epoch", state.batch_in_epoch},
+                      {"step_epoch", state.step_epoch},
                       {"skipped_steps", state.skipped_steps},
                       {"settings", state.settings}};
   util::write_file_atomic(state_json(dir), j.dump(2) + "\n");
@@ -37,6 +38,7 @@ LoadedTrainingState load_training_state(const std::string& dir) {
     out.state.step = j.at("step").get<std::int64_t>();
     out.state.epoch = j.at("epoch").get<std::int64_t>();
     out.state.batch_in_epoch = j.at("batch_in_epoch").get<std::int64_t>();
+    out.state.step_epoch = j.at("step_epoch").get<std::int64_t>();
     out.state.skipped_steps = j.at("skipped_steps").get<std::int64_t>();
     out.state.settings = j.at("settings");
   } catch (const nlohmann::json::exception& e) {

@@ -20,6 +20,7 @@ struct TrainingState {
   std::int64_t step = 0;            // optimizer steps taken
   std::int64_t epoch = 0;           // data position: epoch and micro-batches
   std::int64_t batch_in_epoch = 0;  //   taken in it
+  std::int64_t step_epoch = 0;      // the epoch of the last step's data (the E in epoch_E_step_S)
   std::int64_t skipped_steps = 0;   // non-finite steps skipped so far
   nlohmann::json settings;          // what must not change across a resume
 };
