@@ -22,5 +22,6 @@ out="${1:-out/quickstart}"
   --num-epochs 1 --learning-rate 1e-3 --warmup-ratio 0.015 --max-grad-norm 0.5 \
   --ttt-length 7 --seed 0 --draft-global-batch-size 4 --draft-micro-batch-size 2 \
   --save-interval 50
-echo "quickstart: draft checkpoint in $root/$out/train/$(cat "$out/train/latest")"
-echo "quickstart: metrics in $root/$out/train/metrics.jsonl, TensorBoard logs in $root/$out/train/tensorboard"
+train_dir=$(cd "$out/train" && pwd)
+echo "quickstart: draft checkpoint in $train_dir/$(cat "$train_dir/latest")"
+echo "quickstart: metrics in $train_dir/metrics.jsonl, TensorBoard logs in $train_dir/tensorboard"

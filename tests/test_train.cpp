@@ -232,6 +232,38 @@ TEST(Train, AFreshRunDoesNotMixWithAnEarlierOne) {
   EXPECT_EQ(checkpoints, 1u);
 }
 
+// A Qwen3 target (q/k norms, its own tokenizer and chat template) trains too.
+TEST(Train, QwenTargetTrains) {
+  TempDir tmp;
+  json target = {{"architectures", {"Qwen3ForCausalLM"}}, {"model_type", "qwen3"}, {"hidden_size", 64},
+                 {"intermediate_size", 128}, {"num_hidden_layers", 8}, {"num_attention_heads", 4},
+                 {"num_key_value_heads", 2}, {"head_dim", 32}, {"vocab_size", 151936},
+                 {"max_position_embeddings", 4096}, {"rms_norm_eps", 1e-6}, {"rope_theta", 1000000.0},
+                 {"tie_word_embeddings", true}, {"torch_dtype", "bfloat16"}};
+  auto init = run_talon(fmt::format("init-target --config {} --tokenizer {} --output-dir {} --seed 1",
+                                    tmp.write("qwen.json", target.dump()), testing::kQwenTokenizerDir,
+                                    tmp.file("target")));
+  ASSERT_EQ(init.status, 0) << init.out;
+  json draft = json::parse(util::read_file(std::string(TALON_SOURCE_DIR) + "/examples/tiny-draft-config.json"));
+  draft["vocab_size"] = 151936;
+  draft["draft_vocab_size"] = 256;
+  std::ifstream in(std::string(TALON_SOURCE_DIR) + "/examples/conversations.jsonl");
+  std::string lines, line;
+  for (int i = 0; i < 8 && std::getline(in, line); ++i) lines += line + "\n";
+  const std::string out = tmp.file("out");
+  auto run = run_talon(fmt::format(
+      "train --target-model-path {} --draft-model-config {} --train-data-path {} --chat-template qwen3 "
+      "--max-length 256 --output-dir {} --num-epochs 1 --ttt-length 3 --draft-global-batch-size 2 "
+      "--draft-micro-batch-size 2 --quiet",
+      tmp.file("target"), tmp.write("draft.json", draft.dump()), tmp.write("train.jsonl", lines), out));
+  ASSERT_EQ(run.status, 0) << run.out;
+  std::vector<json> records = train_records(out);
+  ASSERT_EQ(records.size(), 4u);
+  for (const json& r : records) EXPECT_TRUE(std::isfinite(r["loss"].get<double>()));
+  json config = json::parse(util::read_file(final_checkpoint(out) + "/config.json"));
+  EXPECT_EQ(config["vocab_size"], 151936);
+}
+
 TEST(Train, InitDraftStartsFromTheCheckpointWeights) {
   Fixture f;
   const std::string first = f.tmp.file("first"), second = f.tmp.file("second");

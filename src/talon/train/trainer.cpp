@@ -62,59 +62,17 @@ std::string Trainer::run() {
   const TrainOptions& o = r.options;
   const std::int64_t last_step = o.max_steps ? std::min(*o.max_steps, r.schedule.total_steps) : r.schedule.total_steps;
   std::optional<util::Progress> progress;
-  if (o.show_progress) progress.emplace("train", static_cast<std::uint64_t>(std::max<std::int64_t>(0, last_step - r.state.step)), "steps");
+  if (o.show_progress) progress.emplace("train", std::max<std::int64_t>(0, last_step - r.state.step), "steps");
   while (r.state.step < last_step) {
-    auto start = std::chrono::steady_clock::now();
-    Totals totals;
-    r.state.step_epoch = r.cursor.epoch();
-    while (totals.micro_batches < r.accumulation_steps && !r.cursor.epoch_done()) {
-      data::Batch batch = data::make_batch(r.train_data, r.cursor.next());
-      model::TttOutput out = model::ttt_forward(r.draft, r.features.make(batch), o.ttt_length);
-      (out.loss / static_cast<double>(r.accumulation_steps)).backward();
-      totals.add(out, batch.num_tokens);
+    std::optional<nlohmann::json> record = r.train_step();
+    if (!record) continue;  // skipped: non-finite
+    r.log(*record);
+    if (progress) {
+      progress->set_suffix(fmt::format("loss {:.3f} acc0 {:.3f} lr {:.2e} {:.0f} tok/s", (*record)["loss"].get<double>(),
+                                       (*record)["acc"][0].get<double>(), (*record)["lr"].get<double>(),
+                                       (*record)["tokens_per_s"].get<double>()));
+      progress->advance();
     }
-    if (r.cursor.epoch_done()) r.cursor.start_next_epoch();
-
-    r.masters.gather_grads();
-    std::vector<at::Tensor> masters;
-    for (const auto& [name, t] : r.masters.masters()) masters.push_back(t);
-    const double grad_norm = clip_grad_norm(masters, o.max_grad_norm);
-    nlohmann::json record = totals.record();
-    if (!std::isfinite(grad_norm) || !std::isfinite(record["loss"].get<double>())) {
-      r.masters.zero_grads();
-      ++r.state.skipped_steps;
-      if (++r.bad_steps_in_a_row >= o.max_bad_steps) {
-        fail("stopping: {} steps in a row had a non-finite loss or gradient (last: loss {}, grad norm {}); "
-             "lower --learning-rate or check the data",
-             r.bad_steps_in_a_row, record["loss"].get<double>(), grad_norm);
-      }
-      fmt::print(stderr, "warning: step {} skipped: non-finite loss or gradient\n", r.state.step + 1);
-      continue;
-    }
-    r.bad_steps_in_a_row = 0;
-    const double lr = r.schedule.at(r.state.step);
-    r.optimizer.step(lr);
-    r.masters.copy_to_params();
-    r.masters.zero_grads();
-    ++r.state.step;
-
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    record.update({{"step", r.state.step}, {"epoch", r.state.step_epoch}, {"lr", lr}, {"grad_norm", grad_norm},
-                   {"tokens", totals.tokens}, {"tokens_per_s", static_cast<double>(totals.tokens) / seconds}});
-    r.metrics->append(record);
-    r.tensorboard->add_scalar("train/loss", record["loss"], r.state.step);
-    r.tensorboard->add_scalar("train/lr", lr, r.state.step);
-    r.tensorboard->add_scalar("train/grad_norm", grad_norm, r.state.step);
-    r.tensorboard->add_scalar("train/tokens_per_s", record["tokens_per_s"], r.state.step);
-    for (std::size_t s = 0; s < record["ploss"].size(); ++s) {
-      r.tensorboard->add_scalar(fmt::format("train/ploss_{}", s), record["ploss"][s], r.state.step);
-      r.tensorboard->add_scalar(fmt::format("train/acc_{}", s), record["acc"][s], r.state.step);
-    }
-    r.tensorboard->flush();
-    if (progress) progress->set_suffix(fmt::format("loss {:.3f} acc0 {:.3f} lr {:.2e} {:.0f} tok/s", record["loss"].get<double>(),
-                                    record["acc"][0].get<double>(), lr, record["tokens_per_s"].get<double>()));
-    if (progress) progress->advance();
-
     const bool last = r.state.step == last_step;
     if (r.eval_data && ((o.eval_interval > 0 && r.state.step % o.eval_interval == 0) || last)) r.evaluate();
     if ((o.save_interval > 0 && r.state.step % o.save_interval == 0) || last) r.save();
@@ -122,6 +80,60 @@ std::string Trainer::run() {
   if (progress) progress->finish();
   if (r.last_checkpoint_step != r.state.step) r.save();  // skipped steps ended the run
   return r.last_checkpoint;
+}
+
+std::optional<nlohmann::json> Trainer::Run::train_step() {
+  const auto start = std::chrono::steady_clock::now();
+  Totals totals;
+  state.step_epoch = cursor.epoch();
+  while (totals.micro_batches < accumulation_steps && !cursor.epoch_done()) {
+    data::Batch batch = data::make_batch(train_data, cursor.next());
+    model::TttOutput out = model::ttt_forward(draft, features.make(batch), options.ttt_length);
+    (out.loss / static_cast<double>(accumulation_steps)).backward();
+    totals.add(out, batch.num_tokens);
+  }
+  if (cursor.epoch_done()) cursor.start_next_epoch();
+
+  masters.gather_grads();
+  std::vector<at::Tensor> master_tensors;
+  for (const auto& [name, t] : masters.masters()) master_tensors.push_back(t);
+  const double grad_norm = clip_grad_norm(master_tensors, options.max_grad_norm);
+  nlohmann::json record = totals.record();
+  if (!std::isfinite(grad_norm) || !std::isfinite(record["loss"].get<double>())) {
+    masters.zero_grads();
+    ++state.skipped_steps;
+    if (++bad_steps_in_a_row >= options.max_bad_steps) {
+      fail("stopping: {} steps in a row had a non-finite loss or gradient (last: loss {}, grad norm {}); "
+           "lower --learning-rate or check the data",
+           bad_steps_in_a_row, record["loss"].get<double>(), grad_norm);
+    }
+    fmt::print(stderr, "warning: step {} skipped: non-finite loss or gradient\n", state.step + 1);
+    return std::nullopt;
+  }
+  bad_steps_in_a_row = 0;
+  const double lr = schedule.at(state.step);
+  optimizer.step(lr);
+  masters.copy_to_params();
+  masters.zero_grads();
+  ++state.step;
+
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  record.update({{"step", state.step}, {"epoch", state.step_epoch}, {"lr", lr}, {"grad_norm", grad_norm},
+                 {"tokens", totals.tokens}, {"tokens_per_s", static_cast<double>(totals.tokens) / seconds}});
+  return record;
+}
+
+void Trainer::Run::log(const nlohmann::json& record) {
+  metrics->append(record);
+  const std::int64_t step = record["step"];
+  for (const char* key : {"loss", "lr", "grad_norm", "tokens_per_s"}) {
+    tensorboard->add_scalar(fmt::format("train/{}", key), record[key], step);
+  }
+  for (std::size_t s = 0; s < record["ploss"].size(); ++s) {
+    tensorboard->add_scalar(fmt::format("train/ploss_{}", s), record["ploss"][s], step);
+    tensorboard->add_scalar(fmt::format("train/acc_{}", s), record["acc"][s], step);
+  }
+  tensorboard->flush();
 }
 
 void Trainer::Run::evaluate() {

@@ -60,6 +60,10 @@ struct Trainer::Run {
   // RNG; false when there is none.
   bool resume();
   void open_trackers(std::int64_t resume_step);
+  // Accumulates one optimizer step's micro-batches, clips and updates: the
+  // step's metrics record, or nullopt when it was skipped as non-finite.
+  std::optional<nlohmann::json> train_step();
+  void log(const nlohmann::json& record);  // metrics.jsonl and TensorBoard
   // Writes epoch_E_step_S (draft + training_state).
   void save();
   // One pass over the eval set, logged with "split": "eval".

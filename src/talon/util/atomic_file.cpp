@@ -96,6 +96,12 @@ AtomicDir::~AtomicDir() {
 void AtomicDir::commit() {
   if (committed_) fail("{}: committed twice", path_);
   std::error_code ec;
+  // Files inside were synced as they were written; the directory entries
+  // (subdirectories included) must be too before the tree becomes visible.
+  for (const fs::directory_entry& entry : fs::recursive_directory_iterator(temp_path_, ec)) {
+    if (entry.is_directory()) fsync_path(entry.path().string(), O_RDONLY | O_DIRECTORY);
+  }
+  fsync_path(temp_path_, O_RDONLY | O_DIRECTORY);
   // rename(2) cannot replace a non-empty directory: move the old one aside
   // first, so the new tree appears in one step and the old one goes after.
   std::string old = path_ + ".old." + std::to_string(::getpid());
