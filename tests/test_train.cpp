@@ -179,11 +179,13 @@ TEST(Train, SigkillAtRandomMomentsThenResumeIsBitIdentical) {
   ASSERT_EQ(a.status, 0) << a.out;
 
   std::mt19937 rng(2024);
-  std::uniform_int_distribution<int> delay_ms(200, 1500);
+  // A whole run takes over 2 s (start-up alone about 1 s), so the first,
+  // short delays always kill; the longer ones let a run finish in the end.
+  std::uniform_int_distribution<int> short_delay_ms(300, 1500), long_delay_ms(300, 3000);
   int kills = 0, finished = 0;
-  for (int attempt = 0; attempt < 40 && !finished; ++attempt) {
+  for (int attempt = 0; attempt < 60 && !finished; ++attempt) {
     pid_t pid = spawn_talon(f.args(killed, "--resume --save-interval 1 --keep-last 2"), f.tmp.file("log.txt"));
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(delay_ms(rng));
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(attempt < 5 ? short_delay_ms(rng) : long_delay_ms(rng));
     int status = 0;
     while (std::chrono::steady_clock::now() < deadline) {
       if (::waitpid(pid, &status, WNOHANG) == pid) {
