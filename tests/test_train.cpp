@@ -27,6 +27,14 @@ using testing::TempDir;
 
 constexpr int kTtt = 3;
 
+// The first n bundled conversations, as JSONL.
+std::string first_conversations(int n) {
+  std::ifstream in(std::string(TALON_SOURCE_DIR) + "/examples/conversations.jsonl");
+  std::string lines, line;
+  for (int i = 0; i < n && std::getline(in, line); ++i) lines += line + "\n";
+  return lines;
+}
+
 struct Fixture {
   TempDir tmp;
   std::string target, draft_config, data;
@@ -40,10 +48,7 @@ struct Fixture {
     json draft = json::parse(util::read_file(std::string(TALON_SOURCE_DIR) + "/examples/tiny-draft-config.json"));
     draft["draft_vocab_size"] = 256;
     draft_config = tmp.write("draft.json", draft.dump());
-    std::ifstream in(std::string(TALON_SOURCE_DIR) + "/examples/conversations.jsonl");
-    std::string lines, line;
-    for (int i = 0; i < 12 && std::getline(in, line); ++i) lines += line + "\n";
-    data = tmp.write("train.jsonl", lines);
+    data = tmp.write("train.jsonl", first_conversations(12));
   }
 
   // 12 samples, micro-batch 1, global batch 2: 6 steps per epoch, 2 epochs.
@@ -249,15 +254,12 @@ TEST(Train, QwenTargetTrains) {
   json draft = json::parse(util::read_file(std::string(TALON_SOURCE_DIR) + "/examples/tiny-draft-config.json"));
   draft["vocab_size"] = 151936;
   draft["draft_vocab_size"] = 256;
-  std::ifstream in(std::string(TALON_SOURCE_DIR) + "/examples/conversations.jsonl");
-  std::string lines, line;
-  for (int i = 0; i < 8 && std::getline(in, line); ++i) lines += line + "\n";
   const std::string out = tmp.file("out");
   auto run = run_talon(fmt::format(
       "train --target-model-path {} --draft-model-config {} --train-data-path {} --chat-template qwen3 "
       "--max-length 256 --output-dir {} --num-epochs 1 --ttt-length 3 --draft-global-batch-size 2 "
       "--draft-micro-batch-size 2 --quiet",
-      tmp.file("target"), tmp.write("draft.json", draft.dump()), tmp.write("train.jsonl", lines), out));
+      tmp.file("target"), tmp.write("draft.json", draft.dump()), tmp.write("train.jsonl", first_conversations(8)), out));
   ASSERT_EQ(run.status, 0) << run.out;
   std::vector<json> records = train_records(out);
   ASSERT_EQ(records.size(), 4u);

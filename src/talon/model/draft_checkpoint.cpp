@@ -28,24 +28,12 @@ DraftCheckpoint load_draft_checkpoint(const std::string& dir) {
   std::set<std::string> known;
   for (const auto& [name, value] : Eagle3Draft{}.parameters()) known.insert(name);
   for (const io::TensorInfo& info : file.tensors()) {
-    if (info.name == "d2t") {
-      out.vocab.d2t = file.tensor(info.name).to(at::kLong);
-    } else if (info.name == "t2d") {
-      out.vocab.t2d = file.tensor(info.name).to(at::kBool);
-    } else if (known.count(info.name)) {
+    if (known.count(info.name)) {
       out.parameters.emplace_back(info.name, file.tensor(info.name));
-    } else if (info.name != "embed_tokens.weight") {
+    } else if (info.name != "d2t" && info.name != "t2d" && info.name != "embed_tokens.weight") {
       fail("{}: unexpected tensor {} in a draft checkpoint (expected the EAGLE-3 draft tensors of brief §3)", path,
            info.name);
     }
-  }
-  if (out.vocab.d2t.defined() && out.vocab.d2t.size(0) != out.config.draft_vocab_size) {
-    fail("{}: d2t has {} entries, expected draft_vocab_size = {} from config.json", path, out.vocab.d2t.size(0),
-         out.config.draft_vocab_size);
-  }
-  if (out.vocab.t2d.defined() && out.vocab.t2d.size(0) != out.config.vocab_size) {
-    fail("{}: t2d has {} entries, expected vocab_size = {} from config.json", path, out.vocab.t2d.size(0),
-         out.config.vocab_size);
   }
   return out;
 }

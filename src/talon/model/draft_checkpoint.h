@@ -19,12 +19,12 @@ void save_draft_checkpoint(const std::string& dir, const Eagle3Draft& draft, con
 struct DraftCheckpoint {
   io::DraftConfig config;
   NamedTensors parameters;  // CPU, as stored (BF16 for Talon's own)
-  DraftVocab vocab;         // undefined tensors when the file has no d2t/t2d
 };
 
-// Reads a Talon or SpecForge draft directory. An `embed_tokens.weight` is
-// ignored (the embedding always comes from the target); any other unknown
-// tensor is an error naming it.
+// Reads a Talon or SpecForge draft directory's config and weights. d2t/t2d
+// are left to data::VocabMapping::load, which validates them; an
+// `embed_tokens.weight` is ignored (the embedding always comes from the
+// target); any other unknown tensor is an error naming it.
 DraftCheckpoint load_draft_checkpoint(const std::string& dir);
 
 }  // namespace talon::model

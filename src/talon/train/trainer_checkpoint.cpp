@@ -38,9 +38,8 @@ bool Trainer::Run::resume() {
   LoadedTrainingState loaded = load_training_state(*newest);
   check_same_settings(loaded.state.settings, state.settings, *newest);
   // The lm_head rows mean the checkpoint's draft vocabulary; this run's must be the same.
-  model::DraftVocab saved = model::load_draft_checkpoint(*newest).vocab;
-  if (!saved.d2t.defined() || !saved.t2d.defined() || !at::equal(saved.d2t, vocab.d2t.cpu()) ||
-      !at::equal(saved.t2d, vocab.t2d.cpu())) {
+  model::DraftVocab saved = load_draft_vocab(*newest + "/model.safetensors");
+  if (!at::equal(saved.d2t, vocab.d2t.cpu()) || !at::equal(saved.t2d, vocab.t2d.cpu())) {
     fail("cannot resume from {}: its draft vocabulary (d2t/t2d) differs from this run's (from {})", *newest,
          options.init_draft.empty() ? train_data.vocab_mapping_path() : options.init_draft);
   }

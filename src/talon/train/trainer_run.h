@@ -27,6 +27,10 @@
 
 namespace talon::train {
 
+// d2t/t2d of a vocab_mapping.safetensors or a draft's model.safetensors, read
+// and validated by data::VocabMapping::load.
+model::DraftVocab load_draft_vocab(const std::string& path);
+
 struct Trainer::Run {
   // Members are built in this order by the constructor (trainer_setup.cpp),
   // each from the ones above it.

@@ -83,18 +83,12 @@ data::PrepareOptions prepare_settings(const TrainOptions& options, const io::Dra
 // mean those tokens), else the training set's mapping.
 model::DraftVocab load_vocab(const TrainOptions& options, const io::DraftConfig& config,
                              const data::PreparedDataset& train) {
-  model::DraftVocab vocab;
-  std::string source;
+  std::string source = train.vocab_mapping_path();
   if (!options.init_draft.empty()) {
-    vocab = model::load_draft_checkpoint(options.init_draft).vocab;
-    source = options.init_draft + "/model.safetensors";
+    const std::string weights = options.init_draft + "/model.safetensors";
+    if (io::SafetensorsFile::open(weights).find("d2t") != nullptr) source = weights;
   }
-  if (!vocab.d2t.defined()) {
-    source = train.vocab_mapping_path();
-    io::SafetensorsFile file = io::SafetensorsFile::open(source);
-    vocab.d2t = file.tensor("d2t").clone();
-    vocab.t2d = file.tensor("t2d").clone();
-  }
+  model::DraftVocab vocab = load_draft_vocab(source);
   if (vocab.d2t.size(0) != config.draft_vocab_size) {
     fail("{}: d2t has {} entries but the draft config's draft_vocab_size is {}", source, vocab.d2t.size(0),
          config.draft_vocab_size);
@@ -123,6 +117,11 @@ std::int64_t total_steps(const TrainOptions& options, const DataCursor& cursor, 
 }
 
 }  // namespace
+
+model::DraftVocab load_draft_vocab(const std::string& path) {
+  data::VocabMapping mapping = data::VocabMapping::load(path);
+  return {at::tensor(mapping.d2t), at::tensor(mapping.t2d).to(at::kBool)};
+}
 
 Trainer::Run::Run(TrainOptions o)
     : options(std::move(o)),
