@@ -62,7 +62,8 @@ int main(int argc, char** argv) {
   batch.loss_mask = at::ones({1, length}, at::kFloat).to(device);
   batch.lengths = at::full({1}, length, at::kLong).to(device);
   batch.aux = at::randn({1, length, 3 * config.hidden_size}, gen).to(options);
-  batch.target.probs = at::softmax(at::randn({1, length, config.draft_vocab_size}, gen) * 3, -1).to(device);
+  batch.target.hidden = at::randn({1, length, config.hidden_size}, gen).to(options);
+  batch.target.draft_head = (at::randn({config.draft_vocab_size, config.hidden_size}, gen) * 0.1).to(options);
   batch.target.in_draft = at::ones({1, length}, at::kFloat).to(device);
 
   auto run = [&] {

@@ -166,6 +166,29 @@ TEST(Train, StopAndResumeIsBitIdentical) {
   expect_same_run(straight, split);
 }
 
+// The default run (blockwise attention, head and loss in chunks of 50
+// positions, recomputed draft layer) against the plain path of brief §2.
+TEST(Train, LongContextPathsMatchThePlainPath) {
+  Fixture f;
+  const std::string fast = f.tmp.file("long"), plain = f.tmp.file("plain");
+  auto a = run_talon(f.args(fast, "--max-steps 3 --head-chunk-size 50"));
+  ASSERT_EQ(a.status, 0) << a.out;
+  auto b = run_talon(f.args(plain, "--max-steps 3 --attention-backend naive --head-chunk-size 0 --no-recompute"));
+  ASSERT_EQ(b.status, 0) << b.out;
+  std::vector<json> got = train_records(fast), want = train_records(plain);
+  ASSERT_EQ(got.size(), 3u);
+  ASSERT_EQ(want.size(), 3u);
+  for (std::size_t k = 0; k < got.size(); ++k) {
+    for (int s = 0; s < kTtt; ++s) {
+      const double x = got[k]["ploss"][s].get<double>(), y = want[k]["ploss"][s].get<double>();
+      EXPECT_LE(std::abs(x - y), 1e-5 * std::abs(y)) << "step " << k + 1 << " ttt step " << s;
+      EXPECT_EQ(got[k]["acc"][s], want[k]["acc"][s]) << "step " << k + 1 << " ttt step " << s;
+    }
+    EXPECT_NEAR(got[k]["grad_norm"].get<double>(), want[k]["grad_norm"].get<double>(),
+                1e-5 * want[k]["grad_norm"].get<double>());
+  }
+}
+
 // Starts talon in the background; its output goes to `log`.
 pid_t spawn_talon(const std::string& args, const std::string& log) {
   pid_t pid = ::fork();

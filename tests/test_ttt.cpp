@@ -171,10 +171,13 @@ Problem make_problem(at::ScalarType dtype, std::uint64_t seed, bool live_last_ro
   return p;
 }
 
-TttOutput production(const Problem& p, int T) {
-  TttBatch batch{p.input_ids, p.loss_mask, p.lengths, p.aux,
-                 target_distribution(p.target_hidden, p.target_lm_head, p.vocab, /*vocab_chunk=*/16)};
-  return ttt_forward(p.draft, batch, T);
+TargetDistribution target_of(const Problem& p) {
+  return target_distribution(p.target_hidden, p.target_lm_head, draft_head_rows(p.target_lm_head, p.vocab), p.vocab);
+}
+
+TttOutput production(const Problem& p, int T, const TttOptions& options = {}) {
+  TttBatch batch{p.input_ids, p.loss_mask, p.lengths, p.aux, target_of(p)};
+  return ttt_forward(p.draft, batch, T, options);
 }
 
 std::vector<at::Tensor> gradients(const Eagle3Draft& draft, const at::Tensor& loss) {
@@ -183,11 +186,21 @@ std::vector<at::Tensor> gradients(const Eagle3Draft& draft, const at::Tensor& lo
   return torch::autograd::grad({loss}, params);
 }
 
+// The plain path, the default long-context path, and mixtures with head
+// chunks that do not divide L = 11.
+std::vector<TttOptions> option_sets() {
+  return {TttOptions::plain(), TttOptions{}, TttOptions{true, 3, true}, TttOptions{true, 4, false},
+          TttOptions{false, 5, true}};
+}
+
 // Returns the reference's correct predictions summed over the steps.
-double expect_matches_reference(at::ScalarType dtype, double tolerance, std::uint64_t seed, bool live_last_row) {
+double expect_matches_reference(at::ScalarType dtype, double tolerance, std::uint64_t seed, bool live_last_row,
+                                const TttOptions& options) {
+  SCOPED_TRACE(::testing::Message() << "blockwise " << options.blockwise_attention << " chunk "
+                                    << options.head_chunk << " recompute " << options.recompute);
   const int T = 5;
   Problem p = make_problem(dtype, seed, live_last_row);
-  TttOutput got = production(p, T);
+  TttOutput got = production(p, T, options);
   RefResult want = reference_ttt(p.draft, p.input_ids, p.loss_mask, p.lengths, p.aux, p.target_hidden,
                                  p.target_lm_head, p.used, p.vocab.t2d, T);
   EXPECT_NEAR(got.loss.item<double>(), want.loss.item<double>(), tolerance);
@@ -212,35 +225,42 @@ double expect_matches_reference(at::ScalarType dtype, double tolerance, std::uin
 }
 
 // Seeds 1-3 plus a live last row; the accuracy numerators must be exercised.
+// Every option set, so the long-context paths (blockwise attention, chunked
+// head, recomputation) are held to the same reference as the plain one.
 TEST(Ttt, MatchesReferenceFp64) {
-  double correct = 0;
-  for (std::uint64_t seed : {1, 2, 3}) correct += expect_matches_reference(at::kDouble, 1e-10, seed, false);
-  correct += expect_matches_reference(at::kDouble, 1e-10, 4, true);
-  EXPECT_GT(correct, 0);
+  for (const TttOptions& options : option_sets()) {
+    double correct = 0;
+    for (std::uint64_t seed : {1, 2, 3}) correct += expect_matches_reference(at::kDouble, 1e-10, seed, false, options);
+    correct += expect_matches_reference(at::kDouble, 1e-10, 4, true, options);
+    EXPECT_GT(correct, 0);
+  }
 }
 
 TEST(Ttt, MatchesReferenceFp32) {
-  double correct = 0;
-  for (std::uint64_t seed : {1, 2, 3}) correct += expect_matches_reference(at::kFloat, 1e-5, seed, false);
-  correct += expect_matches_reference(at::kFloat, 1e-5, 4, true);
-  EXPECT_GT(correct, 0);
+  for (const TttOptions& options : option_sets()) {
+    double correct = 0;
+    for (std::uint64_t seed : {1, 2, 3}) correct += expect_matches_reference(at::kFloat, 1e-5, seed, false, options);
+    correct += expect_matches_reference(at::kFloat, 1e-5, 4, true, options);
+    EXPECT_GT(correct, 0);
+  }
 }
 
 // The live last row is supervised: its pm is t2d[0] = 1 against a uniform p.
 TEST(Ttt, LastRowSeesUniformTarget) {
   Problem p = make_problem(at::kDouble, 4, true);
-  TargetDistribution target = target_distribution(p.target_hidden, p.target_lm_head, p.vocab, 16);
+  TargetDistribution target = target_of(p);
   const std::int64_t L = p.input_ids.size(1);
   EXPECT_EQ(target.in_draft[0][L - 1].item<double>(), 1.0);
   EXPECT_EQ(p.loss_mask[0][L - 1].item<double>(), 1.0);
 }
 
 // Central differences of the production loss in fp64 against autograd, on
-// a few entries of every parameter.
+// a few entries of every parameter; the long-context path with two chunks.
 TEST(Ttt, GradientMatchesFiniteDifferences) {
   const int T = 3;
   Problem p = make_problem(at::kDouble, 7);
-  at::Tensor loss = production(p, T).loss;
+  const TttOptions options{true, 6, true};
+  at::Tensor loss = production(p, T, options).loss;
   std::vector<at::Tensor> grads = gradients(p.draft, loss);
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(11);
   auto params = p.draft.parameters();
@@ -251,9 +271,9 @@ TEST(Ttt, GradientMatchesFiniteDifferences) {
       const std::int64_t idx = at::randint(0, flat.numel(), {1}, gen, at::kLong).item<std::int64_t>();
       const double h = 1e-6, saved = flat[idx].item<double>();
       flat[idx] = saved + h;
-      double up = production(p, T).loss.item<double>();
+      double up = production(p, T, options).loss.item<double>();
       flat[idx] = saved - h;
-      double down = production(p, T).loss.item<double>();
+      double down = production(p, T, options).loss.item<double>();
       flat[idx] = saved;
       const double numeric = (up - down) / (2 * h), analytic = g[idx].item<double>();
       EXPECT_NEAR(analytic, numeric, 1e-7 + 1e-5 * std::abs(numeric)) << params[i].first << "[" << idx << "]";
@@ -276,18 +296,24 @@ TEST(TargetDistribution, ChunkedArgmaxMatchesFullArgmaxWithTies) {
   EXPECT_EQ(want[0].item<std::int64_t>(), 3);
   EXPECT_EQ(want[1].item<std::int64_t>(), 20);
   for (std::int64_t chunk : {1, 7, 16, 97, 200}) {
-    EXPECT_TRUE(at::equal(chunked_argmax(hidden, lm_head, chunk), want)) << "chunk " << chunk;
+    for (std::int64_t rows : {1, 3, 40, 64}) {
+      EXPECT_TRUE(at::equal(chunked_argmax(hidden, lm_head, chunk, rows), want)) << "chunk " << chunk << " rows " << rows;
+    }
   }
 }
 
 TEST(TargetDistribution, LastRowIsUniformAndShifted) {
   Problem p = make_problem(at::kDouble, 3);
-  TargetDistribution got = target_distribution(p.target_hidden, p.target_lm_head, p.vocab, 16);
+  TargetDistribution got = target_of(p);
   const std::int64_t L = p.input_ids.size(1), Vd = p.vocab.d2t.size(0);
   at::Tensor z = at::matmul(p.target_hidden, p.target_lm_head.t());
   at::Tensor want = at::softmax(z.narrow(1, 1, L - 1).index_select(2, p.used), -1);
-  EXPECT_TRUE(at::allclose(got.probs.narrow(1, 0, L - 1), want, 1e-12, 1e-14));
-  EXPECT_TRUE(at::allclose(got.probs.select(1, L - 1), at::full({2, Vd}, 1.0 / Vd, at::kDouble)));
+  EXPECT_TRUE(at::allclose(got.probs(0, L - 1), want, 1e-12, 1e-14));
+  EXPECT_TRUE(at::allclose(got.probs(L - 1, 3), at::full({2, 3, Vd}, 1.0 / Vd, at::kDouble)));
+  // Any window: rows past the end are uniform, the others the shifted softmax.
+  at::Tensor window = got.probs(L - 4, 6);
+  EXPECT_TRUE(at::allclose(window.narrow(1, 0, 3), want.narrow(1, L - 4, 3), 1e-12, 1e-14));
+  EXPECT_TRUE(at::allclose(window.narrow(1, 3, 3), at::full({2, 3, Vd}, 1.0 / Vd, at::kDouble)));
   at::Tensor top = z.narrow(1, 1, L - 1).argmax(-1);
   at::Tensor in_draft = p.vocab.t2d.index_select(0, top.flatten()).view({2, L - 1}).to(at::kFloat);
   EXPECT_TRUE(at::equal(got.in_draft.narrow(1, 0, L - 1), in_draft));

@@ -15,6 +15,8 @@ void add_train_command(CLI::App& app) {
   auto max_steps = std::make_shared<std::int64_t>(0);
   auto draft_vocab_size = std::make_shared<std::int64_t>(0);
   auto quiet = std::make_shared<bool>(false);
+  auto attention_backend = std::make_shared<std::string>("blockwise");
+  auto no_recompute = std::make_shared<bool>(false);
 
   CLI::App* cmd = app.add_subcommand("train", "Train an EAGLE-3 draft with the target model in the loop");
   cmd->add_option("--target-model-path", o->target_model_path, "Target model directory (Hugging Face layout)")
@@ -59,6 +61,16 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--keep-last", o->keep_last, "Keep only the newest K checkpoints (0: all)")->capture_default_str();
   cmd->add_option("--max-bad-steps", o->max_bad_steps, "Stop after K non-finite steps in a row")
       ->capture_default_str();
+  cmd->add_option("--attention-backend", *attention_backend,
+                  "TTT attention: blockwise (memory O(L)) or naive ([L, L] scores, the reference)")
+      ->check(CLI::IsMember({"blockwise", "naive"}))
+      ->capture_default_str();
+  cmd->add_option("--head-chunk-size", o->step.head_chunk,
+                  "Positions per chunk of the draft head and loss (0: the whole sequence at once)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_flag("--no-recompute", *no_recompute,
+                "Keep the draft layer's activations instead of recomputing them in the backward pass");
   cmd->add_option("--device", o->device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
   cmd->add_flag("--quiet", *quiet, "No progress bar");
 
@@ -68,6 +80,8 @@ void add_train_command(CLI::App& app) {
     if (*max_steps > 0) options.max_steps = *max_steps;
     if (*draft_vocab_size > 0) options.draft_vocab_size = *draft_vocab_size;
     options.show_progress = !*quiet;
+    options.step.blockwise_attention = *attention_backend == "blockwise";
+    options.step.recompute = !*no_recompute;
     train::Trainer trainer(options);
     std::string checkpoint = trainer.run();
     fmt::print("checkpoint: {}\n", checkpoint);

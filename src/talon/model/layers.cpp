@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "talon/model/flash_attention.h"
 #include "talon/util/error.h"
 #include "talon/util/torch_compat.h"
 
@@ -84,17 +85,21 @@ at::Tensor swiglu_mlp(const at::Tensor& x, const at::Tensor& gate, const at::Ten
 }
 
 at::Tensor causal_attention_reference(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
-  const std::int64_t length = q.size(2);
+  const std::int64_t length = q.size(2), groups = q.size(1) / k.size(1);
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(3)));
-  at::Tensor scores = at::matmul(q, k.transpose(-2, -1)).to(at_least_fp32(q.scalar_type())) * scale;  // [B, h, L, L]
+  at::Tensor scores = at::matmul(q, repeat_kv(k, groups).transpose(-2, -1)).to(at_least_fp32(q.scalar_type())) * scale;
   at::Tensor future = at::ones({length, length}, q.options().dtype(at::kBool)).triu(1);
   at::Tensor probs = at::softmax(scores.masked_fill(future, -INFINITY), -1).to(q.scalar_type());
-  return at::matmul(probs, v);
+  return at::matmul(probs, repeat_kv(v, groups));
 }
 
 at::Tensor causal_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
-  if (auto fused = compat::fused_causal_attention(q, k, v)) return *fused;
-  return causal_attention_reference(q, k, v);
+  const std::int64_t groups = q.size(1) / k.size(1);
+  if (q.is_cuda()) {
+    if (auto fused = compat::fused_causal_attention(q, repeat_kv(k, groups), repeat_kv(v, groups))) return *fused;
+  }
+  at::Tensor lengths = at::full({q.size(0)}, q.size(2), q.options().dtype(at::kLong));
+  return flash_attention_forward(q, k, v, lengths, 1.0 / std::sqrt(static_cast<double>(q.size(3)))).out;
 }
 
 }  // namespace talon::model

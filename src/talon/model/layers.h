@@ -42,10 +42,11 @@ at::Tensor repeat_kv(const at::Tensor& x, std::int64_t groups);
 // down(silu(gate(x)) * up(x)), no biases.
 at::Tensor swiglu_mlp(const at::Tensor& x, const at::Tensor& gate, const at::Tensor& up, const at::Tensor& down);
 
-// Causal self-attention, q/k/v [B, h, L, d] with equal head counts, scale
-// 1/sqrt(d), softmax in fp32; result [B, h, L, d] in q's dtype. Uses
-// PyTorch's fused kernel where the libtorch has one (2.x), else the plain
-// [L, L] form, which is also the reference the fused path is tested against.
+// Causal self-attention without gradients (the target's), q [B, h, L, d],
+// k/v [B, kv, L, d] with kv dividing h, scale 1/sqrt(d), softmax in fp32;
+// result [B, h, L, d] in q's dtype. Never builds [L, L] scores: PyTorch's
+// fused kernel on CUDA where the libtorch has one (2.x), else the blockwise
+// flash_attention.h. The reference is the plain [L, L] form.
 at::Tensor causal_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v);
 at::Tensor causal_attention_reference(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v);
 

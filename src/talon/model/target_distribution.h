@@ -1,6 +1,9 @@
 // What the draft's loss needs of the target's next-token distribution
 // (brief §2, "Alignment" and TTT step 7). Row t describes position t + 1:
 // the target logits z are shifted left by one, and past the end z = 0.
+// Probabilities are formed a block of rows at a time from the target's
+// final hidden state and the Vd draft rows of its lm_head, so neither
+// [L, Vd] probabilities nor [L, V] logits need exist for a whole sequence.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -17,23 +20,29 @@ struct DraftVocab {
 };
 
 struct TargetDistribution {
-  // [B, L, Vd] fp32 (fp64 for an fp64 target): softmax of z[t+1] restricted to the draft vocabulary
-  // (ascending target id = draft index, no temperature); the last row is
-  // uniform, the softmax of z = 0.
-  at::Tensor probs;
+  at::Tensor hidden;      // [B, L, Ht]: the target's final-normed last hidden state, unshifted
+  at::Tensor draft_head;  // [Vd, Ht]: the lm_head rows of the draft vocabulary, ascending target id
   // [B, L] fp32: t2d[argmax z[t+1]], the argmax over the full vocabulary
   // (first index on ties); the last row is t2d[0].
   at::Tensor in_draft;
+
+  // Rows [first, first + count) of p, [B, count, Vd] at least fp32: row t is
+  // softmax(z[t+1]) over the draft vocabulary (no temperature); rows with
+  // t + 1 >= L are uniform, the softmax of z = 0. `first` may exceed L.
+  at::Tensor probs(std::int64_t first, std::int64_t count) const;
 };
 
-// hidden: [B, L, H] final-normed last target hidden state; lm_head [V, H].
-// Only the Vd draft rows of lm_head produce probabilities; the full-vocab
-// argmax runs over chunks of `vocab_chunk` rows, so no [L, V] tensor exists.
-TargetDistribution target_distribution(const at::Tensor& hidden, const at::Tensor& lm_head, const DraftVocab& vocab,
-                                       std::int64_t vocab_chunk = 16384);
+// hidden: [B, L, Ht] final-normed last target hidden state; lm_head [V, Ht];
+// draft_head: lm_head's rows of vocab.target_ids() (draft_head_rows()).
+TargetDistribution target_distribution(const at::Tensor& hidden, const at::Tensor& lm_head,
+                                       const at::Tensor& draft_head, const DraftVocab& vocab);
 
-// argmax over v of hidden[n] . lm_head[v] (first index on ties), computed
-// over vocabulary chunks: [N, H] x [V, H] -> [N] int64.
-at::Tensor chunked_argmax(const at::Tensor& hidden, const at::Tensor& lm_head, std::int64_t vocab_chunk);
+// lm_head's rows of the draft vocabulary, [Vd, Ht], on lm_head's device.
+at::Tensor draft_head_rows(const at::Tensor& lm_head, const DraftVocab& vocab);
+
+// argmax over v of hidden[n] . lm_head[v] (first index on ties): [N, H] x
+// [V, H] -> [N] int64, over blocks of at most `rows` x `vocab_chunk` logits.
+at::Tensor chunked_argmax(const at::Tensor& hidden, const at::Tensor& lm_head, std::int64_t vocab_chunk = 16384,
+                          std::int64_t rows = 2048);
 
 }  // namespace talon::model

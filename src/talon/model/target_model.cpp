@@ -129,8 +129,7 @@ at::Tensor TargetModel::decoder_layer(const Layer& layer, const at::Tensor& x, c
   }
   q = apply_rope(q.transpose(1, 2), rope);  // [B, h, L, d]
   k = apply_rope(k.transpose(1, 2), rope);  // [B, kv, L, d]
-  const std::int64_t groups = heads / kv_heads;
-  at::Tensor attn = causal_attention(q, repeat_kv(k, groups), repeat_kv(v.transpose(1, 2), groups));
+  at::Tensor attn = causal_attention(q, k, v.transpose(1, 2));
   at::Tensor out = x + at::linear(attn.transpose(1, 2).reshape({b, l, heads * d}), layer.o_proj, layer.o_bias);
   return out + swiglu_mlp(rms_norm(out, layer.post_attention_layernorm, eps), layer.gate_proj, layer.up_proj,
                           layer.down_proj);

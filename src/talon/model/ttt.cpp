@@ -5,7 +5,9 @@
 #include <cmath>
 
 #include "talon/model/layers.h"
+#include "talon/model/recompute.h"
 #include "talon/model/ttt_attention.h"
+#include "talon/model/ttt_head.h"
 
 namespace talon::model {
 
@@ -20,60 +22,91 @@ at::Tensor shift_left(const at::Tensor& x, std::int64_t steps, double fill) {
 
 namespace {
 
-// One pass of the decoder layer at TTT step s = cache.keys.size() (before
-// this step's keys are added). x: the 2H input [B, L, 2H]; residual: h_in.
-at::Tensor decoder_layer(const Eagle3Draft& draft, const at::Tensor& x, const at::Tensor& residual,
-                         const RopeTable& rope, TttKvCache& cache, const at::Tensor& lengths) {
+struct StepOutput {
+  at::Tensor hidden, key, value;  // h [B, L, H]; k_s, v_s [B, kv, L, d]
+};
+
+// The decoder layer at TTT step s = earlier.keys.size() (brief §2 steps
+// 1-5): h_in [B, L, H] is fc(aux) at step 0, else the previous step's h;
+// input_ids [B, L] the step's (shifted) tokens; earlier: keys and values of
+// steps 0..s-1.
+StepOutput decoder_step(const Eagle3Draft& draft, const at::Tensor& h_in, const at::Tensor& input_ids,
+                        const TttKvCache& earlier, const RopeTable& rope, const at::Tensor& lengths,
+                        bool blockwise) {
   const io::DraftConfig& c = draft.config;
-  const std::int64_t batch = x.size(0), length = x.size(1), d = c.head_dim;
+  const std::int64_t batch = h_in.size(0), length = h_in.size(1), d = c.head_dim;
+  at::Tensor embedded = at::embedding(draft.embed_tokens, input_ids).to(h_in.scalar_type());
+  at::Tensor x = at::cat({rms_norm(embedded, draft.input_layernorm, c.rms_norm_eps),
+                          rms_norm(h_in, draft.hidden_norm, c.rms_norm_eps)},
+                         -1);
   auto heads = [&](const at::Tensor& w, std::int64_t n) {
     return at::linear(x, w).view({batch, length, n, d}).transpose(1, 2);  // [B, n, L, d]
   };
   at::Tensor q = apply_rope(heads(draft.q_proj, c.num_attention_heads), rope);
+  TttKvCache cache = earlier;
   cache.keys.push_back(apply_rope(heads(draft.k_proj, c.num_key_value_heads), rope));
   cache.values.push_back(heads(draft.v_proj, c.num_key_value_heads));
-  at::Tensor attn = ttt_attention(q, cache, lengths).transpose(1, 2).reshape({batch, length, -1});
-  at::Tensor h = residual + at::linear(attn, draft.o_proj);
-  return h + swiglu_mlp(rms_norm(h, draft.post_attention_layernorm, c.rms_norm_eps), draft.gate_proj, draft.up_proj,
-                        draft.down_proj);
+  at::Tensor attn = blockwise ? ttt_attention(q, cache, lengths) : ttt_attention_reference(q, cache, lengths);
+  at::Tensor h = h_in + at::linear(attn.transpose(1, 2).reshape({batch, length, -1}), draft.o_proj);
+  h = h + swiglu_mlp(rms_norm(h, draft.post_attention_layernorm, c.rms_norm_eps), draft.gate_proj, draft.up_proj,
+                     draft.down_proj);
+  return {h, cache.keys.back(), cache.values.back()};
+}
+
+// decoder_step, optionally as a recomputed function: then only its inputs
+// and outputs stay alive until the backward pass reruns it.
+StepOutput run_decoder_step(const Eagle3Draft& draft, const at::Tensor& h_in, const at::Tensor& input_ids,
+                            const TttKvCache& earlier, const RopeTable& rope, const at::Tensor& lengths,
+                            const TttOptions& options) {
+  if (!options.recompute) {
+    return decoder_step(draft, h_in, input_ids, earlier, rope, lengths, options.blockwise_attention);
+  }
+  const std::size_t steps = earlier.keys.size();
+  std::vector<at::Tensor> inputs = {h_in, input_ids};
+  inputs.insert(inputs.end(), earlier.keys.begin(), earlier.keys.end());
+  inputs.insert(inputs.end(), earlier.values.begin(), earlier.values.end());
+  const bool blockwise = options.blockwise_attention;
+  Recomputable fn = [&draft, rope, lengths, steps, blockwise](const std::vector<at::Tensor>& in) {
+    TttKvCache cache{{in.begin() + 2, in.begin() + 2 + steps}, {in.begin() + 2 + steps, in.end()}};
+    StepOutput out = decoder_step(draft, in[0], in[1], cache, rope, lengths, blockwise);
+    return std::vector<at::Tensor>{out.hidden, out.key, out.value};
+  };
+  // Every parameter the layer reads except the frozen embedding.
+  std::vector<at::Tensor> parameters = {draft.q_proj,    draft.k_proj,          draft.v_proj,
+                                        draft.o_proj,    draft.gate_proj,       draft.up_proj,
+                                        draft.down_proj, draft.input_layernorm, draft.hidden_norm,
+                                        draft.post_attention_layernorm};
+  std::vector<at::Tensor> out = recompute_in_backward(fn, inputs, parameters);
+  return {out[0], out[1], out[2]};
 }
 
 }  // namespace
 
-TttOutput ttt_forward(const Eagle3Draft& draft, const TttBatch& batch, int ttt_length) {
+TttOutput ttt_forward(const Eagle3Draft& draft, const TttBatch& batch, int ttt_length, const TttOptions& options) {
   const io::DraftConfig& c = draft.config;
   const at::ScalarType dtype = draft.fc.scalar_type();
-  const at::ScalarType loss_dtype = at_least_fp32(dtype);
   const std::int64_t length = batch.input_ids.size(1);
-  const double padded_size = static_cast<double>(batch.input_ids.numel());
-  const double uniform = 1.0 / static_cast<double>(c.draft_vocab_size);
 
   at::Tensor inv_freq = rope_inv_freq(c.head_dim, c.rope_theta, c.rope_scaling, "draft config");
   TttKvCache cache;
   at::Tensor hidden = at::linear(batch.aux.to(dtype), draft.fc);  // h_in of step 0: [B, L, H]
   at::Tensor input_ids = shift_left(batch.input_ids, 1);          // alignment: predict the token after t
-  at::Tensor loss = at::zeros({}, batch.loss_mask.options().dtype(loss_dtype));
+  at::Tensor loss = at::zeros({}, batch.loss_mask.options().dtype(at_least_fp32(dtype)));
   std::vector<at::Tensor> ploss, correct, supervised;
   for (int s = 0; s < ttt_length; ++s) {
-    at::Tensor embedded = at::embedding(draft.embed_tokens, input_ids).to(dtype);
-    at::Tensor x = at::cat({rms_norm(embedded, draft.input_layernorm, c.rms_norm_eps),
-                            rms_norm(hidden, draft.hidden_norm, c.rms_norm_eps)},
-                           -1);
     RopeTable rope = rope_table(inv_freq, at::arange(s, s + length, batch.lengths.options()), dtype);
-    hidden = decoder_layer(draft, x, hidden, rope, cache, batch.lengths);
-    at::Tensor logits = at::linear(rms_norm(hidden, draft.norm, c.rms_norm_eps), draft.lm_head);  // [B, L, Vd]
+    StepOutput out = run_decoder_step(draft, hidden, input_ids, cache, rope, batch.lengths, options);
+    cache.keys.push_back(out.key);
+    cache.values.push_back(out.value);
+    hidden = out.hidden;
 
     // Step s predicts position t + s + 1: the target rows and the mask move with it.
-    at::Tensor probs = shift_left(batch.target.probs, s, uniform);
     at::Tensor loss_mask = shift_left(batch.loss_mask, s);
     at::Tensor position_mask = shift_left(batch.target.in_draft, s) * loss_mask;  // pm_s [B, L]
-    at::Tensor log_probs = at::log_softmax(logits.to(loss_dtype), -1);
-    at::Tensor step_loss = -(position_mask.unsqueeze(-1) * probs * log_probs).sum() / padded_size;
-    loss = loss + std::pow(0.8, s) * step_loss;
-
-    at::Tensor agree = (logits.argmax(-1) == probs.argmax(-1)).to(at::kFloat);
-    ploss.push_back(step_loss.detach());
-    correct.push_back((position_mask * agree).sum().detach());
+    StepLoss step = step_loss(draft, hidden, batch.target, s, position_mask, options.head_chunk);
+    loss = loss + std::pow(0.8, s) * step.loss;
+    ploss.push_back(step.loss.detach());
+    correct.push_back(step.correct);
     supervised.push_back(loss_mask.sum().detach());
     if (s + 1 < ttt_length) input_ids = shift_left(input_ids, 1);
   }

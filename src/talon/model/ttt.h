@@ -26,10 +26,22 @@ struct TttOutput {
   at::Tensor supervised;  // [T] sum_t loss_mask_s[t]; acc_s = correct / max(supervised, 1e-6)
 };
 
+// How a step is computed; every choice gives the same values (up to
+// rounding). The defaults keep activation memory linear in L (brief §5);
+// plain() is the direct form of the core algorithm, the reference for tests
+// and benchmarks.
+struct TttOptions {
+  bool blockwise_attention = true;  // false: [L, L] scores (ttt_attention_reference)
+  std::int64_t head_chunk = 1024;   // positions per chunk of head and loss (ttt_head.h); 0: all at once
+  bool recompute = true;            // rerun the decoder layer in the backward pass instead of keeping its activations
+  static TttOptions plain() { return {false, 0, false}; }
+};
+
 // The loss is divided by the padded size B * L (brief §2 step 8), not by
 // the number of supervised positions; callers divide by the number of
 // accumulated micro-batches.
-TttOutput ttt_forward(const Eagle3Draft& draft, const TttBatch& batch, int ttt_length);
+TttOutput ttt_forward(const Eagle3Draft& draft, const TttBatch& batch, int ttt_length,
+                      const TttOptions& options = {});
 
 // x shifted left by `steps` along dim 1, filled with `fill`.
 at::Tensor shift_left(const at::Tensor& x, std::int64_t steps, double fill = 0);

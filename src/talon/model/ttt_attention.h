@@ -18,8 +18,14 @@ struct TttKvCache {
 };
 
 // q [B, heads, L, d] of step s = cache.keys.size() - 1; lengths [B] int64.
-// Returns [B, heads, L, d] in q's dtype. The [L, L] step-0 scores are
-// materialised; the other steps add one score per query (their diagonal).
+// Returns [B, heads, L, d] in q's dtype. The step-0 part runs blockwise
+// (flash_attention.h) and the s own-position keys join its softmax through
+// the log-sum-exp, so memory is O(L); a custom autograd function
+// differentiates it by recomputing the scores from the saved log-sum-exp.
 at::Tensor ttt_attention(const at::Tensor& q, const TttKvCache& cache, const at::Tensor& lengths);
+
+// The plain form, kept as the reference: the [L, L] step-0 scores are
+// materialised and plain autograd differentiates them.
+at::Tensor ttt_attention_reference(const at::Tensor& q, const TttKvCache& cache, const at::Tensor& lengths);
 
 }  // namespace talon::model

@@ -22,6 +22,7 @@ class OnlineFeatures {
   const model::TargetModel& target_;
   std::array<int, 3> aux_layers_;
   model::DraftVocab vocab_;  // on the target's device
+  at::Tensor draft_head_;    // [Vd, H]: lm_head's rows of the draft vocabulary
 };
 
 }  // namespace talon::train

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "talon/model/ttt.h"
+
 namespace talon::train {
 
 struct TrainOptions {
@@ -36,6 +38,8 @@ struct TrainOptions {
   std::int64_t eval_interval = 0;     // 0: eval only at the end
   std::int64_t keep_last = 0;         // 0: keep every checkpoint
   std::int64_t max_bad_steps = 10;    // non-finite steps in a row before giving up
+
+  model::TttOptions step;  // how the TTT step is computed (long-context paths by default)
 
   std::string device = "cpu";  // "cpu" or "cuda"
   bool show_progress = true;

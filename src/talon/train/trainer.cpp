@@ -88,7 +88,7 @@ std::optional<nlohmann::json> Trainer::Run::train_step() {
   state.step_epoch = cursor.epoch();
   while (totals.micro_batches < accumulation_steps && !cursor.epoch_done()) {
     data::Batch batch = data::make_batch(train_data, cursor.next());
-    model::TttOutput out = model::ttt_forward(draft, features.make(batch), options.ttt_length);
+    model::TttOutput out = model::ttt_forward(draft, features.make(batch), options.ttt_length, options.step);
     (out.loss / static_cast<double>(accumulation_steps)).backward();
     totals.add(out, batch.num_tokens);
   }
@@ -144,7 +144,7 @@ void Trainer::Run::evaluate() {
     std::vector<std::size_t> indices;
     for (std::size_t i = begin; i < std::min(n, begin + b); ++i) indices.push_back(i);
     data::Batch batch = data::make_batch(*eval_data, indices);
-    totals.add(model::ttt_forward(draft, features.make(batch), options.ttt_length), batch.num_tokens);
+    totals.add(model::ttt_forward(draft, features.make(batch), options.ttt_length, options.step), batch.num_tokens);
   }
   nlohmann::json record = totals.record();
   record.update({{"split", "eval"}, {"step", state.step}, {"epoch", state.step_epoch}, {"tokens", totals.tokens}});

@@ -1,0 +1,217 @@
+#include "talon/model/flash_attention.h"
+
+#include <ATen/ATen.h>
+#include <fmt/ranges.h>
+
+#include <cmath>
+#include <optional>
+
+#include "talon/model/layers.h"
+#include "talon/util/error.h"
+
+#ifndef TALON_CUDA_KERNELS
+#define TALON_CUDA_KERNELS 0
+#endif
+#if TALON_CUDA_KERNELS
+#include "talon/model/flash_attention_cuda.h"
+#endif
+
+namespace talon::model {
+namespace {
+
+// Rows [first, first + count) of x [B, h, L, ...] regrouped as [B, kv, g * count, ...]:
+// the g query heads that share a kv head stacked, so one batched matmul per
+// kv head covers them all without repeating k and v. Row r is query head
+// (r / count) of the group at position first + r % count.
+at::Tensor group_rows(const at::Tensor& x, std::int64_t kv_heads, std::int64_t first, std::int64_t count) {
+  std::vector<std::int64_t> shape = x.sizes().vec();
+  shape[1] = kv_heads;
+  shape[2] = x.size(1) / kv_heads * count;
+  return x.narrow(2, first, count).reshape(shape);
+}
+
+// The inverse of group_rows for one block: [B, kv, g * count, ...] -> [B, h, count, ...].
+at::Tensor ungroup_rows(const at::Tensor& x, std::int64_t heads, std::int64_t count) {
+  std::vector<std::int64_t> shape = x.sizes().vec();
+  shape[1] = heads;
+  shape[2] = count;
+  return x.reshape(shape);
+}
+
+// The loop both passes share: query blocks, and for each the key blocks it
+// can see, with the scaled scores of the pair masked to -inf where a key is
+// in the query's future or past its sample's length.
+class BlockPairs {
+ public:
+  BlockPairs(const at::Tensor& q, const at::Tensor& k, const at::Tensor& lengths, double scale, std::int64_t block)
+      : lengths_(lengths.to(q.device()).view({-1, 1, 1, 1})), scale_(scale), block_(block) {
+    if (block <= 0) fail("flash attention: block size must be positive, found {}", block);
+    if (q.dim() != 4 || k.dim() != 4 || q.size(0) != k.size(0) || q.size(2) != k.size(2) || q.size(3) != k.size(3) ||
+        k.size(1) == 0 || q.size(1) % k.size(1) != 0) {
+      fail("flash attention: expected q [B, h, L, d] and k [B, kv, L, d] with kv dividing h, found [{}] and [{}]",
+           fmt::join(q.sizes(), ", "), fmt::join(k.sizes(), ", "));
+    }
+    length_ = q.size(2);
+    groups_ = q.size(1) / k.size(1);
+    shortest_ = lengths.min().item<std::int64_t>();
+    longest_ = std::min(length_, lengths.max().item<std::int64_t>());
+    wide_ = at_least_fp32(q.scalar_type());
+  }
+
+  std::int64_t length() const { return length_; }
+  std::int64_t block() const { return block_; }
+  at::ScalarType wide() const { return wide_; }
+
+  // Key blocks [first, first + size) visible to the query block starting at
+  // `query_first` of size `query_count`: causal, and no key past the longest sample.
+  std::int64_t key_end(std::int64_t query_first, std::int64_t query_count) const {
+    return std::min(query_first + query_count, longest_);
+  }
+
+  // [B, kv, g * qn, kn] scaled scores, at least fp32, masked with -inf.
+  at::Tensor scores(const at::Tensor& q_rows, std::int64_t qi, std::int64_t qn, const at::Tensor& k_rows,
+                    std::int64_t kj, std::int64_t kn) const {
+    at::Tensor s = at::matmul(q_rows, k_rows.transpose(-2, -1)).to(wide_) * scale_;
+    at::Tensor key = at::arange(kj, kj + kn, lengths_.options());
+    if (kj + kn - 1 > qi) {  // the block reaches past the diagonal
+      at::Tensor query = at::arange(qi, qi + qn, lengths_.options()).repeat({groups_});
+      s.masked_fill_(key.view({1, -1}) > query.view({-1, 1}), -INFINITY);
+    }
+    if (kj + kn > shortest_) s.masked_fill_(key.view({1, 1, 1, -1}) >= lengths_, -INFINITY);
+    return s;
+  }
+
+ private:
+  at::Tensor lengths_;
+  double scale_;
+  std::int64_t block_, length_, groups_, shortest_, longest_;
+  at::ScalarType wide_;
+};
+
+}  // namespace
+
+FlashForward flash_attention_forward_blocks(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                            const at::Tensor& lengths, double scale, std::int64_t block) {
+  BlockPairs pairs(q, k, lengths, scale, block);
+  const std::int64_t batch = q.size(0), heads = q.size(1), kv_heads = k.size(1), length = pairs.length();
+  const at::ScalarType wide = pairs.wide();
+  FlashForward result{at::empty(q.sizes(), q.options()), at::empty({batch, heads, length}, q.options().dtype(wide))};
+  for (std::int64_t qi = 0; qi < length; qi += block) {
+    const std::int64_t qn = std::min(block, length - qi);
+    at::Tensor q_rows = group_rows(q, kv_heads, qi, qn);
+    // Online softmax: running maximum m, normaliser l and unnormalised output.
+    at::Tensor m = at::full({batch, kv_heads, q_rows.size(2)}, -INFINITY, q.options().dtype(wide));
+    at::Tensor l = at::zeros_like(m);
+    at::Tensor acc = at::zeros(q_rows.sizes(), q.options().dtype(wide));
+    for (std::int64_t kj = 0; kj < pairs.key_end(qi, qn); kj += block) {
+      const std::int64_t kn = std::min(block, length - kj);
+      at::Tensor s = pairs.scores(q_rows, qi, qn, k.narrow(2, kj, kn), kj, kn);
+      at::Tensor m_new = at::maximum(m, std::get<0>(s.max(-1)));
+      // A row with every key so far masked keeps m = -inf; 0 stands in so exp() gives 0, not NaN.
+      at::Tensor m_safe = at::where(at::isinf(m_new), at::zeros_like(m_new), m_new);
+      at::Tensor rescale = at::exp(m - m_safe);
+      at::Tensor p = at::exp(s - m_safe.unsqueeze(-1));
+      l = l * rescale + p.sum(-1);
+      acc = acc * rescale.unsqueeze(-1) + at::matmul(p, v.narrow(2, kj, kn).to(wide));
+      m = m_new;
+    }
+    result.out.narrow(2, qi, qn).copy_(ungroup_rows(acc / l.unsqueeze(-1), heads, qn));
+    result.lse.narrow(2, qi, qn).copy_(ungroup_rows(m + at::log(l), heads, qn));
+  }
+  return result;
+}
+
+FlashGrads flash_attention_backward_blocks(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                           const at::Tensor& lengths, const at::Tensor& grad_out,
+                                           const at::Tensor& lse, const at::Tensor& delta, double scale,
+                                           std::int64_t block) {
+  BlockPairs pairs(q, k, lengths, scale, block);
+  const std::int64_t heads = q.size(1), kv_heads = k.size(1), length = pairs.length();
+  const at::ScalarType wide = pairs.wide();
+  at::Tensor dq = at::zeros(q.sizes(), q.options().dtype(wide));
+  at::Tensor dk = at::zeros(k.sizes(), k.options().dtype(wide)), dv = at::zeros(v.sizes(), v.options().dtype(wide));
+  for (std::int64_t qi = 0; qi < length; qi += block) {
+    const std::int64_t qn = std::min(block, length - qi);
+    at::Tensor q_rows = group_rows(q, kv_heads, qi, qn);
+    at::Tensor q_wide = q_rows.to(wide);
+    at::Tensor grad_rows = group_rows(grad_out, kv_heads, qi, qn).to(wide);
+    at::Tensor lse_rows = group_rows(lse, kv_heads, qi, qn).unsqueeze(-1);
+    at::Tensor delta_rows = group_rows(delta, kv_heads, qi, qn).unsqueeze(-1);
+    at::Tensor dq_rows = at::zeros_like(q_wide);
+    for (std::int64_t kj = 0; kj < pairs.key_end(qi, qn); kj += block) {
+      const std::int64_t kn = std::min(block, length - kj);
+      at::Tensor k_block = k.narrow(2, kj, kn);
+      at::Tensor p = at::exp(pairs.scores(q_rows, qi, qn, k_block, kj, kn) - lse_rows);  // [B, kv, g*qn, kn]
+      at::Tensor dp = at::matmul(grad_rows, v.narrow(2, kj, kn).to(wide).transpose(-2, -1));
+      at::Tensor ds = p * (dp - delta_rows) * scale;
+      dv.narrow(2, kj, kn).add_(at::matmul(p.transpose(-2, -1), grad_rows));
+      dk.narrow(2, kj, kn).add_(at::matmul(ds.transpose(-2, -1), q_wide));
+      dq_rows.add_(at::matmul(ds, k_block.to(wide)));
+    }
+    dq.narrow(2, qi, qn).copy_(ungroup_rows(dq_rows, heads, qn));
+  }
+  return {dq.to(q.scalar_type()), dk.to(k.scalar_type()), dv.to(v.scalar_type())};
+}
+
+#if TALON_CUDA_KERNELS
+namespace {
+
+cuda::Element element_of(at::ScalarType type) {
+  switch (type) {
+    case at::kFloat: return cuda::Element::F32;
+    case at::kBFloat16: return cuda::Element::BF16;
+    default: return cuda::Element::F16;
+  }
+}
+
+// The kernel's dimensions when it can run these tensors, else nullopt.
+std::optional<cuda::FlashDims> kernel_dims(const at::Tensor& q, const at::Tensor& k, double scale) {
+  const at::ScalarType type = q.scalar_type();
+  if (!q.is_cuda() || (type != at::kFloat && type != at::kBFloat16 && type != at::kHalf)) return std::nullopt;
+  cuda::FlashDims dims{q.size(0), q.size(1), k.size(1), q.size(2), q.size(3), static_cast<float>(scale),
+                       element_of(type)};
+  if (!cuda::supports(dims)) return std::nullopt;
+  return dims;
+}
+
+}  // namespace
+#endif
+
+FlashForward flash_attention_forward(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                     const at::Tensor& lengths, double scale) {
+#if TALON_CUDA_KERNELS
+  if (auto dims = kernel_dims(q, k, scale)) {
+    at::Tensor qc = q.contiguous(), kc = k.contiguous().to(q.scalar_type()), vc = v.contiguous().to(q.scalar_type());
+    at::Tensor lengths_c = lengths.to(q.device(), at::kLong).contiguous();
+    FlashForward result{at::empty_like(qc), at::empty({q.size(0), q.size(1), q.size(2)}, q.options().dtype(at::kFloat))};
+    cuda::flash_forward({*dims, qc.data_ptr(), kc.data_ptr(), vc.data_ptr(), lengths_c.data_ptr<std::int64_t>(),
+                         result.out.data_ptr(), result.lse.data_ptr<float>()});
+    return result;
+  }
+#endif
+  return flash_attention_forward_blocks(q, k, v, lengths, scale);
+}
+
+FlashGrads flash_attention_backward(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                    const at::Tensor& lengths, const at::Tensor& grad_out, const at::Tensor& lse,
+                                    const at::Tensor& delta, double scale) {
+#if TALON_CUDA_KERNELS
+  if (auto dims = kernel_dims(q, k, scale)) {
+    const at::ScalarType type = q.scalar_type();
+    at::Tensor qc = q.contiguous(), kc = k.contiguous().to(type), vc = v.contiguous().to(type);
+    at::Tensor grad_c = grad_out.contiguous().to(type), lengths_c = lengths.to(q.device(), at::kLong).contiguous();
+    at::Tensor lse_c = lse.to(at::kFloat).contiguous(), delta_c = delta.to(at::kFloat).contiguous();
+    const auto fp32 = q.options().dtype(at::kFloat);
+    at::Tensor dq = at::zeros(q.sizes(), fp32), dk = at::zeros(k.sizes(), fp32), dv = at::zeros(v.sizes(), fp32);
+    cuda::flash_backward({*dims, qc.data_ptr(), kc.data_ptr(), vc.data_ptr(), grad_c.data_ptr(),
+                          lengths_c.data_ptr<std::int64_t>(), lse_c.data_ptr<float>(), delta_c.data_ptr<float>(),
+                          dq.data_ptr<float>(), dk.data_ptr<float>(), dv.data_ptr<float>()});
+    return {dq.to(type), dk.to(k.scalar_type()), dv.to(v.scalar_type())};
+  }
+#endif
+  return flash_attention_backward_blocks(q, k, v, lengths, grad_out, lse, delta, scale);
+}
+
+bool flash_attention_has_cuda_kernel() { return TALON_CUDA_KERNELS; }
+
+}  // namespace talon::model

@@ -1,0 +1,52 @@
+// Causal attention over right-padded keys, computed block by block with an
+// online softmax (FlashAttention's algorithm): memory O(L), never an [L, L]
+// score matrix. The TTT attention (ttt_attention.h) and the target's own
+// attention are built on it.
+//
+// Shapes: q [B, h, L, d]; k, v [B, kv, L, d] with h a multiple of kv (query
+// head i reads kv head i / (h / kv)); lengths [B] int64 >= 1. Query t of
+// sample b sees keys j <= t with j < lengths[b]; rows past the length still
+// see the sample's real keys. The last dimension must be contiguous.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+namespace talon::model {
+
+struct FlashForward {
+  at::Tensor out;  // [B, h, L, d] in q's dtype: softmax(q k^T * scale) v over the visible keys
+  at::Tensor lse;  // [B, h, L] at least fp32: log sum_j exp(q . k_j * scale) over the visible keys
+};
+
+// The backward pass of a softmax whose normaliser may cover more keys than
+// k holds (TTT adds each query's own-position keys of earlier steps): given
+// that softmax's log-sum-exp `lse` and delta = rowsum(grad_out * out) of its
+// whole output, P = exp(q k^T * scale - lse) and the gradients of k, v's part
+// are dq = (P * (grad_out v^T - delta)) k * scale, dk likewise transposed,
+// dv = P^T grad_out. With lse and delta of this attention alone they are its
+// exact gradients. dk, dv are summed over the query heads sharing a kv head.
+struct FlashGrads {
+  at::Tensor dq, dk, dv;  // shapes and dtypes of q, k, v
+};
+
+// Dispatches to the CUDA kernel for CUDA tensors when Talon was built with
+// it, else to the ATen block loop (any device).
+FlashForward flash_attention_forward(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                     const at::Tensor& lengths, double scale);
+FlashGrads flash_attention_backward(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                    const at::Tensor& lengths, const at::Tensor& grad_out, const at::Tensor& lse,
+                                    const at::Tensor& delta, double scale);
+
+// The ATen block loop itself, on any device: blocks of `block` queries
+// against blocks of `block` keys, scores accumulated in at least fp32.
+FlashForward flash_attention_forward_blocks(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                            const at::Tensor& lengths, double scale, std::int64_t block = 256);
+FlashGrads flash_attention_backward_blocks(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                           const at::Tensor& lengths, const at::Tensor& grad_out,
+                                           const at::Tensor& lse, const at::Tensor& delta, double scale,
+                                           std::int64_t block = 256);
+
+// True when this build has the CUDA kernel (flash_attention_cuda.h).
+bool flash_attention_has_cuda_kernel();
+
+}  // namespace talon::model
