@@ -44,7 +44,7 @@ at::Tensor ungroup_rows(const at::Tensor& x, std::int64_t heads, std::int64_t co
 class BlockPairs {
  public:
   BlockPairs(const at::Tensor& q, const at::Tensor& k, const at::Tensor& lengths, double scale, std::int64_t block)
-      : lengths_(lengths.to(q.device()).view({-1, 1, 1, 1})), scale_(scale), block_(block) {
+      : lengths_(lengths.to(q.device()).view({-1, 1, 1, 1})), scale_(scale) {
     if (block <= 0) fail("flash attention: block size must be positive, found {}", block);
     if (q.dim() != 4 || k.dim() != 4 || q.size(0) != k.size(0) || q.size(2) != k.size(2) || q.size(3) != k.size(3) ||
         k.size(1) == 0 || q.size(1) % k.size(1) != 0) {
@@ -59,7 +59,6 @@ class BlockPairs {
   }
 
   std::int64_t length() const { return length_; }
-  std::int64_t block() const { return block_; }
   at::ScalarType wide() const { return wide_; }
 
   // Key blocks [first, first + size) visible to the query block starting at
@@ -84,7 +83,7 @@ class BlockPairs {
  private:
   at::Tensor lengths_;
   double scale_;
-  std::int64_t block_, length_, groups_, shortest_, longest_;
+  std::int64_t length_, groups_, shortest_, longest_;
   at::ScalarType wide_;
 };
 
