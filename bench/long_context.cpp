@@ -124,8 +124,9 @@ void run_one_step(bool plain, std::int64_t length, int ttt_length, int threads, 
   at::Generator generator = at::detail::createCPUGenerator(0);
   model::Eagle3Draft draft =
       model::Eagle3Draft::create(config, target.embed_tokens(), generator, at::TensorOptions().dtype(at::kFloat));
+  const model::DraftVocab vocab = first_ids_vocab(config);
   train::OnlineFeatures features(target, io::aux_layer_ids(config, static_cast<int>(target.config().num_hidden_layers)),
-                                 first_ids_vocab(config));
+                                 vocab, model::draft_head_rows(target.lm_head(), vocab));
   data::Batch sample = random_sample(config.vocab_size, length, generator);
 
   StepFigures f;

@@ -10,7 +10,8 @@
 #include "talon/train/adamw.h"
 #include "talon/train/grad_clip.h"
 #include "talon/train/lr_schedule.h"
-#include "talon/train/master_weights.h"
+#include "talon/parallel/process_groups.h"
+#include "talon/train/draft_optimizer.h"
 #include "test_support.h"
 
 using talon::testing::expect_error;
@@ -18,7 +19,7 @@ using talon::train::AdamW;
 using talon::train::AdamWOptions;
 using talon::train::clip_grad_norm;
 using talon::train::LrSchedule;
-using talon::train::MasterWeights;
+using talon::train::DraftOptimizer;
 using talon::train::NamedTensors;
 
 namespace {
@@ -257,63 +258,86 @@ TEST(AdamW, RejectsBadParams) {
   expect_error([&] { adamw.step(1e-3); }, {"gradient of 'w'", "[3]", "[2]"});
 }
 
-// ---- MasterWeights ----
+// ---- DraftOptimizer (one process; tests/test_parallel.cpp holds the multi-process layouts) ----
 
-TEST(MasterWeights, Bf16ParamGetsFp32Master) {
+// The mixed-precision update against its definition: fp32 masters taking
+// AdamW on the fp32 gradient, the bf16 parameter their rounding.
+TEST(DraftOptimizer, Bf16ParamsFollowFp32Masters) {
+  talon::parallel::ProcessGroups alone;
   at::Tensor w = at::randn({4, 3}).to(at::kBFloat16).requires_grad_(true);
-  at::Tensor b = at::randn({3}).requires_grad_(true);  // fp32: its own master
-  MasterWeights masters({{"w", w}, {"b", b}});
-  const at::Tensor& mw = masters.masters()[0].second;
-  const at::Tensor& mb = masters.masters()[1].second;
-  EXPECT_EQ(masters.masters()[0].first, "w");
-  EXPECT_EQ(mw.scalar_type(), at::kFloat);
-  EXPECT_TRUE(at::equal(mw, w.detach().to(at::kFloat)));
-  EXPECT_NE(mw.data_ptr(), w.data_ptr());
-  EXPECT_TRUE(mb.is_same(b));
-
-  at::Tensor x = at::randn({2, 4});
-  (at::matmul(x.to(at::kBFloat16), w).to(at::kFloat) + b).pow(2).sum().backward();
-  ASSERT_EQ(w.grad().scalar_type(), at::kBFloat16);
-  masters.gather_grads();
-  ASSERT_TRUE(mw.grad().defined());
-  EXPECT_EQ(mw.grad().scalar_type(), at::kFloat);
-  EXPECT_TRUE(at::equal(mw.grad(), w.grad().to(at::kFloat)));
-  EXPECT_TRUE(mb.grad().is_same(b.grad()));
-
-  AdamW adamw(masters.masters());
-  adamw.step(1e-2);
-  EXPECT_FALSE(at::equal(mw, w.detach().to(at::kFloat)));
-  masters.copy_to_params();
-  EXPECT_TRUE(at::equal(w.detach(), mw.to(at::kBFloat16)));
-  EXPECT_EQ(w.scalar_type(), at::kBFloat16);
-
-  // A second gather reuses the master's grad buffer.
-  w.mutable_grad() = at::ones({4, 3}, at::kBFloat16);
-  const void* buffer = mw.grad().data_ptr();
-  masters.gather_grads();
-  EXPECT_EQ(mw.grad().data_ptr(), buffer);
-  EXPECT_TRUE(at::equal(mw.grad(), at::ones({4, 3})));
-
-  masters.zero_grads();
-  EXPECT_FALSE(w.grad().defined());
-  EXPECT_FALSE(b.grad().defined());
-  EXPECT_FALSE(mw.grad().defined());
-  masters.gather_grads();  // a param without grad leaves its master without one
-  EXPECT_FALSE(mw.grad().defined());
+  at::Tensor b = at::randn({3}).requires_grad_(true);
+  NamedTensors want = {{"w", w.detach().to(at::kFloat).clone().requires_grad_(true)},
+                       {"b", b.detach().clone().requires_grad_(true)}};
+  AdamW reference(want);
+  DraftOptimizer optimizer({{"w", w}, {"b", b}}, {{}, {}}, alone);
+  for (int step = 0; step < 3; ++step) {
+    at::Tensor x = at::randn({2, 4});
+    (at::matmul(x.to(at::kBFloat16), w).to(at::kFloat) + b).pow(2).sum().backward();
+    ASSERT_EQ(w.grad().scalar_type(), at::kBFloat16);
+    want[0].second.mutable_grad() = w.grad().to(at::kFloat);
+    want[1].second.mutable_grad() = b.grad().clone();
+    const double expected_norm = std::sqrt(want[0].second.grad().pow(2).sum().item<double>() +
+                                           want[1].second.grad().pow(2).sum().item<double>());
+    EXPECT_NEAR(optimizer.reduce_and_clip(1e9), expected_norm, 1e-5 * expected_norm);
+    optimizer.step(1e-2);
+    reference.step(1e-2);
+    optimizer.zero_grads();
+    EXPECT_FALSE(w.grad().defined());
+    EXPECT_TRUE(at::equal(w.detach(), want[0].second.detach().to(at::kBFloat16))) << "step " << step;
+    EXPECT_TRUE(at::equal(b.detach(), want[1].second.detach())) << "step " << step;
+  }
+  DraftOptimizer::State state = optimizer.full_state(true);
+  ASSERT_EQ(state.masters.size(), 2u);
+  EXPECT_EQ(state.masters[0].first, "w");
+  EXPECT_EQ(state.masters[0].second.scalar_type(), at::kFloat);
+  EXPECT_TRUE(at::equal(state.masters[0].second, want[0].second.detach()));  // more precise than w itself
 }
 
 // Updates smaller than bf16's resolution accumulate in the master.
-TEST(MasterWeights, MasterKeepsSmallUpdates) {
+TEST(DraftOptimizer, MasterKeepsSmallUpdates) {
+  talon::parallel::ProcessGroups alone;
   at::Tensor w = at::ones({1}, at::kBFloat16).requires_grad_(true);
-  MasterWeights masters({{"w", w}});
-  at::Tensor m = masters.masters()[0].second;
+  DraftOptimizer optimizer({{"w", w}}, {{}}, alone);
   for (int i = 0; i < 16; ++i) {
-    at::NoGradGuard no_grad;
-    m.add_(1e-3);  // bf16 spacing at 1 is 2^-7 ~ 7.8e-3
-    masters.copy_to_params();
+    w.mutable_grad() = at::ones({1}, at::kBFloat16);  // AdamW's step is then lr * (1 - ~1e-8)
+    optimizer.reduce_and_clip(1e9);
+    optimizer.step(1e-3);  // bf16 spacing just below 1 is 2^-8 ~ 3.9e-3
+    optimizer.zero_grads();
   }
-  EXPECT_NEAR(m.item<double>(), 1.016, 1e-6);
-  EXPECT_EQ(w.item<double>(), 1.015625);  // 1 + 2^-6, the nearest bf16
+  EXPECT_NEAR(optimizer.full_state(true).masters[0].second.item<double>(), 1 - 16e-3, 1e-6);
+  EXPECT_EQ(w.item<double>(), 0.984375);  // 1 - 2^-6, the nearest bf16
+}
+
+// A full state loaded into a fresh optimizer continues bit for bit; wrong
+// shapes and missing tensors are refused by name.
+TEST(DraftOptimizer, FullStateResumesExactly) {
+  talon::parallel::ProcessGroups alone;
+  auto run = [&](DraftOptimizer& optimizer, at::Tensor& w, int steps, std::uint64_t seed) {
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+    for (int i = 0; i < steps; ++i) {
+      w.mutable_grad() = at::randn({5, 2}, gen);
+      optimizer.reduce_and_clip(0.5);
+      optimizer.step(1e-2);
+      optimizer.zero_grads();
+    }
+  };
+  at::Tensor a = at::ones({5, 2}).requires_grad_(true), b = at::ones({5, 2}).requires_grad_(true);
+  DraftOptimizer first({{"w", a}}, {{}}, alone);
+  run(first, a, 3, 1);
+  DraftOptimizer second({{"w", b}}, {{}}, alone);
+  second.load_full_state(first.full_state(true), "state");
+  EXPECT_TRUE(at::equal(a, b));
+  run(first, a, 2, 2);
+  run(second, b, 2, 2);
+  EXPECT_TRUE(at::equal(a, b));
+
+  DraftOptimizer::State bad = first.full_state(true);
+  bad.masters[0].second = at::zeros({2, 5});
+  expect_error([&] { second.load_full_state(bad, "ckpt/training_state"); },
+               {"ckpt/training_state", "w", "[2, 5]", "[5, 2]"});
+  bad = first.full_state(true);
+  bad.adamw.erase(bad.adamw.begin() + 1);
+  expect_error([&] { second.load_full_state(bad, "ckpt/training_state"); }, {"missing tensor exp_avg.w"});
 }
 
 // ---- clip_grad_norm ----

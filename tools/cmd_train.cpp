@@ -1,11 +1,16 @@
 // talon train: online EAGLE-3 training (docs/training.md). The flags are a
-// contract other tools rely on; they keep SpecForge's names.
+// contract other tools rely on; they keep SpecForge's names. Started by
+// `talon launch`, torchrun, mpirun or srun, each process is one rank of a
+// parallel run (docs/parallel.md).
 #include <fmt/format.h>
 
 #include <optional>
 
 #include "commands.h"
+#include "talon/parallel/launch_env.h"
+#include "talon/parallel/process_groups.h"
 #include "talon/train/trainer.h"
+#include "talon/util/error.h"
 
 namespace talon::cli {
 
@@ -71,7 +76,24 @@ void add_train_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--no-recompute", *no_recompute,
                 "Keep the draft layer's activations instead of recomputing them in the backward pass");
-  cmd->add_option("--device", o->device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
+  cmd->add_option("--device", o->device, "cpu or cuda (each rank takes the GPU of its LOCAL_RANK)")
+      ->check(CLI::IsMember({"cpu", "cuda"}))
+      ->capture_default_str();
+  cmd->add_option("--tp-size", o->tp_size,
+                  "Target tensor-parallel size: ranks sharing one copy of the target (must divide the world size)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--draft-tp-size", o->draft_tp_size,
+                  "Draft tensor-parallel size, independent of --tp-size; draft data parallelism is world / this")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--collective-timeout", o->collective_timeout, "Seconds any one collective may take")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--heartbeat-timeout", o->heartbeat_timeout,
+                  "Seconds without a heartbeat before a rank counts as dead and every rank stops")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   cmd->add_flag("--quiet", *quiet, "No progress bar");
 
   cmd->callback([=] {
@@ -82,9 +104,29 @@ void add_train_command(CLI::App& app) {
     options.show_progress = !*quiet;
     options.step.blockwise_attention = *attention_backend == "blockwise";
     options.step.recompute = !*no_recompute;
-    train::Trainer trainer(options);
-    std::string checkpoint = trainer.run();
-    fmt::print("checkpoint: {}\n", checkpoint);
+    const parallel::LaunchEnv env = parallel::LaunchEnv::from_environment();
+    parallel::ConnectOptions connect;
+    connect.target_tp = options.tp_size;
+    connect.draft_tp = options.draft_tp_size;
+    connect.device = options.device == "cuda" ? at::Device(at::kCUDA) : at::Device(at::kCPU);
+    connect.collective_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(options.collective_timeout * 1000));
+    connect.heartbeat_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(options.heartbeat_timeout * 1000));
+    std::unique_ptr<parallel::ProcessGroups> groups = parallel::ProcessGroups::connect(env, connect);
+    options.show_progress = options.show_progress && groups->rank() == 0;
+    try {
+      std::string checkpoint;
+      {
+        train::Trainer trainer(options, *groups);
+        checkpoint = trainer.run();
+      }
+      groups->finish();
+      if (groups->rank() == 0) fmt::print("checkpoint: {}\n", checkpoint);
+    } catch (const std::exception& e) {
+      if (groups->world_size() == 1) throw;
+      // The other ranks stop at once with this message instead of waiting for a timeout.
+      groups->announce_failure(e.what());
+      fail("rank {} of {}: {}", groups->rank(), groups->world_size(), e.what());
+    }
   });
 }
 

@@ -11,10 +11,11 @@
 
 namespace talon::model {
 
-void save_draft_checkpoint(const std::string& dir, const Eagle3Draft& draft, const DraftVocab& vocab) {
-  util::write_file_atomic(dir + "/config.json", io::to_json(draft.config).dump(2) + "\n");
+void save_draft_checkpoint(const std::string& dir, const io::DraftConfig& config, const NamedTensors& parameters,
+                           const DraftVocab& vocab) {
+  util::write_file_atomic(dir + "/config.json", io::to_json(config).dump(2) + "\n");
   NamedTensors tensors;
-  for (const auto& [name, value] : draft.parameters()) tensors.emplace_back(name, value.detach().to(at::kBFloat16));
+  for (const auto& [name, value] : parameters) tensors.emplace_back(name, value.detach().to(at::kBFloat16));
   tensors.emplace_back("d2t", vocab.d2t.to(at::kLong));
   tensors.emplace_back("t2d", vocab.t2d.to(at::kBool));
   io::write_safetensors(dir + "/model.safetensors", tensors);

@@ -13,8 +13,11 @@
 namespace talon::model {
 
 // Writes the two files into `dir`, an existing directory (the caller makes
-// it atomic: see train/checkpointer.h).
-void save_draft_checkpoint(const std::string& dir, const Eagle3Draft& draft, const DraftVocab& vocab);
+// it atomic: see train/checkpointer.h). parameters: the whole trainable
+// tensors under their checkpoint names (Eagle3Draft::parameters() of a
+// single-process draft, or the optimizer's gathered masters).
+void save_draft_checkpoint(const std::string& dir, const io::DraftConfig& config, const NamedTensors& parameters,
+                           const DraftVocab& vocab);
 
 struct DraftCheckpoint {
   io::DraftConfig config;

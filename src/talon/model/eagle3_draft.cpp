@@ -50,15 +50,36 @@ std::vector<std::int64_t> expected_shape(const io::DraftConfig& c, const std::st
   return it == shapes.end() ? std::vector<std::int64_t>{h} : it->second;  // the norms
 }
 
+// Megatron's layout of each parameter (see the header).
+parallel::Split split_of(const io::DraftConfig& c, const std::string& name) {
+  const parallel::Split heads{0, c.num_attention_heads, false, "num_attention_heads of the draft"};
+  const parallel::Split kv_heads{0, c.num_key_value_heads, true, "num_key_value_heads of the draft"};
+  const parallel::Split mlp{0, c.intermediate_size, false, "intermediate_size of the draft"};
+  const std::map<std::string, parallel::Split> splits = {
+      {"midlayer.self_attn.q_proj.weight", heads},
+      {"midlayer.self_attn.k_proj.weight", kv_heads},
+      {"midlayer.self_attn.v_proj.weight", kv_heads},
+      {"midlayer.self_attn.o_proj.weight", {1, heads.units, false, heads.what}},
+      {"midlayer.mlp.gate_proj.weight", mlp},
+      {"midlayer.mlp.up_proj.weight", mlp},
+      {"midlayer.mlp.down_proj.weight", {1, mlp.units, false, mlp.what}},
+      {"lm_head.weight", {0, c.draft_vocab_size, false, "draft_vocab_size of the draft"}},
+      {"embed_tokens.weight", {0, c.vocab_size, false, "vocab_size of the draft"}},
+  };
+  auto it = splits.find(name);
+  return it == splits.end() ? parallel::Split::none() : it->second;  // fc and the norms
+}
+
 bool is_norm(const std::string& name) { return name.find("norm") != std::string::npos; }
 
 }  // namespace
 
 Eagle3Draft Eagle3Draft::create(const io::DraftConfig& config, at::Tensor embed_tokens, at::Generator generator,
-                                const at::TensorOptions& options) {
+                                const at::TensorOptions& options, parallel::Group tp) {
   Eagle3Draft draft;
   draft.config = config;
   draft.embed_tokens = std::move(embed_tokens);
+  draft.tp = std::move(tp);
   for (const ParameterSlot& slot : kParameters) {
     std::vector<std::int64_t> shape = expected_shape(config, slot.name);
     at::Tensor value;
@@ -68,10 +89,21 @@ Eagle3Draft Eagle3Draft::create(const io::DraftConfig& config, at::Tensor embed_
       const double bound = 1.0 / std::sqrt(static_cast<double>(shape[1]));
       value = at::empty(shape, at::kFloat).uniform_(-bound, bound, generator);
     }
-    draft.*slot.member = value;
+    draft.*slot.member = shard(config, slot.name, draft.tp).slice(value);
   }
   draft.to(options);
   return draft;
+}
+
+std::vector<parallel::TpShard> Eagle3Draft::shards() const {
+  std::vector<parallel::TpShard> out;
+  for (const ParameterSlot& slot : kParameters) out.push_back(shard(config, slot.name, tp));
+  return out;
+}
+
+parallel::TpShard Eagle3Draft::shard(const io::DraftConfig& config, const std::string& name,
+                                      const parallel::Group& tp) {
+  return parallel::TpShard::of(split_of(config, name), tp.rank(), tp.size(), "--draft-tp-size");
 }
 
 NamedTensors Eagle3Draft::parameters() const {
@@ -91,7 +123,7 @@ void Eagle3Draft::load_parameters(const NamedTensors& tensors, const std::string
            fmt::join(it->second.sizes(), "x"), fmt::join(shape, "x"));
     }
     at::Tensor& target = this->*slot.member;  // keeps its device and dtype
-    target = it->second.to(target.device(), target.scalar_type()).clone().set_requires_grad(true);
+    target = shard(config, slot.name, tp).slice(it->second).to(target.device(), target.scalar_type()).clone().set_requires_grad(true);
   }
 }
 

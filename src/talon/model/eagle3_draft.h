@@ -3,6 +3,12 @@
 // hidden] (2H wide) predicts the next token over the draft vocabulary.
 // Member names follow the checkpoint names (brief §3) so that saving and
 // loading is a lookup.
+//
+// Under draft tensor parallelism (group `tp`, --draft-tp-size) each member
+// holds its slices, Megatron's layout: q/k/v and gate/up split by rows
+// (heads, MLP rows), o and down by columns, lm_head and the embedding by
+// vocabulary rows; fc and the norms are replicated. Shapes below are whole;
+// a member's are its slices of them.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -13,6 +19,8 @@
 
 #include "talon/io/hf_config.h"
 #include "talon/io/safetensors.h"
+#include "talon/parallel/group.h"
+#include "talon/parallel/tp_shard.h"
 
 namespace talon::model {
 
@@ -28,18 +36,28 @@ struct Eagle3Draft {
   at::Tensor input_layernorm, hidden_norm, post_attention_layernorm, norm;  // [H]
   at::Tensor lm_head;                                 // [Vd, H]
   at::Tensor embed_tokens;                            // [V, H]: the target's, frozen, never saved
+  parallel::Group tp;
 
   // A fresh draft with PyTorch's default initialisation (brief §2): every
   // Linear kaiming-uniform, i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in)), drawn
-  // from `generator` in checkpoint-name order; norm weights 1.
+  // from `generator` in checkpoint-name order; norm weights 1. Each member
+  // draws the whole tensors and keeps its slices, so every layout starts
+  // from the same weights. embed_tokens: this member's rows of the
+  // target's embedding (shard(config, "embed_tokens.weight", tp)).
   static Eagle3Draft create(const io::DraftConfig& config, at::Tensor embed_tokens, at::Generator generator,
-                            const at::TensorOptions& options);
+                            const at::TensorOptions& options, parallel::Group tp = {});
 
-  // The trainable tensors with their checkpoint names, in a fixed order.
+  // The trainable tensors (this member's slices) with their checkpoint
+  // names, in a fixed order; shards() gives their layout in the same order.
   NamedTensors parameters() const;
-  // Replaces the trainable tensors by name (a checkpoint), keeping their
-  // device and dtype; every name must be present with its shape. `source`
-  // names the file in errors.
+  std::vector<parallel::TpShard> shards() const;
+  // The layout of a parameter, or of "embed_tokens.weight" (vocabulary
+  // rows), on a draft-TP group; impossible splits are errors naming
+  // --draft-tp-size.
+  static parallel::TpShard shard(const io::DraftConfig& config, const std::string& name, const parallel::Group& tp);
+  // Replaces the trainable tensors by name from whole tensors (a
+  // checkpoint), keeping their device and dtype; every name must be present
+  // with its whole shape. `source` names the file in errors.
   void load_parameters(const NamedTensors& tensors, const std::string& source);
   // Moves the trainable tensors to the device and dtype of `options`, as
   // fresh leaves that require grad.

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "talon/model/layers.h"
+#include "talon/parallel/tensor_parallel.h"
 
 namespace talon::model {
 
@@ -16,7 +17,9 @@ at::Tensor draft_head_rows(const at::Tensor& lm_head, const DraftVocab& vocab) {
 
 namespace {
 
-at::Tensor argmax_over_vocab(const at::Tensor& hidden, const at::Tensor& lm_head, std::int64_t vocab_chunk) {
+// The largest logit of each row and its index, [N] each.
+std::pair<at::Tensor, at::Tensor> max_over_vocab(const at::Tensor& hidden, const at::Tensor& lm_head,
+                                                 std::int64_t vocab_chunk) {
   const std::int64_t vocab = lm_head.size(0);
   at::Tensor best_value, best_index;
   for (std::int64_t start = 0; start < vocab; start += vocab_chunk) {
@@ -33,26 +36,30 @@ at::Tensor argmax_over_vocab(const at::Tensor& hidden, const at::Tensor& lm_head
     best_value = at::where(better, value, best_value);
     best_index = at::where(better, index, best_index);
   }
-  return best_index;
+  return {best_value, best_index};
 }
 
 }  // namespace
 
 at::Tensor chunked_argmax(const at::Tensor& hidden, const at::Tensor& lm_head, std::int64_t vocab_chunk,
-                          std::int64_t rows) {
-  std::vector<at::Tensor> parts;
+                          std::int64_t rows, const parallel::Group& group) {
+  std::vector<at::Tensor> values, indices;
   for (std::int64_t start = 0; start < hidden.size(0); start += rows) {
-    parts.push_back(argmax_over_vocab(hidden.narrow(0, start, std::min(rows, hidden.size(0) - start)), lm_head,
-                                      vocab_chunk));
+    auto [value, index] =
+        max_over_vocab(hidden.narrow(0, start, std::min(rows, hidden.size(0) - start)), lm_head, vocab_chunk);
+    values.push_back(value);
+    indices.push_back(index);
   }
-  return at::cat(parts);
+  // One exchange for all rows: this member's rows start at rank * V / n.
+  return parallel::combine_argmax(at::cat(values), at::cat(indices) + group.rank() * lm_head.size(0), group);
 }
 
 TargetDistribution target_distribution(const at::Tensor& hidden, const at::Tensor& lm_head,
-                                       const at::Tensor& draft_head, const DraftVocab& vocab) {
+                                       const at::Tensor& draft_head, const DraftVocab& vocab,
+                                       const parallel::Group& target_tp) {
   const std::int64_t batch = hidden.size(0), length = hidden.size(1);
   at::Tensor next = hidden.narrow(1, 1, length - 1).reshape({-1, hidden.size(2)});  // positions 1..L-1
-  at::Tensor top = chunked_argmax(next, lm_head).view({batch, length - 1});
+  at::Tensor top = chunked_argmax(next, lm_head, 16384, 2048, target_tp).view({batch, length - 1});
   at::Tensor t2d = vocab.t2d.to(hidden.device());
   at::Tensor in_draft = t2d.index_select(0, top.flatten()).view({batch, length - 1}).to(at::kFloat);
   // Past the end z = 0: argmax 0.
@@ -60,20 +67,14 @@ TargetDistribution target_distribution(const at::Tensor& hidden, const at::Tenso
   return {hidden, draft_head, at::cat({in_draft, last_in_draft}, 1)};
 }
 
-at::Tensor TargetDistribution::probs(std::int64_t first, std::int64_t count) const {
-  const std::int64_t batch = hidden.size(0), length = hidden.size(1), draft_vocab = draft_head.size(0);
-  const at::ScalarType dtype = at_least_fp32(hidden.scalar_type());
-  // Row t reads hidden[t + 1]: the first `real` rows have one, the rest are past the end.
+at::Tensor TargetDistribution::probs(std::int64_t first, std::int64_t count, const parallel::Group& tp) const {
+  const std::int64_t batch = hidden.size(0), length = hidden.size(1);
+  // Row t reads hidden[t + 1]: the first `real` rows have one; past the end z = 0.
   const std::int64_t real = std::clamp<std::int64_t>(length - 1 - first, 0, count);
-  std::vector<at::Tensor> parts;
-  if (real > 0) {
-    parts.push_back(at::softmax(at::linear(hidden.narrow(1, first + 1, real), draft_head).to(dtype), -1));
-  }
-  if (real < count) {
-    parts.push_back(at::full({batch, count - real, draft_vocab}, 1.0 / static_cast<double>(draft_vocab),
-                             hidden.options().dtype(dtype)));
-  }
-  return parts.size() == 1 ? parts[0] : at::cat(parts, 1);
+  std::vector<at::Tensor> logits;
+  if (real > 0) logits.push_back(at::linear(hidden.narrow(1, first + 1, real), draft_head));
+  if (real < count) logits.push_back(at::zeros({batch, count - real, draft_head.size(0)}, hidden.options()));
+  return parallel::vocab_parallel_softmax(logits.size() == 1 ? logits[0] : at::cat(logits, 1), tp);
 }
 
 }  // namespace talon::model

@@ -10,6 +10,8 @@
 
 #include <cstdint>
 
+#include "talon/parallel/group.h"
+
 namespace talon::model {
 
 // The draft vocabulary as the checkpoint stores it.
@@ -21,7 +23,9 @@ struct DraftVocab {
 
 struct TargetDistribution {
   at::Tensor hidden;      // [B, L, Ht]: the target's final-normed last hidden state, unshifted
-  at::Tensor draft_head;  // [Vd, Ht]: the lm_head rows of the draft vocabulary, ascending target id
+  // [Vd, Ht]: the lm_head rows of the draft vocabulary, ascending target id;
+  // under draft tensor parallelism this member's block of Vd / tp of them.
+  at::Tensor draft_head;
   // [B, L] fp32: t2d[argmax z[t+1]], the argmax over the full vocabulary
   // (first index on ties); the last row is t2d[0].
   at::Tensor in_draft;
@@ -29,20 +33,26 @@ struct TargetDistribution {
   // Rows [first, first + count) of p, [B, count, Vd] at least fp32: row t is
   // softmax(z[t+1]) over the draft vocabulary (no temperature); rows with
   // t + 1 >= L are uniform, the softmax of z = 0. `first` may exceed L.
-  at::Tensor probs(std::int64_t first, std::int64_t count) const;
+  // Over the draft-TP group `tp`: this member's block of the columns, the
+  // softmax taken over all of them.
+  at::Tensor probs(std::int64_t first, std::int64_t count, const parallel::Group& tp = {}) const;
 };
 
-// hidden: [B, L, Ht] final-normed last target hidden state; lm_head [V, Ht];
-// draft_head: lm_head's rows of vocab.target_ids() (draft_head_rows()).
+// hidden: [B, L, Ht] final-normed last target hidden state; lm_head [V, Ht]
+// or, over the target-TP group `target_tp`, this member's vocabulary rows;
+// draft_head: rows of vocab.target_ids() (draft_head_rows()).
 TargetDistribution target_distribution(const at::Tensor& hidden, const at::Tensor& lm_head,
-                                       const at::Tensor& draft_head, const DraftVocab& vocab);
+                                       const at::Tensor& draft_head, const DraftVocab& vocab,
+                                       const parallel::Group& target_tp = {});
 
 // lm_head's rows of the draft vocabulary, [Vd, Ht], on lm_head's device.
 at::Tensor draft_head_rows(const at::Tensor& lm_head, const DraftVocab& vocab);
 
 // argmax over v of hidden[n] . lm_head[v] (first index on ties): [N, H] x
 // [V, H] -> [N] int64, over blocks of at most `rows` x `vocab_chunk` logits.
+// Over a vocab-parallel group, lm_head is this member's rows and the index
+// is over the whole vocabulary.
 at::Tensor chunked_argmax(const at::Tensor& hidden, const at::Tensor& lm_head, std::int64_t vocab_chunk = 16384,
-                          std::int64_t rows = 2048);
+                          std::int64_t rows = 2048, const parallel::Group& group = {});
 
 }  // namespace talon::model

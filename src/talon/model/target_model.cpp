@@ -12,6 +12,7 @@
 #include "talon/io/safetensors_model.h"
 #include "talon/model/layers.h"
 #include "talon/model/target_weights.h"
+#include "talon/parallel/tensor_parallel.h"
 #include "talon/util/error.h"
 
 namespace talon::model {
@@ -21,6 +22,10 @@ std::string shape_string(at::IntArrayRef shape) { return fmt::format("[{}]", fmt
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+bool is_float(io::DType dtype) {
+  return dtype == io::DType::F32 || dtype == io::DType::F16 || dtype == io::DType::BF16;
 }
 
 // Tensors transformers drops without a word: RoPE buffers saved by old
@@ -45,7 +50,7 @@ void check_checkpoint(const io::SafetensorsModel& checkpoint, const std::vector<
       fail("{}: tensor \"{}\": expected shape {} from config.json, found {}", dir, spec.name,
            shape_string(spec.shape), shape_string(info.shape));
     }
-    if (info.dtype != io::DType::F32 && info.dtype != io::DType::F16 && info.dtype != io::DType::BF16) {
+    if (!is_float(info.dtype)) {
       fail("{}: tensor \"{}\": expected dtype F32, F16 or BF16, found {}", dir, spec.name,
            io::dtype_name(info.dtype));
     }
@@ -58,34 +63,39 @@ void check_checkpoint(const io::SafetensorsModel& checkpoint, const std::vector<
   }
 }
 
-// Every tensor `config` calls for, each an owned copy on `device` in `dtype`
-// (never a view of the mapped file, so callers may write into them).
+// Every tensor `config` calls for, this TP member's slice of it, each an
+// owned copy on `device` in `dtype` (never a view of the mapped file, so
+// callers may write into them; only the slice's pages are read).
 std::unordered_map<std::string, at::Tensor> load_weights(const std::string& dir, const io::TargetConfig& config,
-                                                         at::Device device, at::ScalarType dtype) {
-  io::SafetensorsModel checkpoint = io::SafetensorsModel::open(dir);
+                                                         at::Device device, at::ScalarType dtype,
+                                                         const parallel::Group& tp) {
   std::vector<TargetTensorSpec> specs = target_tensor_specs(config);
+  std::vector<parallel::TpShard> shards;  // checked before the files are opened
+  for (const TargetTensorSpec& spec : specs) shards.push_back(parallel::TpShard::of(spec.split, tp.rank(), tp.size(), "--tp-size"));
+  io::SafetensorsModel checkpoint = io::SafetensorsModel::open(dir);
   check_checkpoint(checkpoint, specs, config);
   std::unordered_map<std::string, at::Tensor> weights;
-  for (const TargetTensorSpec& spec : specs) {
-    weights[spec.name] = checkpoint.tensor(spec.name).to(device, dtype, /*non_blocking=*/false, /*copy=*/true);
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    weights[specs[i].name] =
+        shards[i].slice(checkpoint.tensor(specs[i].name)).to(device, dtype, /*non_blocking=*/false, /*copy=*/true);
   }
   return weights;
 }
 
 }  // namespace
 
-TargetModel TargetModel::load(const std::string& dir, at::Device device, at::ScalarType dtype) {
+TargetModel TargetModel::load(const std::string& dir, at::Device device, at::ScalarType dtype, parallel::Group tp) {
   if (dtype != at::kFloat && dtype != at::kBFloat16 && dtype != at::kHalf) {
     fail("{}: target compute dtype must be float32, bfloat16 or float16, found {}", dir, c10::toString(dtype));
   }
   io::TargetConfig config = io::load_target_config(dir);
-  std::unordered_map<std::string, at::Tensor> w = load_weights(dir, config, device, dtype);
+  std::unordered_map<std::string, at::Tensor> w = load_weights(dir, config, device, dtype, tp);
   auto take = [&w](const std::string& name) {
     auto it = w.find(name);
     return it == w.end() ? at::Tensor() : it->second;  // absent: an optional tensor the config leaves out
   };
 
-  TargetModel model(config, device, dtype);
+  TargetModel model(config, device, dtype, std::move(tp));
   model.embed_tokens_ = take("model.embed_tokens.weight");
   model.lm_head_ = config.tie_word_embeddings ? model.embed_tokens_ : take("lm_head.weight");
   model.norm_ = take("model.norm.weight");
@@ -116,7 +126,9 @@ TargetModel TargetModel::load(const std::string& dir, at::Device device, at::Sca
 
 at::Tensor TargetModel::decoder_layer(const Layer& layer, const at::Tensor& x, const RopeTable& rope) const {
   const std::int64_t b = x.size(0), l = x.size(1), d = config_.head_dim;
-  const std::int64_t heads = config_.num_attention_heads, kv_heads = config_.num_key_value_heads;
+  // This TP member's heads; o_proj and down_proj give partial sums, added
+  // over the group before their biases (Megatron's row-parallel layers).
+  const std::int64_t heads = layer.q_proj.size(0) / d, kv_heads = layer.k_proj.size(0) / d;
   const double eps = config_.rms_norm_eps;
 
   at::Tensor h = rms_norm(x, layer.input_layernorm, eps);
@@ -130,9 +142,11 @@ at::Tensor TargetModel::decoder_layer(const Layer& layer, const at::Tensor& x, c
   q = apply_rope(q.transpose(1, 2), rope);  // [B, h, L, d]
   k = apply_rope(k.transpose(1, 2), rope);  // [B, kv, L, d]
   at::Tensor attn = causal_attention(q, k, v.transpose(1, 2));
-  at::Tensor out = x + at::linear(attn.transpose(1, 2).reshape({b, l, heads * d}), layer.o_proj, layer.o_bias);
-  return out + swiglu_mlp(rms_norm(out, layer.post_attention_layernorm, eps), layer.gate_proj, layer.up_proj,
-                          layer.down_proj);
+  at::Tensor attn_out = parallel::reduce_from_tp(at::linear(attn.transpose(1, 2).reshape({b, l, heads * d}), layer.o_proj), tp_);
+  at::Tensor out = x + (layer.o_bias.defined() ? attn_out + layer.o_bias : attn_out);
+  return out + parallel::reduce_from_tp(swiglu_mlp(rms_norm(out, layer.post_attention_layernorm, eps), layer.gate_proj,
+                                                   layer.up_proj, layer.down_proj),
+                                        tp_);
 }
 
 TargetFeatures TargetModel::forward(const at::Tensor& input_ids, const std::array<int, 3>& aux_layers) const {
@@ -161,7 +175,7 @@ TargetFeatures TargetModel::forward(const at::Tensor& input_ids, const std::arra
   TargetFeatures features;
   // Filled in place, so the three layer outputs never exist twice.
   features.aux = at::empty({b, l, 3 * hidden}, embed_tokens_.options());
-  at::Tensor x = at::embedding(embed_tokens_, ids);  // [B, L, H]
+  at::Tensor x = parallel::vocab_parallel_embedding(embed_tokens_, ids, tp_);  // [B, L, H]
   std::size_t next_aux = 0;
   for (int i = 0; i < layer_count; ++i) {
     x = decoder_layer(layers_[i], x, rope);
@@ -172,6 +186,20 @@ TargetFeatures TargetModel::forward(const at::Tensor& input_ids, const std::arra
   }
   features.hidden = rms_norm(x, norm_, config_.rms_norm_eps);
   return features;
+}
+
+at::Tensor read_target_rows(const std::string& dir, TargetMatrix which, const at::Tensor& ids, at::Device device,
+                            at::ScalarType dtype) {
+  io::TargetConfig config = io::load_target_config(dir);
+  const std::string name =
+      which == TargetMatrix::LmHead && !config.tie_word_embeddings ? "lm_head.weight" : "model.embed_tokens.weight";
+  io::SafetensorsModel checkpoint = io::SafetensorsModel::open(dir);
+  const std::vector<std::int64_t> shape = {config.vocab_size, config.hidden_size};
+  if (!checkpoint.contains(name) || checkpoint.info(name).shape != shape || !is_float(checkpoint.info(name).dtype)) {
+    fail("{}: tensor \"{}\": expected F32, F16 or BF16 of shape {} from config.json", dir, name,
+         shape_string(shape));
+  }
+  return checkpoint.tensor(name).index_select(0, ids.cpu()).to(device, dtype);
 }
 
 }  // namespace talon::model

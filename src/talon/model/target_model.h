@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "talon/io/hf_config.h"
+#include "talon/parallel/group.h"
 
 namespace talon::model {
 
@@ -34,24 +35,31 @@ class TargetModel {
   // A tensor the config does not call for is an error too (it means a model
   // variant Talon would run wrongly), except RoPE inv_freq buffers and an
   // lm_head.weight beside tied embeddings, which transformers ignores.
-  static TargetModel load(const std::string& dir, at::Device device, at::ScalarType dtype);
+  // With a tensor-parallel group `tp` (--tp-size) each member keeps only its
+  // slices (target_weights.h), read from the mapped files; sizes the group
+  // cannot split are errors naming --tp-size.
+  static TargetModel load(const std::string& dir, at::Device device, at::ScalarType dtype,
+                          parallel::Group tp = {});
 
   // input_ids [B, L] int64 (any device), right-padded: plain causal
   // attention makes every real position exact, since padding comes after it.
   // aux_layers: three distinct 0-based layer indices (any order; the result
   // is in ascending order). Runs without autograd, one layer at a time,
-  // keeping only the running residual stream and the returned tensors.
+  // keeping only the running residual stream and the returned tensors. The
+  // features are whole (not sharded) on every member of the TP group.
   TargetFeatures forward(const at::Tensor& input_ids, const std::array<int, 3>& aux_layers) const;
 
   const io::TargetConfig& config() const { return config_; }
-  const at::Tensor& embed_tokens() const { return embed_tokens_; }  // [V, H]
-  const at::Tensor& lm_head() const { return lm_head_; }            // [V, H]; the embedding when tied
+  const at::Tensor& embed_tokens() const { return embed_tokens_; }  // [V / tp, H]: this member's rows
+  const at::Tensor& lm_head() const { return lm_head_; }            // [V / tp, H]; the embedding when tied
+  const parallel::Group& tp() const { return tp_; }
   at::Device device() const { return device_; }
   at::ScalarType dtype() const { return dtype_; }
 
  private:
-  // One decoder layer; names as in model.layers.{i}.*. Biases are undefined
-  // tensors without attention_bias, q_norm/k_norm without qk_norm.
+  // One decoder layer; names as in model.layers.{i}.*, this TP member's
+  // slices. Biases are undefined tensors without attention_bias,
+  // q_norm/k_norm without qk_norm.
   struct Layer {
     at::Tensor input_layernorm, post_attention_layernorm;  // [H]
     at::Tensor q_proj, k_proj, v_proj, o_proj;             // [h*d, H], [kv*d, H] x2, [H, h*d]
@@ -63,15 +71,24 @@ class TargetModel {
   // x [B, L, H] -> the residual stream after the layer, [B, L, H].
   at::Tensor decoder_layer(const Layer& layer, const at::Tensor& x, const RopeTable& rope) const;
 
-  TargetModel(io::TargetConfig config, at::Device device, at::ScalarType dtype)
-      : config_(std::move(config)), device_(device), dtype_(dtype) {}
+  TargetModel(io::TargetConfig config, at::Device device, at::ScalarType dtype, parallel::Group tp)
+      : config_(std::move(config)), device_(device), dtype_(dtype), tp_(std::move(tp)) {}
 
   io::TargetConfig config_;
   at::Device device_;
   at::ScalarType dtype_;
+  parallel::Group tp_;
   at::Tensor embed_tokens_, lm_head_, norm_;
   std::vector<Layer> layers_;
   at::Tensor inv_freq_;  // fp32 [d/2] on device_, rope_scaling applied
 };
+
+// Rows `ids` (int64 [N]) of the target's input embedding or of its lm_head
+// (the embedding when tied), [N, H], read from the mapped safetensors of
+// `dir` without loading the rest: the draft's shard of the embedding and
+// the lm_head rows of the draft vocabulary.
+enum class TargetMatrix { Embedding, LmHead };
+at::Tensor read_target_rows(const std::string& dir, TargetMatrix which, const at::Tensor& ids, at::Device device,
+                            at::ScalarType dtype);
 
 }  // namespace talon::model

@@ -13,6 +13,7 @@
 
 #include "talon/io/hf_config.h"
 #include "talon/io/safetensors.h"
+#include "talon/parallel/tp_shard.h"
 
 namespace talon::model {
 
@@ -27,19 +28,23 @@ struct TargetTensorSpec {
   std::string name;  // "model.layers.3.self_attn.q_proj.weight"
   std::vector<std::int64_t> shape;
   TensorRole role;
+  parallel::Split split;  // its tensor-parallel layout (Megatron's)
 };
 
 // Every tensor the model reads, in checkpoint order: embedding, layers 0..L-1,
 // final norm, then lm_head unless tie_word_embeddings (the embedding is
 // reused). q/k/v biases when attention_bias, and an o_proj bias too except
 // in Qwen2 (as transformers builds them); q_norm/k_norm [head_dim] when qk_norm.
+// Under tensor parallelism q/k/v (and their biases), gate and up are split
+// by rows (heads, MLP rows), o and down by columns, the embedding and
+// lm_head by vocabulary rows; norms and the o bias (added after the
+// reduction) are replicated.
 std::vector<TargetTensorSpec> target_tensor_specs(const io::TargetConfig& config);
 
 // Random weights for every spec, generated in fp32 in spec order from one
 // CPU generator seeded with `seed` (so a seed fixes every byte), then cast to
 // `dtype`. CPU tensors.
-io::NamedTensors random_target_weights(const io::TargetConfig& config,
-                                                                      double initializer_range, std::uint64_t seed,
-                                                                      at::ScalarType dtype);
+io::NamedTensors random_target_weights(const io::TargetConfig& config, double initializer_range, std::uint64_t seed,
+                                       at::ScalarType dtype);
 
 }  // namespace talon::model

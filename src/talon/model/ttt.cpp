@@ -8,6 +8,7 @@
 #include "talon/model/recompute.h"
 #include "talon/model/ttt_attention.h"
 #include "talon/model/ttt_head.h"
+#include "talon/parallel/tensor_parallel.h"
 
 namespace talon::model {
 
@@ -35,21 +36,25 @@ StepOutput decoder_step(const Eagle3Draft& draft, const at::Tensor& h_in, const 
                         bool blockwise) {
   const io::DraftConfig& c = draft.config;
   const std::int64_t batch = h_in.size(0), length = h_in.size(1), d = c.head_dim;
-  at::Tensor embedded = at::embedding(draft.embed_tokens, input_ids).to(h_in.scalar_type());
+  at::Tensor embedded = parallel::vocab_parallel_embedding(draft.embed_tokens, input_ids, draft.tp).to(h_in.scalar_type());
   at::Tensor x = at::cat({rms_norm(embedded, draft.input_layernorm, c.rms_norm_eps),
                           rms_norm(h_in, draft.hidden_norm, c.rms_norm_eps)},
                          -1);
-  auto heads = [&](const at::Tensor& w, std::int64_t n) {
-    return at::linear(x, w).view({batch, length, n, d}).transpose(1, 2);  // [B, n, L, d]
+  // Under draft TP: this member's heads and MLP rows (eagle3_draft.h), with
+  // Megatron's conjugate operators where the layer fans out and back in.
+  x = parallel::copy_to_tp(x, draft.tp);
+  auto heads = [&](const at::Tensor& w) {
+    return at::linear(x, w).view({batch, length, w.size(0) / d, d}).transpose(1, 2);  // [B, n, L, d]
   };
-  at::Tensor q = apply_rope(heads(draft.q_proj, c.num_attention_heads), rope);
+  at::Tensor q = apply_rope(heads(draft.q_proj), rope);
   TttKvCache cache = earlier;
-  cache.keys.push_back(apply_rope(heads(draft.k_proj, c.num_key_value_heads), rope));
-  cache.values.push_back(heads(draft.v_proj, c.num_key_value_heads));
+  cache.keys.push_back(apply_rope(heads(draft.k_proj), rope));
+  cache.values.push_back(heads(draft.v_proj));
   at::Tensor attn = blockwise ? ttt_attention(q, cache, lengths) : ttt_attention_reference(q, cache, lengths);
-  at::Tensor h = h_in + at::linear(attn.transpose(1, 2).reshape({batch, length, -1}), draft.o_proj);
-  h = h + swiglu_mlp(rms_norm(h, draft.post_attention_layernorm, c.rms_norm_eps), draft.gate_proj, draft.up_proj,
-                     draft.down_proj);
+  at::Tensor h = h_in + parallel::reduce_from_tp(
+                            at::linear(attn.transpose(1, 2).reshape({batch, length, -1}), draft.o_proj), draft.tp);
+  at::Tensor normed = parallel::copy_to_tp(rms_norm(h, draft.post_attention_layernorm, c.rms_norm_eps), draft.tp);
+  h = h + parallel::reduce_from_tp(swiglu_mlp(normed, draft.gate_proj, draft.up_proj, draft.down_proj), draft.tp);
   return {h, cache.keys.back(), cache.values.back()};
 }
 

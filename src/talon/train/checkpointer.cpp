@@ -19,8 +19,9 @@ struct Found {
   fs::path path;
 };
 
-// Complete checkpoints, by ascending step; temporaries of killed runs removed.
-std::vector<Found> list_checkpoints(const std::string& output_dir) {
+// Complete checkpoints, by ascending step; temporaries of killed runs
+// removed when `clean`.
+std::vector<Found> list_checkpoints(const std::string& output_dir, bool clean) {
   static const std::regex complete(R"(epoch_(\d+)_step_(\d+))");
   static const std::regex temporary(R"(epoch_\d+_step_\d+\.(tmp|old)\..*)");
   std::vector<Found> found;
@@ -30,7 +31,7 @@ std::vector<Found> list_checkpoints(const std::string& output_dir) {
     std::smatch match;
     if (std::regex_match(name, match, complete) && entry.is_directory()) {
       found.push_back({std::stoll(match[2]), entry.path()});
-    } else if (std::regex_match(name, temporary)) {
+    } else if (clean && std::regex_match(name, temporary)) {
       fs::remove_all(entry.path(), ec);
     }
   }
@@ -40,13 +41,14 @@ std::vector<Found> list_checkpoints(const std::string& output_dir) {
 
 }  // namespace
 
-Checkpointer::Checkpointer(std::string output_dir, std::int64_t keep_last)
-    : output_dir_(std::move(output_dir)), keep_last_(keep_last) {}
+Checkpointer::Checkpointer(std::string output_dir, std::int64_t keep_last, bool writer)
+    : output_dir_(std::move(output_dir)), keep_last_(keep_last), writer_(writer) {}
 
 std::string Checkpointer::save(std::int64_t epoch, std::int64_t step,
                                const std::function<void(const std::string&)>& write) const {
   const std::string name = fmt::format("epoch_{}_step_{}", epoch, step);
   const std::string path = output_dir_ + "/" + name;
+  if (!writer_) return path;
   {
     util::AtomicDir dir(path);
     write(dir.temp_path());
@@ -54,14 +56,14 @@ std::string Checkpointer::save(std::int64_t epoch, std::int64_t step,
   }
   util::write_file_atomic(output_dir_ + "/latest", name + "\n");
   if (keep_last_ > 0) {
-    std::vector<Found> all = list_checkpoints(output_dir_);
+    std::vector<Found> all = list_checkpoints(output_dir_, true);
     for (std::size_t i = 0; i + static_cast<std::size_t>(keep_last_) < all.size(); ++i) fs::remove_all(all[i].path);
   }
   return path;
 }
 
 std::optional<std::string> Checkpointer::newest() const {
-  std::vector<Found> all = list_checkpoints(output_dir_);
+  std::vector<Found> all = list_checkpoints(output_dir_, writer_);
   if (all.empty()) return std::nullopt;
   return all.back().path.string();
 }

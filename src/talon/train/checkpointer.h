@@ -15,21 +15,24 @@ namespace talon::train {
 
 class Checkpointer {
  public:
-  // keep_last = 0 keeps every checkpoint.
-  Checkpointer(std::string output_dir, std::int64_t keep_last);
+  // keep_last = 0 keeps every checkpoint. Of the ranks of a run one is the
+  // `writer` (rank 0): it alone writes, prunes and removes leftovers; the
+  // others only read.
+  Checkpointer(std::string output_dir, std::int64_t keep_last, bool writer = true);
 
-  // Builds epoch_E_step_S through `write(temp_dir)`, renames it into place,
-  // updates `latest`, then removes the oldest beyond keep_last. Returns the
-  // directory's path.
+  // The writer builds epoch_E_step_S through `write(temp_dir)`, renames it
+  // into place, updates `latest`, then removes the oldest beyond keep_last.
+  // Returns the directory's path (on every rank).
   std::string save(std::int64_t epoch, std::int64_t step, const std::function<void(const std::string&)>& write) const;
 
-  // The complete checkpoint with the highest step, if any. Leftover
-  // temporary directories of a killed run are removed.
+  // The complete checkpoint with the highest step, if any. The writer
+  // removes leftover temporary directories of a killed run.
   std::optional<std::string> newest() const;
 
  private:
   std::string output_dir_;
   std::int64_t keep_last_;
+  bool writer_;
 };
 
 }  // namespace talon::train

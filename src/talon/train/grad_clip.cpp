@@ -6,23 +6,33 @@
 
 namespace talon::train {
 
-double clip_grad_norm(const std::vector<at::Tensor>& tensors, double max_norm) {
+at::Tensor grad_norm_squared(const std::vector<at::Tensor>& tensors) {
   at::NoGradGuard no_grad;
-  std::vector<at::Tensor> grads, norms;
+  at::Tensor total;
   for (const at::Tensor& t : tensors) {
     if (!t.grad().defined()) continue;
-    grads.push_back(t.grad());
-    norms.push_back(at::linalg_vector_norm(t.grad(), 2, c10::nullopt, false, at::kFloat));  // fp32 []
+    at::Tensor norm = at::linalg_vector_norm(t.grad(), 2, c10::nullopt, false, at::kFloat);  // fp32 []
+    total = total.defined() ? total + norm * norm : norm * norm;
   }
-  if (grads.empty()) return 0.0;
-  at::Tensor total = at::linalg_vector_norm(at::stack(norms), 2);  // fp32 []
+  return total.defined() ? total : at::zeros({}, at::kFloat);
+}
+
+double clip_to_norm(const std::vector<at::Tensor>& tensors, const at::Tensor& norm_squared, double max_norm) {
+  at::NoGradGuard no_grad;
+  at::Tensor total = at::sqrt(norm_squared);
   const double norm = total.item<double>();
   if (!std::isfinite(norm)) return norm;
   at::Tensor coef = at::clamp_max(max_norm / (total + 1e-6), 1.0);  // fp32 [], as PyTorch rounds it
   if (coef.item<double>() < 1.0) {
-    for (at::Tensor& g : grads) g.mul_(coef);
+    for (const at::Tensor& t : tensors) {
+      if (t.grad().defined()) t.grad().mul_(coef.to(t.grad().device()));
+    }
   }
   return norm;
+}
+
+double clip_grad_norm(const std::vector<at::Tensor>& tensors, double max_norm) {
+  return clip_to_norm(tensors, grad_norm_squared(tensors), max_norm);
 }
 
 }  // namespace talon::train

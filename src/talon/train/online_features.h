@@ -2,27 +2,44 @@
 // per micro-batch, the three aux layers and the target distribution over
 // the draft vocabulary (brief §2, "Target features"). The offline source
 // reading cached hidden states will produce the same TttBatch.
+//
+// Hand-off between layouts (brief §4): a target-TP group runs the target
+// for the micro-batches of every draft-DP position among its members; the
+// features come out whole on each member, and each rank keeps its own
+// position's. Where draft TP is wider than target TP, the target groups
+// inside one draft-TP group compute the same micro-batch.
 #pragma once
 
 #include <array>
+#include <optional>
+#include <vector>
 
 #include "talon/data/batcher.h"
 #include "talon/model/target_model.h"
 #include "talon/model/ttt.h"
+#include "talon/parallel/layout.h"
 
 namespace talon::train {
 
 class OnlineFeatures {
  public:
-  OnlineFeatures(const model::TargetModel& target, std::array<int, 3> aux_layers, model::DraftVocab vocab);
+  // draft_head: the target's lm_head rows of this rank's block of the draft
+  // vocabulary (all of it without draft TP), on the target's device.
+  OnlineFeatures(const model::TargetModel& target, std::array<int, 3> aux_layers, model::DraftVocab vocab,
+                 at::Tensor draft_head);
   // The batch moved to the target's device, with its features.
   model::TttBatch make(const data::Batch& batch) const;
+  // One round: round[d] is draft-DP position d's micro-batch, if it has one.
+  // Runs the target for the positions this rank's target-TP group serves
+  // and returns this rank's own.
+  std::optional<model::TttBatch> make_round(const std::vector<std::optional<data::Batch>>& round,
+                                            const parallel::Layout& layout) const;
 
  private:
   const model::TargetModel& target_;
   std::array<int, 3> aux_layers_;
   model::DraftVocab vocab_;  // on the target's device
-  at::Tensor draft_head_;    // [Vd, H]: lm_head's rows of the draft vocabulary
+  at::Tensor draft_head_;
 };
 
 }  // namespace talon::train

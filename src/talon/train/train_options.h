@@ -41,8 +41,15 @@ struct TrainOptions {
 
   model::TttOptions step;  // how the TTT step is computed (long-context paths by default)
 
-  std::string device = "cpu";  // "cpu" or "cuda"
+  std::string device = "cpu";  // "cpu" or "cuda" (cuda:LOCAL_RANK in a multi-process run)
   bool show_progress = true;
+
+  // Parallel layout (brief §4), chosen independently; the world size comes
+  // from the launcher. draft DP = world / draft_tp_size.
+  int tp_size = 1;        // target tensor parallelism
+  int draft_tp_size = 1;  // draft tensor parallelism
+  double collective_timeout = 1800;  // seconds any one collective may take
+  double heartbeat_timeout = 30;     // seconds without a heartbeat before a rank counts as dead
 };
 
 }  // namespace talon::train

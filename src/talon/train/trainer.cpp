@@ -11,7 +11,6 @@
 #include "talon/data/batcher.h"
 #include "talon/model/draft_checkpoint.h"
 #include "talon/model/ttt.h"
-#include "talon/train/grad_clip.h"
 #include "talon/train/trainer_run.h"
 #include "talon/util/error.h"
 #include "talon/util/progress.h"
@@ -31,6 +30,20 @@ struct Totals {
     ++micro_batches;
     tokens += batch_tokens;
   }
+  // Sums over the draft-DP ranks (a rank may have had no micro-batch), so
+  // every rank holds the totals of the whole step.
+  void all_reduce(const parallel::Group& dp, int ttt_length, at::Device device) {
+    const at::TensorOptions fp64 = at::TensorOptions().dtype(at::kDouble).device(device);
+    auto or_zeros = [&](const at::Tensor& t) { return t.defined() ? t.to(fp64) : at::zeros({ttt_length}, fp64); };
+    at::Tensor packed = at::cat({or_zeros(ploss), or_zeros(correct), or_zeros(supervised),
+                                 at::tensor({static_cast<double>(micro_batches), static_cast<double>(tokens)}, fp64)});
+    dp.all_reduce(packed);
+    ploss = packed.narrow(0, 0, ttt_length);
+    correct = packed.narrow(0, ttt_length, ttt_length);
+    supervised = packed.narrow(0, 2 * ttt_length, ttt_length);
+    micro_batches = static_cast<std::int64_t>(packed[3 * ttt_length].item<double>());
+    tokens = static_cast<std::int64_t>(packed[3 * ttt_length + 1].item<double>());
+  }
   // loss = sum_s 0.8^s ploss_s; ploss is the mean over micro-batches;
   // acc sums numerators and denominators first (brief §2 step 9).
   nlohmann::json record() const {
@@ -47,9 +60,22 @@ struct Totals {
   }
 };
 
+// Deals micro-batches out to the draft-DP positions, one round at a time:
+// round[d] is position d's, absent once `next` has none left.
+template <typename Next>
+std::vector<std::optional<data::Batch>> deal_round(int positions, Next&& next) {
+  std::vector<std::optional<data::Batch>> round(positions);
+  for (int d = 0; d < positions; ++d) {
+    round[d] = next();
+    if (!round[d]) break;
+  }
+  return round;
+}
+
 }  // namespace
 
-Trainer::Trainer(TrainOptions options) : run_(std::make_unique<Run>(std::move(options))) {
+Trainer::Trainer(TrainOptions options, const parallel::ProcessGroups& groups)
+    : run_(std::make_unique<Run>(std::move(options), groups)) {
   std::int64_t resumed_step = -1;
   if (run_->options.resume && run_->resume()) resumed_step = run_->state.step;
   run_->open_trackers(resumed_step);
@@ -62,7 +88,7 @@ std::string Trainer::run() {
   const TrainOptions& o = r.options;
   const std::int64_t last_step = o.max_steps ? std::min(*o.max_steps, r.schedule.total_steps) : r.schedule.total_steps;
   std::optional<util::Progress> progress;
-  if (o.show_progress) progress.emplace("train", std::max<std::int64_t>(0, last_step - r.state.step), "steps");
+  if (o.show_progress && r.is_writer()) progress.emplace("train", std::max<std::int64_t>(0, last_step - r.state.step), "steps");
   while (r.state.step < last_step) {
     std::optional<nlohmann::json> record = r.train_step();
     if (!record) continue;  // skipped: non-finite
@@ -84,37 +110,44 @@ std::string Trainer::run() {
 
 std::optional<nlohmann::json> Trainer::Run::train_step() {
   const auto start = std::chrono::steady_clock::now();
+  const parallel::Layout& layout = groups.layout();
   Totals totals;
   state.step_epoch = cursor.epoch();
-  while (totals.micro_batches < accumulation_steps && !cursor.epoch_done()) {
-    data::Batch batch = data::make_batch(train_data, cursor.next());
-    model::TttOutput out = model::ttt_forward(draft, features.make(batch), options.ttt_length, options.step);
-    (out.loss / static_cast<double>(accumulation_steps)).backward();
-    totals.add(out, batch.num_tokens);
+  std::int64_t dealt = 0;
+  auto next = [&]() -> std::optional<data::Batch> {
+    if (dealt == micro_batches_per_step || cursor.epoch_done()) return std::nullopt;
+    ++dealt;
+    return data::make_batch(train_data, cursor.next());
+  };
+  while (dealt < micro_batches_per_step && !cursor.epoch_done()) {
+    std::optional<model::TttBatch> mine = features.make_round(deal_round(layout.draft_dp(), next), layout);
+    if (!mine) continue;
+    model::TttOutput out = model::ttt_forward(draft, *mine, options.ttt_length, options.step);
+    // Every micro-batch of the step counts 1 / (global / micro), on whichever
+    // rank it ran: the draft-DP reduction sums them.
+    (out.loss / static_cast<double>(micro_batches_per_step)).backward();
+    totals.add(out, mine->lengths.sum().item<std::int64_t>());
   }
   if (cursor.epoch_done()) cursor.start_next_epoch();
+  totals.all_reduce(groups.draft_dp(), options.ttt_length, device);
 
-  masters.gather_grads();
-  std::vector<at::Tensor> master_tensors;
-  for (const auto& [name, t] : masters.masters()) master_tensors.push_back(t);
-  const double grad_norm = clip_grad_norm(master_tensors, options.max_grad_norm);
+  const double grad_norm = optimizer.reduce_and_clip(options.max_grad_norm);
   nlohmann::json record = totals.record();
   if (!std::isfinite(grad_norm) || !std::isfinite(record["loss"].get<double>())) {
-    masters.zero_grads();
+    optimizer.zero_grads();
     ++state.skipped_steps;
     if (++bad_steps_in_a_row >= options.max_bad_steps) {
       fail("stopping: {} steps in a row had a non-finite loss or gradient (last: loss {}, grad norm {}); "
            "lower --learning-rate or check the data",
            bad_steps_in_a_row, record["loss"].get<double>(), grad_norm);
     }
-    fmt::print(stderr, "warning: step {} skipped: non-finite loss or gradient\n", state.step + 1);
+    if (is_writer()) fmt::print(stderr, "warning: step {} skipped: non-finite loss or gradient\n", state.step + 1);
     return std::nullopt;
   }
   bad_steps_in_a_row = 0;
   const double lr = schedule.at(state.step);
   optimizer.step(lr);
-  masters.copy_to_params();
-  masters.zero_grads();
+  optimizer.zero_grads();
   ++state.step;
 
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -124,6 +157,7 @@ std::optional<nlohmann::json> Trainer::Run::train_step() {
 }
 
 void Trainer::Run::log(const nlohmann::json& record) {
+  if (!is_writer()) return;
   metrics->append(record);
   const std::int64_t step = record["step"];
   for (const char* key : {"loss", "lr", "grad_norm", "tokens_per_s"}) {
@@ -138,14 +172,26 @@ void Trainer::Run::log(const nlohmann::json& record) {
 
 void Trainer::Run::evaluate() {
   at::NoGradGuard no_grad;
+  const parallel::Layout& layout = groups.layout();
   Totals totals;
   const std::size_t n = eval_data->size(), b = static_cast<std::size_t>(options.micro_batch_size);
-  for (std::size_t begin = 0; begin < n; begin += b) {
+  std::size_t begin = 0;
+  auto next = [&]() -> std::optional<data::Batch> {
+    if (begin >= n) return std::nullopt;
     std::vector<std::size_t> indices;
     for (std::size_t i = begin; i < std::min(n, begin + b); ++i) indices.push_back(i);
-    data::Batch batch = data::make_batch(*eval_data, indices);
-    totals.add(model::ttt_forward(draft, features.make(batch), options.ttt_length, options.step), batch.num_tokens);
+    begin += b;
+    return data::make_batch(*eval_data, indices);
+  };
+  while (begin < n) {
+    std::optional<model::TttBatch> mine = features.make_round(deal_round(layout.draft_dp(), next), layout);
+    if (mine) {
+      totals.add(model::ttt_forward(draft, *mine, options.ttt_length, options.step),
+                 mine->lengths.sum().item<std::int64_t>());
+    }
   }
+  totals.all_reduce(groups.draft_dp(), options.ttt_length, device);
+  if (!is_writer()) return;
   nlohmann::json record = totals.record();
   record.update({{"split", "eval"}, {"step", state.step}, {"epoch", state.step_epoch}, {"tokens", totals.tokens}});
   metrics->append(record);

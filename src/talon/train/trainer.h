@@ -3,10 +3,13 @@
 // features (OnlineFeatures), the draft and its TTT loss (model/ttt.h),
 // optimizer (MasterWeights + AdamW + clipping), schedule (LrSchedule),
 // checkpointer, and trackers (metrics.jsonl, TensorBoard, progress).
+// Every rank of a run builds one over the same process groups; rank 0
+// alone writes checkpoints, metrics and progress.
 #pragma once
 
 #include <memory>
 
+#include "talon/parallel/process_groups.h"
 #include "talon/train/train_options.h"
 
 namespace talon::train {
@@ -15,8 +18,9 @@ class Trainer {
  public:
   // Loads the target, the data and the draft and checks that they fit
   // together; every mismatch is an error here, before any compute. With
-  // options.resume, continues from the newest complete checkpoint.
-  explicit Trainer(TrainOptions options);
+  // options.resume, continues from the newest complete checkpoint (of any
+  // layout). `groups` must outlive the trainer.
+  Trainer(TrainOptions options, const parallel::ProcessGroups& groups);
   ~Trainer();
 
   // Trains to the end of the last epoch, or to max_steps; checkpoints every

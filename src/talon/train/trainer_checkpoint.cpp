@@ -10,20 +10,25 @@
 #include "talon/util/error.h"
 
 namespace talon::train {
+
 namespace {
 
+// training_state/tensors.safetensors names the masters "master.<name>".
 const std::string kMasterPrefix = "master.";
 
 }  // namespace
 
+// The optimizer's state is gathered from every rank; rank 0 writes it, and
+// the draft's whole weights are its masters.
 void Trainer::Run::save() {
   state.epoch = cursor.epoch();
   state.batch_in_epoch = cursor.batch();
-  NamedTensors tensors;
-  for (const auto& [name, master] : masters.masters()) tensors.emplace_back(kMasterPrefix + name, master.detach());
-  for (const auto& entry : optimizer.state()) tensors.push_back(entry);
+  const DraftOptimizer::State full = optimizer.full_state(is_writer());
   last_checkpoint = checkpointer.save(state.step_epoch, state.step, [&](const std::string& dir) {
-    model::save_draft_checkpoint(dir, draft, vocab);
+    NamedTensors tensors;
+    for (const auto& [name, master] : full.masters) tensors.emplace_back(kMasterPrefix + name, master);
+    tensors.insert(tensors.end(), full.adamw.begin(), full.adamw.end());
+    model::save_draft_checkpoint(dir, draft_config, full.masters, vocab);
     save_training_state(dir, state, tensors);
   });
   last_checkpoint_step = state.step;
@@ -32,7 +37,7 @@ void Trainer::Run::save() {
 bool Trainer::Run::resume() {
   std::optional<std::string> newest = checkpointer.newest();
   if (!newest) {
-    fmt::print(stderr, "--resume: no checkpoint in {}; starting from step 0\n", options.output_dir);
+    if (is_writer()) fmt::print(stderr, "--resume: no checkpoint in {}; starting from step 0\n", options.output_dir);
     return false;
   }
   LoadedTrainingState loaded = load_training_state(*newest);
@@ -43,40 +48,27 @@ bool Trainer::Run::resume() {
     fail("cannot resume from {}: its draft vocabulary (d2t/t2d) differs from this run's (from {})", *newest,
          options.init_draft.empty() ? train_data.vocab_mapping_path() : options.init_draft);
   }
-
-  NamedTensors optimizer_state;
-  std::map<std::string, at::Tensor> master_values;
+  DraftOptimizer::State full;
   for (auto& [name, value] : loaded.tensors) {
     if (name.rfind(kMasterPrefix, 0) == 0) {
-      master_values[name.substr(kMasterPrefix.size())] = value;
+      full.masters.emplace_back(name.substr(kMasterPrefix.size()), value);
     } else {
-      optimizer_state.emplace_back(name, value);
+      full.adamw.emplace_back(name, value);
     }
   }
-  {
-    at::NoGradGuard no_grad;
-    for (const auto& [name, master] : masters.masters()) {
-      auto it = master_values.find(name);
-      if (it == master_values.end()) fail("{}/training_state: missing tensor {}{}", *newest, kMasterPrefix, name);
-      if (it->second.sizes() != master.sizes()) {
-        fail("{}/training_state: {}{} has the wrong shape", *newest, kMasterPrefix, name);
-      }
-      master.copy_(it->second);
-    }
-  }
-  optimizer.load_state(optimizer_state);
-  masters.copy_to_params();
+  optimizer.load_full_state(full, *newest + "/training_state");
   cursor.seek(loaded.state.epoch, loaded.state.batch_in_epoch);
   state.step = loaded.state.step;
   state.skipped_steps = loaded.state.skipped_steps;
   state.step_epoch = loaded.state.step_epoch;
   last_checkpoint = *newest;
   last_checkpoint_step = state.step;
-  fmt::print(stderr, "resumed from {} (step {})\n", *newest, state.step);
+  if (is_writer()) fmt::print(stderr, "resumed from {} (step {})\n", *newest, state.step);
   return true;
 }
 
 void Trainer::Run::open_trackers(std::int64_t resume_step) {
+  if (!is_writer()) return;
   metrics = track::MetricsLog::open(options.output_dir + "/metrics.jsonl", resume_step);
   tensorboard.emplace(options.output_dir + "/tensorboard",
                       resume_step >= 0 ? std::optional<std::int64_t>(resume_step) : std::nullopt);

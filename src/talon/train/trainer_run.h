@@ -13,13 +13,13 @@
 #include "talon/data/prepared_dataset.h"
 #include "talon/model/eagle3_draft.h"
 #include "talon/model/target_model.h"
+#include "talon/parallel/process_groups.h"
 #include "talon/track/metrics_log.h"
 #include "talon/track/tensorboard_writer.h"
-#include "talon/train/adamw.h"
 #include "talon/train/checkpointer.h"
 #include "talon/train/data_cursor.h"
+#include "talon/train/draft_optimizer.h"
 #include "talon/train/lr_schedule.h"
-#include "talon/train/master_weights.h"
 #include "talon/train/online_features.h"
 #include "talon/train/train_options.h"
 #include "talon/train/training_state.h"
@@ -35,6 +35,7 @@ struct Trainer::Run {
   // Members are built in this order by the constructor (trainer_setup.cpp),
   // each from the ones above it.
   TrainOptions options;
+  const parallel::ProcessGroups& groups;
   at::Device device;
   io::DraftConfig draft_config;
   model::TargetModel target;
@@ -45,21 +46,20 @@ struct Trainer::Run {
   model::DraftVocab vocab;
   model::Eagle3Draft draft;
   OnlineFeatures features;
-  std::int64_t accumulation_steps = 1;
+  std::int64_t micro_batches_per_step = 1;  // global batch / micro batch, over all draft-DP ranks
   DataCursor cursor;
   LrSchedule schedule;
-  MasterWeights masters;
-  AdamW optimizer;
+  DraftOptimizer optimizer;
   Checkpointer checkpointer;
   TrainingState state;  // counters; settings filled by the constructor
-  std::optional<track::MetricsLog> metrics;
-  std::optional<track::TensorBoardWriter> tensorboard;
+  std::optional<track::MetricsLog> metrics;  // rank 0
+  std::optional<track::TensorBoardWriter> tensorboard;  // rank 0
   std::int64_t bad_steps_in_a_row = 0;
   std::string last_checkpoint;  // written or resumed from, and its step
   std::int64_t last_checkpoint_step = -1;
 
-  // Everything but the trackers and the resume.
-  explicit Run(TrainOptions options);
+  Run(TrainOptions options, const parallel::ProcessGroups& groups);
+  bool is_writer() const { return groups.rank() == 0; }
   // Restores the newest checkpoint's weights, optimizer, data position and
   // RNG; false when there is none.
   bool resume();
@@ -67,7 +67,7 @@ struct Trainer::Run {
   // Accumulates one optimizer step's micro-batches, clips and updates: the
   // step's metrics record, or nullopt when it was skipped as non-finite.
   std::optional<nlohmann::json> train_step();
-  void log(const nlohmann::json& record);  // metrics.jsonl and TensorBoard
+  void log(const nlohmann::json& record);  // metrics.jsonl and TensorBoard (rank 0)
   // Writes epoch_E_step_S (draft + training_state).
   void save();
   // One pass over the eval set, logged with "split": "eval".

@@ -3,6 +3,8 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
+#include <c10/core/impl/DeviceGuardImplInterface.h>
+
 #include <filesystem>
 
 #include "talon/data/prepare.h"
@@ -18,11 +20,14 @@
 namespace talon::train {
 namespace {
 
-at::Device parse_device(const std::string& name) {
+// cuda: the GPU of this rank's LOCAL_RANK, made the current device.
+at::Device parse_device(const std::string& name, int local_rank) {
   if (name == "cpu") return at::kCPU;
   if (name == "cuda") {
     if (!at::hasCUDA()) fail("--device cuda: this libtorch has no CUDA device available");
-    return at::kCUDA;
+    const at::Device device(at::kCUDA, static_cast<c10::DeviceIndex>(local_rank));
+    c10::impl::getDeviceGuardImpl(at::kCUDA)->setDevice(device);
+    return device;
   }
   fail("--device {}: expected cpu or cuda", name);
 }
@@ -30,7 +35,7 @@ at::Device parse_device(const std::string& name) {
 // fp32 on CPU; bf16 parameters and compute on GPU (fp32 masters in the optimizer).
 at::ScalarType compute_dtype(at::Device device) { return device.is_cuda() ? at::kBFloat16 : at::kFloat; }
 
-io::DraftConfig load_checked_draft_config(const TrainOptions& options) {
+io::DraftConfig load_checked_draft_config(const TrainOptions& options, const parallel::Layout& layout) {
   io::DraftConfig draft = io::load_draft_config(options.draft_model_config);
   const io::TargetConfig target = io::load_target_config(options.target_model_path);
   const std::string where = fmt::format("draft config {} against target {}", options.draft_model_config,
@@ -51,10 +56,15 @@ io::DraftConfig load_checked_draft_config(const TrainOptions& options) {
          options.draft_model_config, draft.draft_vocab_size);
   }
   if (options.ttt_length < 1) fail("--ttt-length must be at least 1, found {}", options.ttt_length);
+  // Every optimizer step takes global / micro micro-batches, dealt out evenly to the draft-DP ranks.
+  const std::int64_t draft_dp = layout.draft_dp();
   if (options.global_batch_size <= 0 || options.micro_batch_size <= 0 ||
-      options.global_batch_size % options.micro_batch_size != 0) {
-    fail("--draft-global-batch-size {} must be a positive multiple of --draft-micro-batch-size {}",
-         options.global_batch_size, options.micro_batch_size);
+      options.global_batch_size % (options.micro_batch_size * draft_dp) != 0) {
+    fail("--draft-global-batch-size {} must be a positive multiple of --draft-micro-batch-size {}{}",
+         options.global_batch_size, options.micro_batch_size,
+         draft_dp == 1 ? std::string()
+                       : fmt::format(" times the draft data-parallel size {} (world {} / --draft-tp-size {})",
+                                     draft_dp, layout.world, layout.draft_tp));
   }
   if (options.num_epochs < 1) fail("--num-epochs must be at least 1, found {}", options.num_epochs);
   return draft;
@@ -100,11 +110,23 @@ model::DraftVocab load_vocab(const TrainOptions& options, const io::DraftConfig&
   return vocab;
 }
 
+// The draft's rows of the target's embedding: the target's own when both
+// split the vocabulary alike, else read from its files.
+at::Tensor draft_embedding(const TrainOptions& options, const io::DraftConfig& config, const model::TargetModel& target,
+                           const parallel::Group& draft_tp) {
+  if (options.tp_size == options.draft_tp_size) return target.embed_tokens();
+  at::Tensor rows = model::Eagle3Draft::shard(config, "embed_tokens.weight", draft_tp)
+                        .slice(at::arange(config.vocab_size, at::kLong));
+  return model::read_target_rows(options.target_model_path, model::TargetMatrix::Embedding, rows, target.device(),
+                                 target.dtype());
+}
+
 model::Eagle3Draft make_draft(const TrainOptions& options, const io::DraftConfig& config,
-                              const model::TargetModel& target) {
+                              const model::TargetModel& target, const parallel::Group& draft_tp) {
   at::Generator generator = at::detail::createCPUGenerator(options.seed);
-  model::Eagle3Draft draft = model::Eagle3Draft::create(config, target.embed_tokens(), generator,
-                                                        at::TensorOptions().device(target.device()).dtype(target.dtype()));
+  model::Eagle3Draft draft =
+      model::Eagle3Draft::create(config, draft_embedding(options, config, target, draft_tp), generator,
+                                 at::TensorOptions().device(target.device()).dtype(target.dtype()), draft_tp);
   if (!options.init_draft.empty()) {
     model::DraftCheckpoint init = model::load_draft_checkpoint(options.init_draft);
     draft.load_parameters(init.parameters, options.init_draft + "/model.safetensors");
@@ -112,8 +134,30 @@ model::Eagle3Draft make_draft(const TrainOptions& options, const io::DraftConfig
   return draft;
 }
 
-std::int64_t total_steps(const TrainOptions& options, const DataCursor& cursor, std::int64_t accumulation) {
-  return options.num_epochs * ((cursor.batches_per_epoch() + accumulation - 1) / accumulation);
+// The lm_head rows of this rank's block of the draft vocabulary.
+at::Tensor draft_head(const TrainOptions& options, const model::Eagle3Draft& draft, const model::DraftVocab& vocab,
+                      const model::TargetModel& target) {
+  at::Tensor ids = model::Eagle3Draft::shard(draft.config, "lm_head.weight", draft.tp).slice(vocab.target_ids());
+  return model::read_target_rows(options.target_model_path, model::TargetMatrix::LmHead, ids, target.device(),
+                                 target.dtype());
+}
+
+// Rank 0 opens (and, from JSONL, prepares) a dataset first; the others open
+// what it wrote.
+data::PreparedDataset open_shared_dataset(const parallel::ProcessGroups& groups,
+                                          const std::vector<std::string>& paths, const std::string& cache_dir,
+                                          data::PrepareOptions settings, const data::DatasetProvenance& expected) {
+  if (groups.rank() != 0) {
+    settings.show_progress = false;
+    groups.world().barrier();
+  }
+  data::PreparedDataset dataset = open_dataset(paths, cache_dir, settings, expected);
+  if (groups.rank() == 0) groups.world().barrier();
+  return dataset;
+}
+
+std::int64_t total_steps(const TrainOptions& options, const DataCursor& cursor, std::int64_t per_step) {
+  return options.num_epochs * ((cursor.batches_per_epoch() + per_step - 1) / per_step);
 }
 
 }  // namespace
@@ -123,32 +167,32 @@ model::DraftVocab load_draft_vocab(const std::string& path) {
   return {at::tensor(mapping.d2t), at::tensor(mapping.t2d).to(at::kBool)};
 }
 
-Trainer::Run::Run(TrainOptions o)
+Trainer::Run::Run(TrainOptions o, const parallel::ProcessGroups& g)
     : options(std::move(o)),
-      device(parse_device(options.device)),
-      draft_config(load_checked_draft_config(options)),
-      target(model::TargetModel::load(options.target_model_path, device, compute_dtype(device))),
+      groups(g),
+      device(parse_device(options.device, g.local_rank())),
+      draft_config(load_checked_draft_config(options, g.layout())),
+      target(model::TargetModel::load(options.target_model_path, device, compute_dtype(device), g.target_tp())),
       aux_layers(io::aux_layer_ids(draft_config, static_cast<int>(target.config().num_hidden_layers))),
       provenance(expected_provenance(options, target.config())),
-      train_data(open_dataset(options.train_data_path, options.output_dir + "/prepared/train",
-                              prepare_settings(options, draft_config), provenance)),
+      train_data(open_shared_dataset(g, options.train_data_path, options.output_dir + "/prepared/train",
+                                     prepare_settings(options, draft_config), provenance)),
       vocab(load_vocab(options, draft_config, train_data)),
-      draft(make_draft(options, draft_config, target)),
-      features(target, aux_layers, vocab),
-      accumulation_steps(options.global_batch_size / options.micro_batch_size),
+      draft(make_draft(options, draft_config, target, g.draft_tp())),
+      features(target, aux_layers, vocab, draft_head(options, draft, vocab, target)),
+      micro_batches_per_step(options.global_batch_size / options.micro_batch_size),
       cursor(train_data.size(), options.micro_batch_size, options.seed),
-      schedule(options.learning_rate, total_steps(options, cursor, accumulation_steps), options.warmup_ratio),
-      masters(draft.parameters()),
-      optimizer(masters.masters()),
-      checkpointer(options.output_dir, options.keep_last) {
+      schedule(options.learning_rate, total_steps(options, cursor, micro_batches_per_step), options.warmup_ratio),
+      optimizer(draft.parameters(), draft.shards(), g),
+      checkpointer(options.output_dir, options.keep_last, g.rank() == 0) {
   if (!options.resume && checkpointer.newest()) {
     fail("{} already holds checkpoints of an earlier run: pass --resume to continue it, or choose another "
          "--output-dir",
          options.output_dir);
   }
   if (!options.eval_data_path.empty()) {
-    eval_data = open_dataset(options.eval_data_path, options.output_dir + "/prepared/eval",
-                             prepare_settings(options, draft_config), provenance);
+    eval_data = open_shared_dataset(groups, options.eval_data_path, options.output_dir + "/prepared/eval",
+                                    prepare_settings(options, draft_config), provenance);
   }
   state.settings = {
       {"learning_rate", options.learning_rate},   {"warmup_ratio", options.warmup_ratio},

@@ -1,0 +1,148 @@
+#include "talon/parallel/heartbeat.h"
+
+#include <fmt/format.h>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+
+namespace talon::parallel {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+const std::string kVerdict = "verdict";      // "<rank>\n<what happened to it>"
+const std::string kClaim = "verdict_claim";  // the first to add 1 writes the verdict
+
+std::string beat_key(int rank) { return "beat/" + std::to_string(rank); }
+std::string done_key(int rank) { return "done/" + std::to_string(rank); }
+
+std::string to_string(const std::vector<std::uint8_t>& bytes) { return {bytes.begin(), bytes.end()}; }
+
+c10::intrusive_ptr<c10d::Store> connect(const HeartbeatOptions& o, std::chrono::milliseconds timeout) {
+  c10d::TCPStoreOptions store_options;
+  store_options.port = o.port;
+  store_options.isServer = false;
+  store_options.waitWorkers = false;
+  store_options.timeout = timeout;
+  auto tcp = c10::make_intrusive<c10d::TCPStore>(o.host, store_options);
+  return c10::make_intrusive<c10d::PrefixStore>(o.key_prefix, tcp);
+}
+
+void publish(c10d::Store& store, int rank, const std::string& what) {
+  if (store.add(kClaim, 1) != 1) return;  // someone was first
+  const std::string value = std::to_string(rank) + "\n" + what;
+  store.set(kVerdict, std::vector<std::uint8_t>(value.begin(), value.end()));
+}
+
+}  // namespace
+
+Heartbeat::Heartbeat(HeartbeatOptions options) : options_(std::move(options)) {
+  thread_ = std::thread([this] { loop(); });
+}
+
+Heartbeat::~Heartbeat() { stop(); }
+
+void Heartbeat::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Heartbeat::finish() {
+  try {
+    connect(options_, options_.timeout)->set(done_key(options_.rank), {1});
+  } catch (const std::exception&) {
+    // The store is gone: the watchers that would read the mark are too.
+  }
+  stop();
+}
+
+void Heartbeat::announce_failure(const std::string& message) {
+  try {
+    publish(*connect(options_, std::chrono::milliseconds(5000)), options_.rank,
+            fmt::format("rank {} failed: {}", options_.rank, message));
+  } catch (const std::exception&) {
+    // Best effort: without the store the others find out through their own watch.
+  }
+}
+
+std::string Heartbeat::diagnose() {
+  // If a rank is gone, the watch names it and exits the process before this returns.
+  std::this_thread::sleep_for(options_.timeout + std::chrono::seconds(2));
+  return fmt::format("every rank still beats (heartbeat timeout {} s)", options_.timeout.count() / 1000.0);
+}
+
+void Heartbeat::exit_with(const std::string& verdict) const {
+  fmt::print(stderr, "talon: error: rank {} of {}: {}; stopping\n", options_.rank, options_.world, verdict);
+  std::fflush(stderr);
+  std::_Exit(1);  // the main thread may be blocked in a collective that never returns
+}
+
+void Heartbeat::loop() {
+  try {
+    c10::intrusive_ptr<c10d::Store> store = connect(options_, options_.timeout);
+    watch(*store);
+  } catch (const std::exception& e) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (stopping_) return;
+    }
+    const std::string where = fmt::format("{}:{}", options_.host, options_.port);
+    exit_with(options_.rank0_serves_store && options_.rank != 0
+                  ? fmt::format("rank 0 stopped: the rendezvous store it served at {} is unreachable ({})", where,
+                                e.what())
+                  : fmt::format("the rendezvous store at {} is unreachable ({})", where, e.what()));
+  }
+}
+
+void Heartbeat::watch(c10d::Store& store) {
+  const auto period = std::clamp<std::chrono::milliseconds>(options_.timeout / 10, std::chrono::milliseconds(100),
+                                                            std::chrono::milliseconds(1000));
+  const int rank = options_.rank, world = options_.world;
+  int watched = -1;
+  std::int64_t last_beat = -1;
+  Clock::time_point last_change = Clock::now();
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      if (wake_.wait_for(lock, period, [this] { return stopping_; })) return;
+    }
+    store.add(beat_key(rank), 1);
+    if (store.check({kVerdict})) {
+      const std::string verdict = to_string(store.get(kVerdict));
+      const std::size_t newline = verdict.find('\n');
+      if (verdict.substr(0, newline) != std::to_string(rank)) exit_with(verdict.substr(newline + 1));
+    }
+    int peer = -1;  // the nearest earlier rank still working
+    for (int k = 1; k < world && peer < 0; ++k) {
+      const int candidate = (rank - k + world) % world;
+      if (!store.check({done_key(candidate)})) peer = candidate;
+    }
+    if (peer < 0) continue;
+    const Clock::time_point now = Clock::now();
+    if (peer != watched) {
+      watched = peer;
+      last_beat = -1;
+      last_change = now;
+    }
+    const std::int64_t beat = store.add(beat_key(peer), 0);
+    if (beat != last_beat) {
+      last_beat = beat;
+      last_change = now;
+    } else if (now - last_change > options_.timeout) {
+      const std::string verdict =
+          fmt::format("rank {} stopped: no heartbeat for {:.0f} s (killed, crashed, or its machine is unreachable)",
+                      peer, std::chrono::duration<double>(now - last_change).count());
+      publish(store, peer, verdict);
+      exit_with(verdict);
+    }
+  }
+}
+
+}  // namespace talon::parallel
