@@ -2,14 +2,20 @@
 // npm tokenizer fixtures, and running the talon binary.
 #pragma once
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <stdlib.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <thread>
 #include <fstream>
 #include <functional>
 #include <string>
@@ -79,6 +85,70 @@ inline void expect_error(const std::function<void()>& action, const std::vector<
   }
   for (const std::string& part : parts) {
     EXPECT_NE(message.find(part), std::string::npos) << "\"" << part << "\" not in: " << message;
+  }
+}
+
+// A TCP port on the loopback interface that nobody listens on now.
+inline int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t size = sizeof address;
+  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size), 0);
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+// Multi-process tests start their ranks from the test itself: the test runs
+// its own binary once per rank, filtered to itself, with the environment
+// torchrun would give (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR,
+// MASTER_PORT) plus TALON_TEST_RANK. In those processes is_rank_process()
+// is true and the body runs as that rank; each rank checks its own results
+// and its exit status carries them back.
+inline bool is_rank_process() { return std::getenv("TALON_TEST_RANK") != nullptr; }
+
+// Runs the current test as `world` ranks and expects every one to pass
+// within `timeout`.
+inline void run_test_ranks(int world, std::chrono::seconds timeout = std::chrono::seconds(240)) {
+  const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
+  const std::string filter = std::string("--gtest_filter=") + test->test_suite_name() + "." + test->name();
+  const std::string port = std::to_string(free_port());
+  std::vector<pid_t> pids;
+  for (int rank = 0; rank < world; ++rank) {
+    // Built before fork: the child of a threaded process may only exec.
+    std::vector<std::string> env = {"TALON_TEST_RANK=1", "RANK=" + std::to_string(rank),
+                                    "LOCAL_RANK=" + std::to_string(rank), "WORLD_SIZE=" + std::to_string(world),
+                                    "MASTER_ADDR=127.0.0.1", "MASTER_PORT=" + port, "OMP_NUM_THREADS=1"};
+    for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);  // later duplicates lose (getenv takes the first)
+    std::vector<char*> envp;
+    for (std::string& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    std::vector<std::string> args = {"rank", filter, "--gtest_brief=1"};
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      ::execve("/proc/self/exe", argv.data(), envp.data());
+      std::_Exit(127);
+    }
+    pids.push_back(pid);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (int rank = 0; rank < world; ++rank) {
+    int status = 0;
+    while (::waitpid(pids[rank], &status, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        for (pid_t pid : pids) ::kill(pid, SIGKILL);
+        ::waitpid(pids[rank], &status, 0);
+        ADD_FAILURE() << "rank " << rank << " did not finish within " << timeout.count() << " s";
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "rank " << rank << " failed (status " << status << ")";
   }
 }
 

@@ -15,69 +15,20 @@
 #include <thread>
 
 #include "talon/io/safetensors.h"
-#include "talon/util/atomic_file.h"
-#include "test_support.h"
+#include "train_fixture.h"
 
 namespace talon {
 namespace {
 
 using nlohmann::json;
+using testing::final_checkpoint;
+using testing::first_conversations;
+using testing::Fixture;
+using testing::kTtt;
 using testing::run_talon;
+using testing::spawn_talon;
 using testing::TempDir;
-
-constexpr int kTtt = 3;
-
-// The first n bundled conversations, as JSONL.
-std::string first_conversations(int n) {
-  std::ifstream in(std::string(TALON_SOURCE_DIR) + "/examples/conversations.jsonl");
-  std::string lines, line;
-  for (int i = 0; i < n && std::getline(in, line); ++i) lines += line + "\n";
-  return lines;
-}
-
-struct Fixture {
-  TempDir tmp;
-  std::string target, draft_config, data;
-
-  Fixture() {
-    target = tmp.file("target");
-    auto init = run_talon(fmt::format("init-target --config {}/examples/tiny-target-config.json --tokenizer {} "
-                                      "--output-dir {} --seed 3",
-                                      TALON_SOURCE_DIR, testing::kLlamaTokenizerDir, target));
-    EXPECT_EQ(init.status, 0) << init.out;
-    json draft = json::parse(util::read_file(std::string(TALON_SOURCE_DIR) + "/examples/tiny-draft-config.json"));
-    draft["draft_vocab_size"] = 256;
-    draft_config = tmp.write("draft.json", draft.dump());
-    data = tmp.write("train.jsonl", first_conversations(12));
-  }
-
-  // 12 samples, micro-batch 1, global batch 2: 6 steps per epoch, 2 epochs.
-  std::string args(const std::string& out, const std::string& extra = "", const std::string& lr = "1e-3") const {
-    return fmt::format(
-        "train --target-model-path {} --draft-model-config {} --train-data-path {} --chat-template llama3 "
-        "--max-length 192 --output-dir {} --num-epochs 2 --learning-rate {} --warmup-ratio 0.2 "
-        "--ttt-length {} --seed 5 --draft-global-batch-size 2 --draft-micro-batch-size 1 "
-        "--quiet {}",
-        target, draft_config, data, out, lr, kTtt, extra);
-  }
-};
-
-std::string final_checkpoint(const std::string& out) {
-  std::string name = util::read_file(out + "/latest");
-  while (!name.empty() && name.back() == '\n') name.pop_back();
-  return out + "/" + name;
-}
-
-// Training records without the wall-clock figure.
-std::vector<json> train_records(const std::string& out) {
-  std::vector<json> records;
-  for (json r : testing::read_jsonl(out + "/metrics.jsonl")) {
-    if (r.contains("split")) continue;
-    r.erase("tokens_per_s");
-    records.push_back(r);
-  }
-  return records;
-}
+using testing::train_records;
 
 void expect_same_run(const std::string& a, const std::string& b) {
   const std::string ca = final_checkpoint(a), cb = final_checkpoint(b);
@@ -187,17 +138,6 @@ TEST(Train, LongContextPathsMatchThePlainPath) {
     EXPECT_NEAR(got[k]["grad_norm"].get<double>(), want[k]["grad_norm"].get<double>(),
                 1e-5 * want[k]["grad_norm"].get<double>());
   }
-}
-
-// Starts talon in the background; its output goes to `log`.
-pid_t spawn_talon(const std::string& args, const std::string& log) {
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    std::string command = std::string(TALON_BINARY) + " " + args + " >>" + log + " 2>&1";
-    ::execl("/bin/sh", "sh", "-c", ("exec " + command).c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  return pid;
 }
 
 TEST(Train, SigkillAtRandomMomentsThenResumeIsBitIdentical) {

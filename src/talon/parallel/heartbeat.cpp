@@ -70,6 +70,8 @@ void Heartbeat::announce_failure(const std::string& message) {
   } catch (const std::exception&) {
     // Best effort: without the store the others find out through their own watch.
   }
+  // The store dies with the rank that serves it: stay until the others have read the verdict.
+  if (options_.rank == 0 && options_.rank0_serves_store) std::this_thread::sleep_for(2 * period());
 }
 
 std::string Heartbeat::diagnose() {
@@ -101,9 +103,13 @@ void Heartbeat::loop() {
   }
 }
 
+std::chrono::milliseconds Heartbeat::period() const {
+  return std::clamp<std::chrono::milliseconds>(options_.timeout / 10, std::chrono::milliseconds(100),
+                                               std::chrono::milliseconds(1000));
+}
+
 void Heartbeat::watch(c10d::Store& store) {
-  const auto period = std::clamp<std::chrono::milliseconds>(options_.timeout / 10, std::chrono::milliseconds(100),
-                                                            std::chrono::milliseconds(1000));
+  const std::chrono::milliseconds period = this->period();
   const int rank = options_.rank, world = options_.world;
   int watched = -1;
   std::int64_t last_beat = -1;

@@ -55,6 +55,7 @@ class Heartbeat {
   std::string diagnose();
 
  private:
+  std::chrono::milliseconds period() const;  // between beats: a tenth of the timeout, within [0.1 s, 1 s]
   void loop();
   void stop();
   void watch(c10d::Store& store);
