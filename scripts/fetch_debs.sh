@@ -9,7 +9,7 @@ dest="$root/debs"
 mkdir -p "$dest"
 cd "$dest"
 packages=(
-  nlohmann-json3-dev libcli11-dev libfmt-dev libpcre2-dev libutf8proc-dev libxxhash-dev
+  nlohmann-json3-dev libcli11-dev libfmt-dev libpcre2-dev libutf8proc-dev libxxhash-dev libgloo-dev
   libprotobuf-dev protobuf-compiler libprotobuf32 libprotoc32
   libgtest-dev libgmock-dev googletest libbenchmark-dev
 )

@@ -45,7 +45,9 @@ LoadedTrainingState load_training_state(const std::string& dir) {
     fail("{}: not a Talon training state: {}", path, e.what());
   }
   io::SafetensorsFile file = io::SafetensorsFile::open(tensors_file(dir));
-  for (const io::TensorInfo& info : file.tensors()) out.tensors.emplace_back(info.name, file.tensor(info.name).clone());
+  // Read-only views of the mapped file: each rank of a parallel run copies
+  // out only its own slices, and the ranks of a machine share the pages.
+  for (const io::TensorInfo& info : file.tensors()) out.tensors.emplace_back(info.name, file.tensor(info.name));
   return out;
 }
 

@@ -29,7 +29,7 @@ void save_training_state(const std::string& dir, const TrainingState& state, con
 
 struct LoadedTrainingState {
   TrainingState state;
-  NamedTensors tensors;
+  NamedTensors tensors;  // read-only views of the mapped tensors file: copy before writing
 };
 LoadedTrainingState load_training_state(const std::string& dir);
 
