@@ -225,6 +225,24 @@ TEST(ParallelTrain, AFailingRankStopsTheOthersWithItsMessage) {
   EXPECT_NE(log.find("bad.jsonl:3"), std::string::npos) << log;
 }
 
+// Ranks given different output directories would resume from different
+// steps and part ways; every rank refuses instead.
+TEST(ParallelTrain, ResumeRefusesRanksThatSeeDifferentCheckpoints) {
+  ParallelFixture f;
+  const std::string a = f.tmp.file("a"), b = f.tmp.file("b");
+  ASSERT_EQ(run_talon(f.args(a, "--max-steps 1")).status, 0);
+  const int port = testing::free_port();
+  const std::vector<pid_t> pids = {spawn_talon(f.args(a, "--resume"), f.tmp.file("rank0.log"), rank_env(0, 2, port)),
+                                   spawn_talon(f.args(b, "--resume"), f.tmp.file("rank1.log"), rank_env(1, 2, port))};
+  for (int rank = 0; rank < 2; ++rank) {
+    const int status = wait_until(pids[rank], Clock::now() + std::chrono::seconds(120));
+    if (status == -1) ::kill(pids[rank], SIGKILL);
+    const std::string log = util::read_file(f.tmp.file(fmt::format("rank{}.log", rank)));
+    EXPECT_EQ(status, 1) << log;
+    EXPECT_NE(log.find("the ranks see different newest checkpoints"), std::string::npos) << log;
+  }
+}
+
 std::vector<pid_t> children_of(pid_t parent) {
   std::vector<pid_t> children;
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {

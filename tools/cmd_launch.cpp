@@ -21,8 +21,8 @@ void add_launch_command(CLI::App& app) {
   cmd->add_option("--node-rank", o->node_rank, "This machine's index, 0 .. nnodes-1")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  cmd->add_option("--master-addr", o->master_addr, "Host of node 0, where rank 0 serves the rendezvous store")
-      ->capture_default_str();
+  cmd->add_option("--master-addr", o->master_addr,
+                  "Host of node 0, where rank 0 serves the rendezvous store (default: this machine; one node only)");
   cmd->add_option("--master-port", o->master_port, "Port of the rendezvous store (default: a free one; one node only)");
   cmd->add_option("--grace-period", o->grace_seconds,
                   "Seconds the other ranks get to stop after one fails, before SIGKILL")

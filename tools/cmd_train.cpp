@@ -108,11 +108,10 @@ void add_train_command(CLI::App& app) {
     parallel::ConnectOptions connect;
     connect.target_tp = options.tp_size;
     connect.draft_tp = options.draft_tp_size;
-    connect.device = options.device == "cuda" ? at::Device(at::kCUDA) : at::Device(at::kCPU);
+    connect.device = options.device == "cuda" ? at::kCUDA : at::kCPU;
     connect.collective_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(options.collective_timeout * 1000));
     connect.heartbeat_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(options.heartbeat_timeout * 1000));
     std::unique_ptr<parallel::ProcessGroups> groups = parallel::ProcessGroups::connect(env, connect);
-    options.show_progress = options.show_progress && groups->rank() == 0;
     try {
       std::string checkpoint;
       {

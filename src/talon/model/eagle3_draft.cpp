@@ -95,7 +95,7 @@ Eagle3Draft Eagle3Draft::create(const io::DraftConfig& config, at::Tensor embed_
   return draft;
 }
 
-std::vector<parallel::TpShard> Eagle3Draft::shards() const {
+std::vector<parallel::TpShard> Eagle3Draft::shards(const io::DraftConfig& config, const parallel::Group& tp) {
   std::vector<parallel::TpShard> out;
   for (const ParameterSlot& slot : kParameters) out.push_back(shard(config, slot.name, tp));
   return out;

@@ -50,7 +50,8 @@ struct Eagle3Draft {
   // The trainable tensors (this member's slices) with their checkpoint
   // names, in a fixed order; shards() gives their layout in the same order.
   NamedTensors parameters() const;
-  std::vector<parallel::TpShard> shards() const;
+  std::vector<parallel::TpShard> shards() const { return shards(config, tp); }
+  static std::vector<parallel::TpShard> shards(const io::DraftConfig& config, const parallel::Group& tp);
   // The layout of a parameter, or of "embed_tokens.weight" (vocabulary
   // rows), on a draft-TP group; impossible splits are errors naming
   // --draft-tp-size.

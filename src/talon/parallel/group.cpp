@@ -95,7 +95,9 @@ void Group::broadcast(const at::Tensor& t, int root) const {
 
 void Group::barrier() const {
   if (!impl_) return;
-  run(*impl_, "barrier", [&] { return impl_->backend->barrier(); });
+  c10d::BarrierOptions options;
+  if (impl_->nccl) options.device_ids = {impl_->device_index};  // else NCCL guesses the GPU from the rank
+  run(*impl_, "barrier", [&] { return impl_->backend->barrier(options); });
 }
 
 }  // namespace talon::parallel

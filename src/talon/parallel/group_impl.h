@@ -29,6 +29,7 @@ struct Group::Impl {
   int rank = 0, size = 1;
   c10::intrusive_ptr<C10dBackend> backend;
   bool nccl = false;
+  std::int64_t device_index = -1;  // NCCL: this rank's GPU
   std::chrono::milliseconds timeout{0};
   // Why a collective may have failed: names the ranks that stopped.
   std::function<std::string()> diagnose;

@@ -55,12 +55,18 @@ void Heartbeat::stop() {
 }
 
 void Heartbeat::finish() {
-  try {
-    connect(options_, options_.timeout)->set(done_key(options_.rank), {1});
-  } catch (const std::exception&) {
-    // The store is gone: the watchers that would read the mark are too.
-  }
   stop();
+  try {
+    c10::intrusive_ptr<c10d::Store> store = connect(options_, options_.timeout);
+    store->set(done_key(options_.rank), {1});
+    if (options_.rank == 0 && options_.rank0_serves_store) {
+      std::vector<std::string> everyone;
+      for (int r = 0; r < options_.world; ++r) everyone.push_back(done_key(r));
+      store->wait(everyone, options_.timeout);
+    }
+  } catch (const std::exception&) {
+    // The run is complete; a rank that vanished after the final barrier changes nothing.
+  }
 }
 
 void Heartbeat::announce_failure(const std::string& message) {
@@ -75,9 +81,26 @@ void Heartbeat::announce_failure(const std::string& message) {
 }
 
 std::string Heartbeat::diagnose() {
-  // If a rank is gone, the watch names it and exits the process before this returns.
-  std::this_thread::sleep_for(options_.timeout + std::chrono::seconds(2));
+  // A dead rank is named within the timeout and two beats; one more to publish it.
+  const auto deadline = Clock::now() + options_.timeout + 3 * period() + std::chrono::seconds(1);
+  try {
+    c10::intrusive_ptr<c10d::Store> store = connect(options_, options_.timeout);
+    while (Clock::now() < deadline) {
+      obey_verdict(*store);
+      std::this_thread::sleep_for(period());
+    }
+  } catch (const std::exception&) {
+    // The store is gone with rank 0; the watch thread says so.
+    std::this_thread::sleep_until(deadline);
+  }
   return fmt::format("every rank still beats (heartbeat timeout {} s)", options_.timeout.count() / 1000.0);
+}
+
+void Heartbeat::obey_verdict(c10d::Store& store) const {
+  if (!store.check({kVerdict})) return;
+  const std::string verdict = to_string(store.get(kVerdict));
+  const std::size_t newline = verdict.find('\n');
+  if (verdict.substr(0, newline) != std::to_string(options_.rank)) exit_with(verdict.substr(newline + 1));
 }
 
 void Heartbeat::exit_with(const std::string& verdict) const {
@@ -120,11 +143,7 @@ void Heartbeat::watch(c10d::Store& store) {
       if (wake_.wait_for(lock, period, [this] { return stopping_; })) return;
     }
     store.add(beat_key(rank), 1);
-    if (store.check({kVerdict})) {
-      const std::string verdict = to_string(store.get(kVerdict));
-      const std::size_t newline = verdict.find('\n');
-      if (verdict.substr(0, newline) != std::to_string(rank)) exit_with(verdict.substr(newline + 1));
-    }
+    obey_verdict(store);
     int peer = -1;  // the nearest earlier rank still working
     for (int k = 1; k < world && peer < 0; ++k) {
       const int candidate = (rank - k + world) % world;

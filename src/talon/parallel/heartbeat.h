@@ -43,15 +43,17 @@ class Heartbeat {
   Heartbeat(const Heartbeat&) = delete;
   Heartbeat& operator=(const Heartbeat&) = delete;
 
-  // This rank has completed its work: watchers skip it from now on, and the
-  // thread stops.
+  // Every rank has completed its work (after the run's final barrier): the
+  // thread stops and this rank is marked done, so watchers skip it. The
+  // rank that serves the store waits (up to the timeout) until every rank
+  // is done, so no watcher loses the store while it still looks.
   void finish();
   // Publishes that this rank failed with `message`; the other ranks print it
   // and exit. The first announcement of a run wins.
   void announce_failure(const std::string& message);
-  // Called after a collective failed: waits up to the timeout for the
-  // thread to find the dead rank (it then exits the process), else returns
-  // a sentence saying every watched rank is still beating.
+  // Called after a collective failed: watches for a verdict until a dead
+  // rank must have been found (the timeout and three beats), exiting the
+  // process with it; else returns a sentence saying every rank still beats.
   std::string diagnose();
 
  private:
@@ -59,6 +61,8 @@ class Heartbeat {
   void loop();
   void stop();
   void watch(c10d::Store& store);
+  // Exits with the published verdict, unless there is none or it names this rank.
+  void obey_verdict(c10d::Store& store) const;
   [[noreturn]] void exit_with(const std::string& verdict) const;
 
   HeartbeatOptions options_;

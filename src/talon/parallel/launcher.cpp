@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +17,8 @@
 #include <thread>
 
 #include "talon/util/error.h"
+
+extern char** environ;
 
 namespace talon::parallel {
 namespace {
@@ -42,26 +45,48 @@ sigset_t handled_signals() {
   return set;
 }
 
-// The child: the environment of its rank, then the command.
-[[noreturn]] void exec_rank(const std::string& executable, const LaunchOptions& o, int local_rank, int port) {
+// The environment and arguments of one rank, built before fork: the child
+// of a process may only make async-signal-safe calls before exec.
+struct RankProcess {
+  std::vector<std::string> env, args;
+  std::vector<char*> envp, argv;
+};
+
+RankProcess rank_process(const std::string& executable, const LaunchOptions& o, int local_rank, int port) {
+  RankProcess p;
+  const int world = o.nnodes * o.nproc_per_node;
+  p.env = {"RANK=" + std::to_string(o.node_rank * o.nproc_per_node + local_rank),
+           "LOCAL_RANK=" + std::to_string(local_rank),
+           "WORLD_SIZE=" + std::to_string(world),
+           "LOCAL_WORLD_SIZE=" + std::to_string(o.nproc_per_node),
+           "GROUP_RANK=" + std::to_string(o.node_rank),
+           "MASTER_ADDR=" + o.master_addr,
+           "MASTER_PORT=" + std::to_string(port)};
+  // The machine's cores shared out, unless the user chose (torchrun sets 1).
+  if (std::getenv("OMP_NUM_THREADS") == nullptr) {
+    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    p.env.push_back("OMP_NUM_THREADS=" + std::to_string(std::max(1u, cores / o.nproc_per_node)));
+  }
+  for (char** e = environ; *e != nullptr; ++e) p.env.emplace_back(*e);  // getenv takes the first of a name
+  p.args = {executable};
+  p.args.insert(p.args.end(), o.command.begin(), o.command.end());
+  for (std::string& e : p.env) p.envp.push_back(e.data());
+  p.envp.push_back(nullptr);
+  for (std::string& a : p.args) p.argv.push_back(a.data());
+  p.argv.push_back(nullptr);
+  return p;
+}
+
+[[noreturn]] void exec_rank(const RankProcess& p, pid_t launcher) {
   const sigset_t set = handled_signals();
   ::sigprocmask(SIG_UNBLOCK, &set, nullptr);
-  const int world = o.nnodes * o.nproc_per_node;
-  ::setenv("RANK", std::to_string(o.node_rank * o.nproc_per_node + local_rank).c_str(), 1);
-  ::setenv("LOCAL_RANK", std::to_string(local_rank).c_str(), 1);
-  ::setenv("WORLD_SIZE", std::to_string(world).c_str(), 1);
-  ::setenv("LOCAL_WORLD_SIZE", std::to_string(o.nproc_per_node).c_str(), 1);
-  ::setenv("GROUP_RANK", std::to_string(o.node_rank).c_str(), 1);
-  ::setenv("MASTER_ADDR", o.master_addr.c_str(), 1);
-  ::setenv("MASTER_PORT", std::to_string(port).c_str(), 1);
-  // The machine's cores shared out, unless the user chose (torchrun sets 1).
-  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  ::setenv("OMP_NUM_THREADS", std::to_string(std::max(1u, cores / o.nproc_per_node)).c_str(), 0);
-  std::vector<char*> argv = {const_cast<char*>(executable.c_str())};
-  for (const std::string& arg : o.command) argv.push_back(const_cast<char*>(arg.c_str()));
-  argv.push_back(nullptr);
-  ::execv(executable.c_str(), argv.data());
-  fmt::print(stderr, "talon launch: cannot run {}: {}\n", executable, std::strerror(errno));
+  // If the launcher is killed outright (SIGKILL: no chance to stop us), so are the ranks.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != launcher) std::_Exit(1);
+  ::execve(p.argv[0], p.argv.data(), p.envp.data());
+  static const char kMessage[] = "talon launch: cannot run the rank's command\n";
+  ssize_t ignored = ::write(2, kMessage, sizeof kMessage - 1);
+  (void)ignored;
   std::_Exit(127);
 }
 
@@ -80,7 +105,11 @@ int launch(const std::string& executable, const LaunchOptions& o) {
          o.nproc_per_node, o.nnodes, o.node_rank);
   }
   if (o.command.empty()) fail("talon launch: no command given (talon launch [options] -- train ...)");
-  if (o.master_port == 0 && o.nnodes > 1) fail("talon launch: --master-port is needed with --nnodes > 1");
+  if (o.nnodes > 1 && (o.master_port == 0 || o.master_addr.empty())) {
+    fail("talon launch: --master-addr and --master-port are needed with --nnodes > 1 (node 0's host and a port)");
+  }
+  LaunchOptions options = o;
+  if (options.master_addr.empty()) options.master_addr = "127.0.0.1";
   const int port = o.master_port != 0 ? o.master_port : free_port();
 
   // Signals are taken synchronously (sigtimedwait), so there are no handlers to race with.
@@ -89,10 +118,12 @@ int launch(const std::string& executable, const LaunchOptions& o) {
   ::sigprocmask(SIG_BLOCK, &set, &previous);
   const int first_rank = o.node_rank * o.nproc_per_node;
   std::vector<pid_t> pids(o.nproc_per_node, -1);
+  const pid_t launcher = ::getpid();
   for (int i = 0; i < o.nproc_per_node; ++i) {
+    const RankProcess process = rank_process(executable, options, i, port);
     const pid_t pid = ::fork();
     if (pid < 0) fail("talon launch: fork failed: {}", std::strerror(errno));
-    if (pid == 0) exec_rank(executable, o, i, port);
+    if (pid == 0) exec_rank(process, launcher);
     pids[i] = pid;
   }
 

@@ -14,7 +14,7 @@ struct LaunchOptions {
   int nproc_per_node = 1;
   int nnodes = 1;
   int node_rank = 0;
-  std::string master_addr = "127.0.0.1";
+  std::string master_addr;         // node 0's host; empty: this machine (one node only)
   int master_port = 0;             // 0: a free port on this machine (one node only)
   double grace_seconds = 10;       // between SIGTERM and SIGKILL
   std::vector<std::string> command;  // what each rank runs: `executable command...`

@@ -8,14 +8,22 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
+#include <c10/core/impl/DeviceGuardImplInterface.h>
+
 #include <algorithm>
 #include <cstdlib>
+#include <thread>
 
 #include "talon/parallel/group_impl.h"
 #include "talon/parallel/heartbeat.h"
 #include "talon/util/error.h"
 
 namespace talon::parallel {
+
+struct ProcessGroups::Store {
+  c10::intrusive_ptr<c10d::Store> store;
+};
+
 namespace {
 
 bool is_loopback(const std::string& host) { return host == "localhost" || host.rfind("127.", 0) == 0; }
@@ -34,14 +42,33 @@ struct Backends {
   c10::intrusive_ptr<c10d::Store> store;
   std::shared_ptr<gloo::transport::Device> gloo;  // CPU runs
   bool nccl = false;                              // CUDA runs
+  std::int64_t device_index = -1;                 // this rank's GPU
   std::chrono::milliseconds timeout;
   std::function<std::string()> diagnose;
 };
+
+// Every rank has reached this point (within `timeout`). Gloo meets when a
+// group is made, NCCL only at its first collective: this makes both wait.
+void join_everyone(c10d::Store& store, int world, std::chrono::milliseconds timeout) {
+  store.add("joined", 1);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (store.add("joined", 0) < world) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      fail("only {} of {} ranks joined within {} s", store.add("joined", 0), world, timeout.count() / 1000);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
 
 c10::intrusive_ptr<C10dBackend> make_backend(const Backends& b, const c10::intrusive_ptr<c10d::Store>& store,
                                              int rank, int size) {
   if (b.nccl) {
 #ifdef TALON_NCCL
+    // Without blocking wait an NCCL collective never times out on the CPU
+    // side (1.13) or aborts the process unannounced (2.x); the variable is
+    // read when the group is made. The user's setting wins.
+    ::setenv("TORCH_NCCL_BLOCKING_WAIT", "1", 0);
+    ::setenv("NCCL_BLOCKING_WAIT", "1", 0);
     auto options = c10d::ProcessGroupNCCL::Options::create();
     options->timeout = b.timeout;
     return c10::make_intrusive<c10d::ProcessGroupNCCL>(store, rank, size, options);
@@ -64,6 +91,7 @@ Group make_group(const Backends& b, const std::string& name, int index, const st
   impl->rank = static_cast<int>(std::find(ranks.begin(), ranks.end(), rank) - ranks.begin());
   impl->size = static_cast<int>(ranks.size());
   impl->nccl = b.nccl;
+  impl->device_index = b.device_index;
   impl->timeout = b.timeout;
   impl->diagnose = b.diagnose;
   auto store = c10::make_intrusive<c10d::PrefixStore>(fmt::format("{}/{}", name, index), b.store);
@@ -78,6 +106,14 @@ Group make_group(const Backends& b, const std::string& name, int index, const st
 }
 
 }  // namespace
+
+at::Device local_device(at::DeviceType type, int local_rank) {
+  if (type != at::kCUDA) return at::kCPU;
+  const c10::impl::DeviceGuardImplInterface* cuda = c10::impl::getDeviceGuardImpl(at::kCUDA);
+  const at::Device device(at::kCUDA, static_cast<c10::DeviceIndex>(local_rank % std::max(1, static_cast<int>(cuda->deviceCount()))));
+  cuda->setDevice(device);
+  return device;
+}
 
 ProcessGroups::ProcessGroups() = default;
 ProcessGroups::~ProcessGroups() = default;
@@ -106,18 +142,21 @@ std::unique_ptr<ProcessGroups> ProcessGroups::connect(const LaunchEnv& env, cons
     fail("rank {}: cannot reach the rendezvous store at {}:{} (MASTER_ADDR, MASTER_PORT): {}", env.rank,
          env.master_addr, env.master_port, e.what());
   }
-  b.nccl = options.device.is_cuda();
-  if (!b.nccl) b.gloo = gloo_device(env.master_addr);
+  b.nccl = options.device == at::kCUDA;
+  if (b.nccl) {
+    b.device_index = local_device(at::kCUDA, env.local_rank).index();
+  } else {
+    b.gloo = gloo_device(env.master_addr);
+  }
   b.timeout = options.collective_timeout;
+  groups->store_ = std::make_shared<Store>(Store{b.store});
 
-  // The world group is a rendezvous of every rank: beats start after it, so
-  // a rank that starts late is not taken for a dead one.
+  // Beats start once every rank is here, so a rank that starts late is not
+  // taken for a dead one.
+  join_everyone(*b.store, env.world_size, options.collective_timeout);
   ProcessGroups* self = groups.get();
   b.diagnose = [self] { return self->heartbeat_ ? self->heartbeat_->diagnose() : std::string(); };
   const int rank = env.rank;
-  std::vector<int> everyone(env.world_size);
-  for (int r = 0; r < env.world_size; ++r) everyone[r] = r;
-  groups->world_ = make_group(b, "world", 0, everyone, rank);
 
   HeartbeatOptions beat;
   beat.host = env.master_addr;
@@ -130,6 +169,9 @@ std::unique_ptr<ProcessGroups> ProcessGroups::connect(const LaunchEnv& env, cons
   groups->heartbeat_ = std::make_unique<Heartbeat>(beat);
 
   // Every rank makes the groups in this order; each joins its own instance.
+  std::vector<int> everyone(env.world_size);
+  for (int r = 0; r < env.world_size; ++r) everyone[r] = r;
+  groups->world_ = make_group(b, "world", 0, everyone, rank);
   groups->target_tp_ = make_group(b, "target-tp", layout.target_dp_rank(), layout.target_tp_group(), rank);
   groups->target_dp_ = make_group(b, "target-dp", layout.target_tp_rank(), layout.target_dp_group(), rank);
   groups->draft_tp_ = make_group(b, "draft-tp", layout.draft_dp_rank(), layout.draft_tp_group(), rank);
@@ -137,9 +179,21 @@ std::unique_ptr<ProcessGroups> ProcessGroups::connect(const LaunchEnv& env, cons
   return groups;
 }
 
+void ProcessGroups::rank0_first(const std::function<void()>& fn) {
+  if (!store_) return fn();
+  const std::string key = fmt::format("rank0_first/{}", rank0_first_calls_++);
+  if (rank() == 0) {
+    fn();
+    store_->store->set(key, {1});
+  } else {
+    store_->store->wait({key}, std::chrono::hours(24 * 365));
+    fn();
+  }
+}
+
 void ProcessGroups::finish() {
+  world_.barrier();  // watched: rank 0 may still be writing the last checkpoint
   if (heartbeat_) heartbeat_->finish();
-  world_.barrier();
 }
 
 void ProcessGroups::announce_failure(const std::string& message) {

@@ -10,6 +10,7 @@
 #include <c10/core/Device.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -21,10 +22,15 @@ namespace talon::parallel {
 
 class Heartbeat;
 
+// The device of a rank on its machine: the CPU, or GPU LOCAL_RANK (modulo
+// the GPUs this process sees, for one GPU per rank through
+// CUDA_VISIBLE_DEVICES), made the current device.
+at::Device local_device(at::DeviceType type, int local_rank);
+
 struct ConnectOptions {
   int target_tp = 1;  // --tp-size
   int draft_tp = 1;   // --draft-tp-size
-  at::Device device = at::kCPU;
+  at::DeviceType device = at::kCPU;  // collectives on CUDA tensors use NCCL
   std::chrono::milliseconds collective_timeout{std::chrono::minutes(30)};
   std::chrono::milliseconds heartbeat_timeout{std::chrono::seconds(30)};
 };
@@ -48,14 +54,21 @@ class ProcessGroups {
   const Group& draft_tp() const { return draft_tp_; }
   const Group& draft_dp() const { return draft_dp_; }
 
+  // Runs `fn` on rank 0, then on the other ranks, who wait for it without a
+  // timeout (the heartbeat covers a rank 0 that dies): preparing a dataset
+  // the others then read.
+  void rank0_first(const std::function<void()>& fn);
   // The normal end: waits until every rank has finished its work.
   void finish();
   // This rank is failing with `message`: the other ranks print it and stop.
   void announce_failure(const std::string& message);
 
  private:
+  struct Store;  // the rendezvous store, private to process_groups.cpp
   Layout layout_;
   int local_rank_ = 0;
+  std::shared_ptr<Store> store_;
+  int rank0_first_calls_ = 0;
   Group world_, target_tp_, target_dp_, draft_tp_, draft_dp_;
   std::unique_ptr<Heartbeat> heartbeat_;
 };

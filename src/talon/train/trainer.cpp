@@ -74,7 +74,7 @@ std::vector<std::optional<data::Batch>> deal_round(int positions, Next&& next) {
 
 }  // namespace
 
-Trainer::Trainer(TrainOptions options, const parallel::ProcessGroups& groups)
+Trainer::Trainer(TrainOptions options, parallel::ProcessGroups& groups)
     : run_(std::make_unique<Run>(std::move(options), groups)) {
   std::int64_t resumed_step = -1;
   if (run_->options.resume && run_->resume()) resumed_step = run_->state.step;

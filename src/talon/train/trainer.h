@@ -20,7 +20,7 @@ class Trainer {
   // together; every mismatch is an error here, before any compute. With
   // options.resume, continues from the newest complete checkpoint (of any
   // layout). `groups` must outlive the trainer.
-  Trainer(TrainOptions options, const parallel::ProcessGroups& groups);
+  Trainer(TrainOptions options, parallel::ProcessGroups& groups);
   ~Trainer();
 
   // Trains to the end of the last epoch, or to max_steps; checkpoints every

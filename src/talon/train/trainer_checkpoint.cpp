@@ -36,12 +36,22 @@ void Trainer::Run::save() {
 
 bool Trainer::Run::resume() {
   std::optional<std::string> newest = checkpointer.newest();
-  if (!newest) {
+  std::optional<LoadedTrainingState> loaded;
+  if (newest) loaded = load_training_state(*newest);
+  // Every rank must take the same checkpoint: one output directory, shared by all.
+  const std::int64_t step = loaded ? loaded->state.step : -1;
+  at::Tensor seen = at::tensor(std::vector<std::int64_t>{step, -step}, at::TensorOptions().device(device));
+  groups.world().all_reduce(seen, parallel::ReduceOp::Max);
+  if (seen[0].item<std::int64_t>() != step || -seen[1].item<std::int64_t>() != step) {
+    fail("--resume: the ranks see different newest checkpoints in {} (steps {} to {}; -1: none): --output-dir must "
+         "be one directory that every rank shares",
+         options.output_dir, -seen[1].item<std::int64_t>(), seen[0].item<std::int64_t>());
+  }
+  if (!loaded) {
     if (is_writer()) fmt::print(stderr, "--resume: no checkpoint in {}; starting from step 0\n", options.output_dir);
     return false;
   }
-  LoadedTrainingState loaded = load_training_state(*newest);
-  check_same_settings(loaded.state.settings, state.settings, *newest);
+  check_same_settings(loaded->state.settings, state.settings, *newest);
   // The lm_head rows mean the checkpoint's draft vocabulary; this run's must be the same.
   model::DraftVocab saved = load_draft_vocab(*newest + "/model.safetensors");
   if (!at::equal(saved.d2t, vocab.d2t.cpu()) || !at::equal(saved.t2d, vocab.t2d.cpu())) {
@@ -49,7 +59,7 @@ bool Trainer::Run::resume() {
          options.init_draft.empty() ? train_data.vocab_mapping_path() : options.init_draft);
   }
   DraftOptimizer::State full;
-  for (auto& [name, value] : loaded.tensors) {
+  for (auto& [name, value] : loaded->tensors) {
     if (name.rfind(kMasterPrefix, 0) == 0) {
       full.masters.emplace_back(name.substr(kMasterPrefix.size()), value);
     } else {
@@ -57,10 +67,10 @@ bool Trainer::Run::resume() {
     }
   }
   optimizer.load_full_state(full, *newest + "/training_state");
-  cursor.seek(loaded.state.epoch, loaded.state.batch_in_epoch);
-  state.step = loaded.state.step;
-  state.skipped_steps = loaded.state.skipped_steps;
-  state.step_epoch = loaded.state.step_epoch;
+  cursor.seek(loaded->state.epoch, loaded->state.batch_in_epoch);
+  state.step = loaded->state.step;
+  state.skipped_steps = loaded->state.skipped_steps;
+  state.step_epoch = loaded->state.step_epoch;
   last_checkpoint = *newest;
   last_checkpoint_step = state.step;
   if (is_writer()) fmt::print(stderr, "resumed from {} (step {})\n", *newest, state.step);

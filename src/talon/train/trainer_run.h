@@ -35,7 +35,7 @@ struct Trainer::Run {
   // Members are built in this order by the constructor (trainer_setup.cpp),
   // each from the ones above it.
   TrainOptions options;
-  const parallel::ProcessGroups& groups;
+  parallel::ProcessGroups& groups;
   at::Device device;
   io::DraftConfig draft_config;
   model::TargetModel target;
@@ -58,7 +58,7 @@ struct Trainer::Run {
   std::string last_checkpoint;  // written or resumed from, and its step
   std::int64_t last_checkpoint_step = -1;
 
-  Run(TrainOptions options, const parallel::ProcessGroups& groups);
+  Run(TrainOptions options, parallel::ProcessGroups& groups);
   bool is_writer() const { return groups.rank() == 0; }
   // Restores the newest checkpoint's weights, optimizer, data position and
   // RNG; false when there is none.

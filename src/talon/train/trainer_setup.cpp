@@ -3,8 +3,6 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
-#include <c10/core/impl/DeviceGuardImplInterface.h>
-
 #include <filesystem>
 
 #include "talon/data/prepare.h"
@@ -20,14 +18,12 @@
 namespace talon::train {
 namespace {
 
-// cuda: the GPU of this rank's LOCAL_RANK, made the current device.
+// cuda: the GPU of this rank's LOCAL_RANK (parallel::local_device).
 at::Device parse_device(const std::string& name, int local_rank) {
   if (name == "cpu") return at::kCPU;
   if (name == "cuda") {
     if (!at::hasCUDA()) fail("--device cuda: this libtorch has no CUDA device available");
-    const at::Device device(at::kCUDA, static_cast<c10::DeviceIndex>(local_rank));
-    c10::impl::getDeviceGuardImpl(at::kCUDA)->setDevice(device);
-    return device;
+    return parallel::local_device(at::kCUDA, local_rank);
   }
   fail("--device {}: expected cpu or cuda", name);
 }
@@ -35,8 +31,12 @@ at::Device parse_device(const std::string& name, int local_rank) {
 // fp32 on CPU; bf16 parameters and compute on GPU (fp32 masters in the optimizer).
 at::ScalarType compute_dtype(at::Device device) { return device.is_cuda() ? at::kBFloat16 : at::kFloat; }
 
-io::DraftConfig load_checked_draft_config(const TrainOptions& options, const parallel::Layout& layout) {
+io::DraftConfig load_checked_draft_config(const TrainOptions& options, const parallel::ProcessGroups& groups) {
+  const parallel::Layout& layout = groups.layout();
   io::DraftConfig draft = io::load_draft_config(options.draft_model_config);
+  // The draft's split over --draft-tp-size, checked before the target loads.
+  model::Eagle3Draft::shards(draft, groups.draft_tp());
+  model::Eagle3Draft::shard(draft, "embed_tokens.weight", groups.draft_tp());
   const io::TargetConfig target = io::load_target_config(options.target_model_path);
   const std::string where = fmt::format("draft config {} against target {}", options.draft_model_config,
                                         options.target_model_path);
@@ -114,7 +114,7 @@ model::DraftVocab load_vocab(const TrainOptions& options, const io::DraftConfig&
 // split the vocabulary alike, else read from its files.
 at::Tensor draft_embedding(const TrainOptions& options, const io::DraftConfig& config, const model::TargetModel& target,
                            const parallel::Group& draft_tp) {
-  if (options.tp_size == options.draft_tp_size) return target.embed_tokens();
+  if (target.tp().size() == draft_tp.size()) return target.embed_tokens();  // both groups: the same consecutive ranks
   at::Tensor rows = model::Eagle3Draft::shard(config, "embed_tokens.weight", draft_tp)
                         .slice(at::arange(config.vocab_size, at::kLong));
   return model::read_target_rows(options.target_model_path, model::TargetMatrix::Embedding, rows, target.device(),
@@ -144,16 +144,13 @@ at::Tensor draft_head(const TrainOptions& options, const model::Eagle3Draft& dra
 
 // Rank 0 opens (and, from JSONL, prepares) a dataset first; the others open
 // what it wrote.
-data::PreparedDataset open_shared_dataset(const parallel::ProcessGroups& groups,
-                                          const std::vector<std::string>& paths, const std::string& cache_dir,
-                                          data::PrepareOptions settings, const data::DatasetProvenance& expected) {
-  if (groups.rank() != 0) {
-    settings.show_progress = false;
-    groups.world().barrier();
-  }
-  data::PreparedDataset dataset = open_dataset(paths, cache_dir, settings, expected);
-  if (groups.rank() == 0) groups.world().barrier();
-  return dataset;
+data::PreparedDataset open_shared_dataset(parallel::ProcessGroups& groups, const std::vector<std::string>& paths,
+                                          const std::string& cache_dir, data::PrepareOptions settings,
+                                          const data::DatasetProvenance& expected) {
+  if (groups.rank() != 0) settings.show_progress = false;
+  std::optional<data::PreparedDataset> dataset;
+  groups.rank0_first([&] { dataset = open_dataset(paths, cache_dir, settings, expected); });
+  return std::move(*dataset);
 }
 
 std::int64_t total_steps(const TrainOptions& options, const DataCursor& cursor, std::int64_t per_step) {
@@ -167,11 +164,11 @@ model::DraftVocab load_draft_vocab(const std::string& path) {
   return {at::tensor(mapping.d2t), at::tensor(mapping.t2d).to(at::kBool)};
 }
 
-Trainer::Run::Run(TrainOptions o, const parallel::ProcessGroups& g)
+Trainer::Run::Run(TrainOptions o, parallel::ProcessGroups& g)
     : options(std::move(o)),
       groups(g),
       device(parse_device(options.device, g.local_rank())),
-      draft_config(load_checked_draft_config(options, g.layout())),
+      draft_config(load_checked_draft_config(options, g)),
       target(model::TargetModel::load(options.target_model_path, device, compute_dtype(device), g.target_tp())),
       aux_layers(io::aux_layer_ids(draft_config, static_cast<int>(target.config().num_hidden_layers))),
       provenance(expected_provenance(options, target.config())),
