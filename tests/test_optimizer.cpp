@@ -17,12 +17,16 @@
 using talon::testing::expect_error;
 using talon::train::AdamW;
 using talon::train::AdamWOptions;
-using talon::train::clip_grad_norm;
 using talon::train::LrSchedule;
 using talon::train::DraftOptimizer;
 using talon::train::NamedTensors;
 
 namespace {
+
+// torch.nn.utils.clip_grad_norm_ in one process: the two halves together.
+double clip_grad_norm(const std::vector<at::Tensor>& tensors, double max_norm) {
+  return talon::train::clip_to_norm(tensors, talon::train::grad_norm_squared(tensors), max_norm);
+}
 
 const std::vector<std::vector<std::int64_t>> kShapes = {{7, 5}, {13}, {3, 4, 2}};
 

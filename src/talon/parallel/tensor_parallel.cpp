@@ -20,7 +20,7 @@ at::Tensor copy_to_tp(const at::Tensor& x, const Group& group) {
     group.all_reduce(grad);
     return std::vector<at::Tensor>{grad};
   };
-  return util::with_backward({x.view_as(x)}, {x}, "talon::CopyToTpBackward", backward)[0];
+  return util::with_backward({x}, {x}, "talon::CopyToTpBackward", backward)[0];  // a detached alias of x
 }
 
 at::Tensor reduce_from_tp(const at::Tensor& x, const Group& group) {

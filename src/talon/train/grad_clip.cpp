@@ -31,8 +31,4 @@ double clip_to_norm(const std::vector<at::Tensor>& tensors, const at::Tensor& no
   return norm;
 }
 
-double clip_grad_norm(const std::vector<at::Tensor>& tensors, double max_norm) {
-  return clip_to_norm(tensors, grad_norm_squared(tensors), max_norm);
-}
-
 }  // namespace talon::train

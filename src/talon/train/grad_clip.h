@@ -2,7 +2,8 @@
 // torch.nn.utils.clip_grad_norm_ computes it: per-tensor norms in fp32, the
 // norm of those, coef = min(1, max_norm / (norm + 1e-6)) in fp32. Split in
 // two so that a norm over tensors spread across ranks can be summed in
-// between (DraftOptimizer).
+// between (DraftOptimizer): clip_to_norm(t, grad_norm_squared(t), max_norm)
+// is clip_grad_norm_ in one process.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -19,8 +20,5 @@ at::Tensor grad_norm_squared(const std::vector<at::Tensor>& tensors);
 // with norm = sqrt(norm_squared), and returns the norm. A non-finite norm is
 // returned with the grads untouched: the caller skips that step.
 double clip_to_norm(const std::vector<at::Tensor>& tensors, const at::Tensor& norm_squared, double max_norm);
-
-// Both, for tensors in one process.
-double clip_grad_norm(const std::vector<at::Tensor>& tensors, double max_norm);
 
 }  // namespace talon::train
