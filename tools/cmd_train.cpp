@@ -1,5 +1,6 @@
-// talon train: online EAGLE-3 training (docs/training.md). The flags are a
-// contract other tools rely on; they keep SpecForge's names. Started by
+// talon train: EAGLE-3 training, online or from a hidden-state cache
+// (docs/training.md). The flags are a contract other tools rely on; they
+// keep SpecForge's names. Started by
 // `talon launch`, torchrun, mpirun or srun, each process is one rank of a
 // parallel run (docs/parallel.md).
 #include <fmt/format.h>
@@ -7,10 +8,8 @@
 #include <optional>
 
 #include "commands.h"
-#include "talon/parallel/launch_env.h"
-#include "talon/parallel/process_groups.h"
+#include "rank_runner.h"
 #include "talon/train/trainer.h"
-#include "talon/util/error.h"
 
 namespace talon::cli {
 
@@ -22,8 +21,10 @@ void add_train_command(CLI::App& app) {
   auto quiet = std::make_shared<bool>(false);
   auto attention_backend = std::make_shared<std::string>("blockwise");
   auto no_recompute = std::make_shared<bool>(false);
+  auto connect = std::make_shared<parallel::ConnectOptions>();
 
-  CLI::App* cmd = app.add_subcommand("train", "Train an EAGLE-3 draft with the target model in the loop");
+  CLI::App* cmd = app.add_subcommand(
+      "train", "Train an EAGLE-3 draft, with the target model in the loop or from cached hidden states");
   cmd->add_option("--target-model-path", o->target_model_path, "Target model directory (Hugging Face layout)")
       ->required()
       ->check(CLI::ExistingDirectory);
@@ -32,11 +33,17 @@ void add_train_command(CLI::App& app) {
       ->check(CLI::ExistingFile);
   cmd->add_option("--train-data-path", o->train_data_path,
                   "Conversation JSONL files (prepared on the fly, cached in OUTPUT_DIR/prepared) or a directory "
-                  "written by `talon prepare`")
-      ->required()
+                  "written by `talon prepare` (online training: the target runs in the loop)")
       ->check(CLI::ExistingPath);
   cmd->add_option("--eval-data-path", o->eval_data_path, "Held-out data, same forms as --train-data-path")
       ->check(CLI::ExistingPath);
+  cmd->add_option("--train-hidden-states-path", o->train_hidden_states_path,
+                  "A hidden-state cache written by `talon cache` (offline training: no target layers are loaded; "
+                  "instead of --train-data-path)")
+      ->check(CLI::ExistingDirectory);
+  cmd->add_option("--eval-hidden-states-path", o->eval_hidden_states_path,
+                  "Held-out hidden-state cache for an offline run")
+      ->check(CLI::ExistingDirectory);
   cmd->add_option("--chat-template", o->chat_template, "Template name or .json file")->capture_default_str();
   cmd->add_option("--system-prompt", *system_prompt, "System prompt for conversations without one ('' for none)");
   cmd->add_option("--max-length", o->max_length, "Tokens kept per sample")->capture_default_str();
@@ -87,13 +94,7 @@ void add_train_command(CLI::App& app) {
                   "Draft tensor-parallel size, independent of --tp-size; draft data parallelism is world / this")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("--collective-timeout", o->collective_timeout, "Seconds any one collective may take")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  cmd->add_option("--heartbeat-timeout", o->heartbeat_timeout,
-                  "Seconds without a heartbeat before a rank counts as dead and every rank stops")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
+  add_collective_flags(*cmd, *connect);
   cmd->add_flag("--quiet", *quiet, "No progress bar");
 
   cmd->callback([=] {
@@ -104,28 +105,14 @@ void add_train_command(CLI::App& app) {
     options.show_progress = !*quiet;
     options.step.blockwise_attention = *attention_backend == "blockwise";
     options.step.recompute = !*no_recompute;
-    const parallel::LaunchEnv env = parallel::LaunchEnv::from_environment();
-    parallel::ConnectOptions connect;
-    connect.target_tp = options.tp_size;
-    connect.draft_tp = options.draft_tp_size;
-    connect.device = options.device == "cuda" ? at::kCUDA : at::kCPU;
-    connect.collective_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(options.collective_timeout * 1000));
-    connect.heartbeat_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(options.heartbeat_timeout * 1000));
-    std::unique_ptr<parallel::ProcessGroups> groups = parallel::ProcessGroups::connect(env, connect);
-    try {
-      std::string checkpoint;
-      {
-        train::Trainer trainer(options, *groups);
-        checkpoint = trainer.run();
-      }
-      groups->finish();
-      if (groups->rank() == 0) fmt::print("checkpoint: {}\n", checkpoint);
-    } catch (const std::exception& e) {
-      if (groups->world_size() == 1) throw;
-      // The other ranks stop at once with this message instead of waiting for a timeout.
-      groups->announce_failure(e.what());
-      fail("rank {} of {}: {}", groups->rank(), groups->world_size(), e.what());
-    }
+    parallel::ConnectOptions groups_options = *connect;
+    groups_options.target_tp = options.tp_size;
+    groups_options.draft_tp = options.draft_tp_size;
+    groups_options.device = options.device == "cuda" ? at::kCUDA : at::kCPU;
+    run_as_rank(groups_options, [&](parallel::ProcessGroups& groups) {
+      const std::string checkpoint = train::Trainer(options, groups).run();
+      if (groups.rank() == 0) fmt::print("checkpoint: {}\n", checkpoint);
+    });
   });
 }
 

@@ -10,6 +10,7 @@ void add_tokenize_commands(CLI::App& app);  // tokenize, detokenize
 void add_prepare_command(CLI::App& app);
 void add_init_target_command(CLI::App& app);
 void add_train_command(CLI::App& app);
+void add_cache_command(CLI::App& app);
 void add_launch_command(CLI::App& app);
 
 }  // namespace talon::cli

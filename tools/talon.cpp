@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   talon::cli::add_tokenize_commands(app);
   talon::cli::add_prepare_command(app);
   talon::cli::add_init_target_command(app);
+  talon::cli::add_cache_command(app);
   talon::cli::add_train_command(app);
   talon::cli::add_launch_command(app);
   try {

@@ -68,6 +68,7 @@ Batch make_batch(const PreparedDataset& data, const std::vector<std::size_t>& in
   const auto rows = static_cast<std::int64_t>(samples.size());
   const auto cols = static_cast<std::int64_t>(longest);
   Batch batch;
+  batch.indices = indices;
   batch.input_ids = at::zeros({rows, cols}, at::TensorOptions().dtype(at::kLong));
   batch.loss_mask = at::zeros({rows, cols}, at::TensorOptions().dtype(at::kFloat));
   batch.lengths = at::empty({rows}, at::TensorOptions().dtype(at::kLong));

@@ -26,6 +26,7 @@ struct Batch {
   at::Tensor loss_mask;    // [B, L] float32, 0 in padding
   at::Tensor lengths;      // [B] int64, real lengths
   std::int64_t num_tokens = 0;  // sum of lengths
+  std::vector<std::size_t> indices;  // the samples' indices in the dataset, in row order
 };
 
 // Samples data[indices[0]], data[indices[1]], ... in that order. Throws

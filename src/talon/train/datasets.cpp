@@ -5,6 +5,8 @@
 
 #include <filesystem>
 
+#include "talon/text/chat_template.h"
+#include "talon/text/tokenizer.h"
 #include "talon/util/error.h"
 
 namespace talon::train {
@@ -27,6 +29,22 @@ data::PreparedDataset open_dataset(const std::vector<std::string>& paths, const 
   fmt::print(stderr, "prepared {} samples ({} tokens) from {} into {}\n", report.samples, report.tokens,
              fmt::join(paths, ", "), cache_dir);
   return data::PreparedDataset::open(cache_dir);
+}
+
+data::PreparedDataset open_shared_dataset(parallel::ProcessGroups& groups, const std::vector<std::string>& paths,
+                                          const std::string& cache_dir, data::PrepareOptions settings,
+                                          const data::DatasetProvenance& expected) {
+  if (groups.rank() != 0) settings.show_progress = false;
+  std::optional<data::PreparedDataset> dataset;
+  groups.rank0_first([&] { dataset = open_dataset(paths, cache_dir, settings, expected); });
+  return std::move(*dataset);
+}
+
+data::DatasetProvenance expected_provenance(const data::PrepareOptions& settings) {
+  text::Tokenizer tokenizer = text::Tokenizer::load(settings.tokenizer_dir);
+  text::ChatTemplate chat_template = text::resolve_template(settings.chat_template);
+  return data::make_provenance(tokenizer, chat_template, settings.system_prompt, settings.max_length,
+                               settings.vocab_size);
 }
 
 }  // namespace talon::train

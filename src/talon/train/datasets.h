@@ -9,6 +9,7 @@
 
 #include "talon/data/prepare.h"
 #include "talon/data/prepared_dataset.h"
+#include "talon/parallel/process_groups.h"
 
 namespace talon::train {
 
@@ -16,5 +17,15 @@ namespace talon::train {
 // provenance this run needs; a prepared directory that differs is refused.
 data::PreparedDataset open_dataset(const std::vector<std::string>& paths, const std::string& cache_dir,
                                    data::PrepareOptions settings, const data::DatasetProvenance& expected);
+
+// The same in a run of several processes: rank 0 opens (and, from JSONL,
+// prepares) the dataset first; the others open what it wrote.
+data::PreparedDataset open_shared_dataset(parallel::ProcessGroups& groups, const std::vector<std::string>& paths,
+                                          const std::string& cache_dir, data::PrepareOptions settings,
+                                          const data::DatasetProvenance& expected);
+
+// The provenance data prepared with `settings` records (its tokenizer,
+// template, system prompt, max_length and vocab_size).
+data::DatasetProvenance expected_provenance(const data::PrepareOptions& settings);
 
 }  // namespace talon::train

@@ -1,7 +1,6 @@
 // The draft's inputs computed by the target model in the loop ("online"):
 // per micro-batch, the three aux layers and the target distribution over
-// the draft vocabulary (brief §2, "Target features"). The offline source
-// reading cached hidden states will produce the same TttBatch.
+// the draft vocabulary (brief §2, "Target features").
 //
 // Hand-off between layouts (brief §4): a target-TP group runs the target
 // for the micro-batches of every draft-DP position among its members; the
@@ -11,17 +10,13 @@
 #pragma once
 
 #include <array>
-#include <optional>
-#include <vector>
 
-#include "talon/data/batcher.h"
 #include "talon/model/target_model.h"
-#include "talon/model/ttt.h"
-#include "talon/parallel/layout.h"
+#include "talon/train/feature_source.h"
 
 namespace talon::train {
 
-class OnlineFeatures {
+class OnlineFeatures : public FeatureSource {
  public:
   // draft_head: the target's lm_head rows of this rank's block of the draft
   // vocabulary (all of it without draft TP), on the target's device.
@@ -29,11 +24,9 @@ class OnlineFeatures {
                  at::Tensor draft_head);
   // The batch moved to the target's device, with its features.
   model::TttBatch make(const data::Batch& batch) const;
-  // One round: round[d] is draft-DP position d's micro-batch, if it has one.
-  // Runs the target for the positions this rank's target-TP group serves
-  // and returns this rank's own.
+  // Runs the target for the positions this rank's target-TP group serves.
   std::optional<model::TttBatch> make_round(const std::vector<std::optional<data::Batch>>& round,
-                                            const parallel::Layout& layout) const;
+                                            const parallel::Layout& layout) const override;
 
  private:
   const model::TargetModel& target_;

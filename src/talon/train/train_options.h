@@ -16,6 +16,10 @@ struct TrainOptions {
   std::string draft_model_config;
   std::vector<std::string> train_data_path;  // JSONL files, or one prepared directory
   std::vector<std::string> eval_data_path;   // same; empty = no eval
+  // Offline training: hidden-state caches written by `talon cache`, which
+  // hold their own data; instead of train_data_path and eval_data_path.
+  std::string train_hidden_states_path;
+  std::string eval_hidden_states_path;  // empty = no eval
   std::string chat_template = "llama3";
   std::optional<std::string> system_prompt;  // nullopt: the template's default
   std::int64_t max_length = 2048;
@@ -48,8 +52,6 @@ struct TrainOptions {
   // from the launcher. draft DP = world / draft_tp_size.
   int tp_size = 1;        // target tensor parallelism
   int draft_tp_size = 1;  // draft tensor parallelism
-  double collective_timeout = 1800;  // seconds any one collective may take
-  double heartbeat_timeout = 30;     // seconds without a heartbeat before a rank counts as dead
 };
 
 }  // namespace talon::train

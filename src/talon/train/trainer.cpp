@@ -120,7 +120,7 @@ std::optional<nlohmann::json> Trainer::Run::train_step() {
     return data::make_batch(train_data, cursor.next());
   };
   while (dealt < micro_batches_per_step && !cursor.epoch_done()) {
-    std::optional<model::TttBatch> mine = features.make_round(deal_round(layout.draft_dp(), next), layout);
+    std::optional<model::TttBatch> mine = features->make_round(deal_round(layout.draft_dp(), next), layout);
     if (!mine) continue;
     model::TttOutput out = model::ttt_forward(draft, *mine, options.ttt_length, options.step);
     // Every micro-batch of the step counts 1 / (global / micro), on whichever
@@ -184,7 +184,7 @@ void Trainer::Run::evaluate() {
     return data::make_batch(*eval_data, indices);
   };
   while (begin < n) {
-    std::optional<model::TttBatch> mine = features.make_round(deal_round(layout.draft_dp(), next), layout);
+    std::optional<model::TttBatch> mine = eval_features->make_round(deal_round(layout.draft_dp(), next), layout);
     if (mine) {
       totals.add(model::ttt_forward(draft, *mine, options.ttt_length, options.step),
                  mine->lengths.sum().item<std::int64_t>());

@@ -5,11 +5,13 @@
 #include <ATen/core/Tensor.h>
 
 #include <array>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "talon/data/hidden_state_cache.h"
 #include "talon/data/prepared_dataset.h"
 #include "talon/model/eagle3_draft.h"
 #include "talon/model/target_model.h"
@@ -20,7 +22,7 @@
 #include "talon/train/data_cursor.h"
 #include "talon/train/draft_optimizer.h"
 #include "talon/train/lr_schedule.h"
-#include "talon/train/online_features.h"
+#include "talon/train/feature_source.h"
 #include "talon/train/train_options.h"
 #include "talon/train/training_state.h"
 #include "talon/train/trainer.h"
@@ -37,15 +39,19 @@ struct Trainer::Run {
   TrainOptions options;
   parallel::ProcessGroups& groups;
   at::Device device;
+  io::TargetConfig target_config;
   io::DraftConfig draft_config;
-  model::TargetModel target;
   std::array<int, 3> aux_layers{};
   data::DatasetProvenance provenance;
+  // Online: the target in the loop. Offline (--train-hidden-states-path):
+  // the caches, whose prepared datasets are the data, and no target layers.
+  std::optional<model::TargetModel> target;
+  std::optional<data::HiddenStateCache> train_cache, eval_cache;
   data::PreparedDataset train_data;
   std::optional<data::PreparedDataset> eval_data;
   model::DraftVocab vocab;
   model::Eagle3Draft draft;
-  OnlineFeatures features;
+  std::shared_ptr<const FeatureSource> features, eval_features;  // built from the members above
   std::int64_t micro_batches_per_step = 1;  // global batch / micro batch, over all draft-DP ranks
   DataCursor cursor;
   LrSchedule schedule;
@@ -60,6 +66,7 @@ struct Trainer::Run {
 
   Run(TrainOptions options, parallel::ProcessGroups& groups);
   bool is_writer() const { return groups.rank() == 0; }
+  bool offline() const { return !options.train_hidden_states_path.empty(); }
   // Restores the newest checkpoint's weights, optimizer, data position and
   // RNG; false when there is none.
   bool resume();

@@ -2,42 +2,53 @@
 // the target, the draft config, the data and the vocab mapping fit together.
 #include <ATen/ATen.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <filesystem>
 
 #include "talon/data/prepare.h"
 #include "talon/data/vocab_mapping.h"
+#include "talon/io/model_fingerprint.h"
 #include "talon/io/safetensors.h"
 #include "talon/model/draft_checkpoint.h"
-#include "talon/text/chat_template.h"
-#include "talon/text/tokenizer.h"
 #include "talon/train/datasets.h"
+#include "talon/train/device.h"
+#include "talon/train/offline_features.h"
+#include "talon/train/online_features.h"
 #include "talon/train/trainer_run.h"
 #include "talon/util/error.h"
 
 namespace talon::train {
 namespace {
 
-// cuda: the GPU of this rank's LOCAL_RANK (parallel::local_device).
-at::Device parse_device(const std::string& name, int local_rank) {
-  if (name == "cpu") return at::kCPU;
-  if (name == "cuda") {
-    if (!at::hasCUDA()) fail("--device cuda: this libtorch has no CUDA device available");
-    return parallel::local_device(at::kCUDA, local_rank);
+// Online runs read --train-data-path, offline runs a hidden-state cache,
+// which holds its own data; each evaluates from the same kind of source.
+void check_data_sources(const TrainOptions& options) {
+  const bool offline = !options.train_hidden_states_path.empty();
+  if (offline && !options.train_data_path.empty()) {
+    fail("--train-data-path and --train-hidden-states-path: give one (a hidden-state cache holds its own data)");
   }
-  fail("--device {}: expected cpu or cuda", name);
+  if (!offline && options.train_data_path.empty()) fail("--train-data-path or --train-hidden-states-path is required");
+  if (offline && !options.eval_data_path.empty()) {
+    fail("--eval-data-path needs the target in the loop; an offline run evaluates from --eval-hidden-states-path");
+  }
+  if (!offline && !options.eval_hidden_states_path.empty()) {
+    fail("--eval-hidden-states-path is for offline runs (--train-hidden-states-path); use --eval-data-path");
+  }
+  if (offline && options.tp_size != 1) {
+    fail("--tp-size {}: an offline run (--train-hidden-states-path) loads no target layers to split; leave it at 1",
+         options.tp_size);
+  }
 }
 
-// fp32 on CPU; bf16 parameters and compute on GPU (fp32 masters in the optimizer).
-at::ScalarType compute_dtype(at::Device device) { return device.is_cuda() ? at::kBFloat16 : at::kFloat; }
-
-io::DraftConfig load_checked_draft_config(const TrainOptions& options, const parallel::ProcessGroups& groups) {
+io::DraftConfig load_checked_draft_config(const TrainOptions& options, const io::TargetConfig& target,
+                                          const parallel::ProcessGroups& groups) {
+  check_data_sources(options);
   const parallel::Layout& layout = groups.layout();
   io::DraftConfig draft = io::load_draft_config(options.draft_model_config);
   // The draft's split over --draft-tp-size, checked before the target loads.
   model::Eagle3Draft::shards(draft, groups.draft_tp());
   model::Eagle3Draft::shard(draft, "embed_tokens.weight", groups.draft_tp());
-  const io::TargetConfig target = io::load_target_config(options.target_model_path);
   const std::string where = fmt::format("draft config {} against target {}", options.draft_model_config,
                                         options.target_model_path);
   if (draft.hidden_size != target.hidden_size) {
@@ -68,13 +79,6 @@ io::DraftConfig load_checked_draft_config(const TrainOptions& options, const par
   }
   if (options.num_epochs < 1) fail("--num-epochs must be at least 1, found {}", options.num_epochs);
   return draft;
-}
-
-data::DatasetProvenance expected_provenance(const TrainOptions& options, const io::TargetConfig& target) {
-  text::Tokenizer tokenizer = text::Tokenizer::load(options.target_model_path);
-  text::ChatTemplate chat_template = text::resolve_template(options.chat_template);
-  return data::make_provenance(tokenizer, chat_template, options.system_prompt, options.max_length,
-                               target.vocab_size);
 }
 
 data::PrepareOptions prepare_settings(const TrainOptions& options, const io::DraftConfig& draft) {
@@ -110,23 +114,30 @@ model::DraftVocab load_vocab(const TrainOptions& options, const io::DraftConfig&
   return vocab;
 }
 
-// The draft's rows of the target's embedding: the target's own when both
-// split the vocabulary alike, else read from its files.
-at::Tensor draft_embedding(const TrainOptions& options, const io::DraftConfig& config, const model::TargetModel& target,
-                           const parallel::Group& draft_tp) {
-  if (target.tp().size() == draft_tp.size()) return target.embed_tokens();  // both groups: the same consecutive ranks
-  at::Tensor rows = model::Eagle3Draft::shard(config, "embed_tokens.weight", draft_tp)
-                        .slice(at::arange(config.vocab_size, at::kLong));
-  return model::read_target_rows(options.target_model_path, model::TargetMatrix::Embedding, rows, target.device(),
-                                 target.dtype());
+// The target's vocabulary rows this draft-TP member holds of the embedding
+// (and, offline, of the lm_head for the full-vocabulary argmax).
+at::Tensor vocab_rows(const io::DraftConfig& config, const parallel::Group& draft_tp) {
+  const parallel::TpShard shard = model::Eagle3Draft::shard(config, "embed_tokens.weight", draft_tp);
+  return shard.slice(at::arange(config.vocab_size, at::kLong));
+}
+
+// The draft's rows of the target's embedding: the loaded target's own when
+// both split the vocabulary alike, else read from its files.
+at::Tensor draft_embedding(const TrainOptions& options, const io::DraftConfig& config,
+                           const std::optional<model::TargetModel>& target, const parallel::Group& draft_tp,
+                           at::Device device) {
+  if (target && target->tp().size() == draft_tp.size()) return target->embed_tokens();  // the same consecutive ranks
+  return model::read_target_rows(options.target_model_path, model::TargetMatrix::Embedding,
+                                 vocab_rows(config, draft_tp), device, compute_dtype(device));
 }
 
 model::Eagle3Draft make_draft(const TrainOptions& options, const io::DraftConfig& config,
-                              const model::TargetModel& target, const parallel::Group& draft_tp) {
+                              const std::optional<model::TargetModel>& target, const parallel::Group& draft_tp,
+                              at::Device device) {
   at::Generator generator = at::detail::createCPUGenerator(options.seed);
   model::Eagle3Draft draft =
-      model::Eagle3Draft::create(config, draft_embedding(options, config, target, draft_tp), generator,
-                                 at::TensorOptions().device(target.device()).dtype(target.dtype()), draft_tp);
+      model::Eagle3Draft::create(config, draft_embedding(options, config, target, draft_tp, device), generator,
+                                 at::TensorOptions().device(device).dtype(compute_dtype(device)), draft_tp);
   if (!options.init_draft.empty()) {
     model::DraftCheckpoint init = model::load_draft_checkpoint(options.init_draft);
     draft.load_parameters(init.parameters, options.init_draft + "/model.safetensors");
@@ -136,21 +147,42 @@ model::Eagle3Draft make_draft(const TrainOptions& options, const io::DraftConfig
 
 // The lm_head rows of this rank's block of the draft vocabulary.
 at::Tensor draft_head(const TrainOptions& options, const model::Eagle3Draft& draft, const model::DraftVocab& vocab,
-                      const model::TargetModel& target) {
+                      at::Device device) {
   at::Tensor ids = model::Eagle3Draft::shard(draft.config, "lm_head.weight", draft.tp).slice(vocab.target_ids());
-  return model::read_target_rows(options.target_model_path, model::TargetMatrix::LmHead, ids, target.device(),
-                                 target.dtype());
+  return model::read_target_rows(options.target_model_path, model::TargetMatrix::LmHead, ids, device,
+                                 compute_dtype(device));
 }
 
-// Rank 0 opens (and, from JSONL, prepares) a dataset first; the others open
-// what it wrote.
-data::PreparedDataset open_shared_dataset(parallel::ProcessGroups& groups, const std::vector<std::string>& paths,
-                                          const std::string& cache_dir, data::PrepareOptions settings,
-                                          const data::DatasetProvenance& expected) {
-  if (groups.rank() != 0) settings.show_progress = false;
-  std::optional<data::PreparedDataset> dataset;
-  groups.rank0_first([&] { dataset = open_dataset(paths, cache_dir, settings, expected); });
-  return std::move(*dataset);
+std::optional<model::TargetModel> load_target(const TrainOptions& options, at::Device device,
+                                              const parallel::ProcessGroups& groups) {
+  if (!options.train_hidden_states_path.empty()) return std::nullopt;  // offline: no decoder layers
+  return model::TargetModel::load(options.target_model_path, device, compute_dtype(device), groups.target_tp());
+}
+
+// A hidden-state cache this run may train on: made from this target, with
+// the draft config's aux layers, from data prepared as this run would.
+std::optional<data::HiddenStateCache> open_cache(const std::string& dir, const TrainOptions& options,
+                                                 const io::TargetConfig& target, const std::array<int, 3>& aux_layers,
+                                                 const data::DatasetProvenance& expected) {
+  if (dir.empty()) return std::nullopt;
+  data::HiddenStateCache cache = data::HiddenStateCache::open(dir);
+  const data::CacheSettings& s = cache.settings();
+  std::string problems = cache.dataset().differences(expected);
+  if (s.hidden_size != target.hidden_size) {
+    problems += fmt::format("; hidden_size is {} but the target's is {}", s.hidden_size, target.hidden_size);
+  }
+  if (s.aux_layers != aux_layers) {
+    problems += fmt::format("; aux layers are {} but the draft config asks for {}", fmt::join(s.aux_layers, ","),
+                            fmt::join(aux_layers, ","));
+  }
+  if (s.target_fingerprint != io::model_fingerprint(options.target_model_path)) {
+    problems += fmt::format("; it was made from another target ({}) than {}", cache.index().target_model_path,
+                            options.target_model_path);
+  }
+  if (!problems.empty()) {
+    fail("{}: the hidden-state cache was made with different settings{}", data::CacheIndex::path(dir), problems);
+  }
+  return cache;
 }
 
 std::int64_t total_steps(const TrainOptions& options, const DataCursor& cursor, std::int64_t per_step) {
@@ -168,15 +200,18 @@ Trainer::Run::Run(TrainOptions o, parallel::ProcessGroups& g)
     : options(std::move(o)),
       groups(g),
       device(parse_device(options.device, g.local_rank())),
-      draft_config(load_checked_draft_config(options, g)),
-      target(model::TargetModel::load(options.target_model_path, device, compute_dtype(device), g.target_tp())),
-      aux_layers(io::aux_layer_ids(draft_config, static_cast<int>(target.config().num_hidden_layers))),
-      provenance(expected_provenance(options, target.config())),
-      train_data(open_shared_dataset(g, options.train_data_path, options.output_dir + "/prepared/train",
-                                     prepare_settings(options, draft_config), provenance)),
+      target_config(io::load_target_config(options.target_model_path)),
+      draft_config(load_checked_draft_config(options, target_config, g)),
+      aux_layers(io::aux_layer_ids(draft_config, static_cast<int>(target_config.num_hidden_layers))),
+      provenance(expected_provenance(prepare_settings(options, draft_config))),
+      target(load_target(options, device, g)),
+      train_cache(open_cache(options.train_hidden_states_path, options, target_config, aux_layers, provenance)),
+      eval_cache(open_cache(options.eval_hidden_states_path, options, target_config, aux_layers, provenance)),
+      train_data(train_cache ? train_cache->dataset()
+                             : open_shared_dataset(g, options.train_data_path, options.output_dir + "/prepared/train",
+                                                   prepare_settings(options, draft_config), provenance)),
       vocab(load_vocab(options, draft_config, train_data)),
-      draft(make_draft(options, draft_config, target, g.draft_tp())),
-      features(target, aux_layers, vocab, draft_head(options, draft, vocab, target)),
+      draft(make_draft(options, draft_config, target, g.draft_tp(), device)),
       micro_batches_per_step(options.global_batch_size / options.micro_batch_size),
       cursor(train_data.size(), options.micro_batch_size, options.seed),
       schedule(options.learning_rate, total_steps(options, cursor, micro_batches_per_step), options.warmup_ratio),
@@ -187,9 +222,23 @@ Trainer::Run::Run(TrainOptions o, parallel::ProcessGroups& g)
          "--output-dir",
          options.output_dir);
   }
+  if (eval_cache) eval_data = eval_cache->dataset();
   if (!options.eval_data_path.empty()) {
     eval_data = open_shared_dataset(groups, options.eval_data_path, options.output_dir + "/prepared/eval",
                                     prepare_settings(options, draft_config), provenance);
+  }
+  const at::Tensor head = draft_head(options, draft, vocab, device);
+  if (target) {
+    features = eval_features = std::make_shared<OnlineFeatures>(*target, aux_layers, vocab, head);
+  } else {
+    const at::Tensor lm_head = model::read_target_rows(options.target_model_path, model::TargetMatrix::LmHead,
+                                                       vocab_rows(draft_config, groups.draft_tp()), device,
+                                                       compute_dtype(device));
+    auto offline = [&](const data::HiddenStateCache& cache) {
+      return std::make_shared<OfflineFeatures>(cache, vocab, lm_head, head, groups.draft_tp(), compute_dtype(device));
+    };
+    features = offline(*train_cache);
+    if (eval_cache) eval_features = offline(*eval_cache);
   }
   state.settings = {
       {"learning_rate", options.learning_rate},   {"warmup_ratio", options.warmup_ratio},

@@ -32,5 +32,6 @@ class Progress {
 };
 
 std::string format_duration(double seconds);  // "1:02:03" or "02:03"
+std::string format_bytes(std::uint64_t bytes);  // "812 B", "1.65 MiB", "12.0 TiB" (binary units)
 
 }  // namespace talon::util

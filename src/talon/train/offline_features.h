@@ -1,0 +1,38 @@
+// The draft's inputs read from a hidden-state cache (`talon cache`), with
+// no target model loaded: the three aux layers come from the shards as
+// they are, and the target distribution is the target's lm_head applied to
+// the cached final hidden state (brief §2: its Vd draft rows for the
+// probabilities, all V rows for the argmax). Every rank reads its own
+// draft-DP position's micro-batch; the members of a draft-TP group read the
+// same one, and split the full-vocabulary argmax by vocabulary rows.
+#pragma once
+
+#include "talon/data/hidden_state_cache.h"
+#include "talon/train/feature_source.h"
+
+namespace talon::train {
+
+class OfflineFeatures : public FeatureSource {
+ public:
+  // lm_head: the target's lm_head rows of this rank's block of the
+  // vocabulary under `draft_tp` (rows rank * V / n onwards; all V rows
+  // without draft TP); draft_head: its rows of this rank's block of the
+  // draft vocabulary. Both on the draft's device, in `dtype`, the dtype
+  // the cached states are computed in.
+  OfflineFeatures(data::HiddenStateCache cache, model::DraftVocab vocab, at::Tensor lm_head, at::Tensor draft_head,
+                  parallel::Group draft_tp, at::ScalarType dtype);
+  // The batch (of the cache's own dataset) with its cached states, right-
+  // padded with zeros, on the draft's device.
+  model::TttBatch make(const data::Batch& batch) const;
+  std::optional<model::TttBatch> make_round(const std::vector<std::optional<data::Batch>>& round,
+                                            const parallel::Layout& layout) const override;
+
+ private:
+  data::HiddenStateCache cache_;
+  model::DraftVocab vocab_;  // on the draft's device
+  at::Tensor lm_head_, draft_head_;
+  parallel::Group draft_tp_;
+  at::ScalarType dtype_;
+};
+
+}  // namespace talon::train
