@@ -27,6 +27,7 @@ using testing::kTtt;
 using testing::run_talon;
 using testing::spawn_talon;
 using testing::train_records;
+using testing::expect_same_training;
 
 using Clock = std::chrono::steady_clock;
 
@@ -80,45 +81,6 @@ void run_world(const Fixture& f, int world, const std::string& args, const std::
     if (status == -1) ::kill(w.pids[rank], SIGKILL);
     EXPECT_EQ(status, 0) << name << " rank " << rank << ":\n" << util::read_file(w.logs[rank]);
   }
-}
-
-double relative(double a, double b) { return std::abs(a - b) / std::max(std::abs(b), 1e-30); }
-
-// The same per-step losses, gradient norms and final fp32 weights as `want`
-// (fp32: max relative difference 1e-5), and the same token counts. A
-// weight tensor's difference is ||a - b|| / ||b||: AdamW divides each
-// element's gradient by its own running magnitude, so where an element's
-// gradient is a near-cancelling sum the different order of the ranks'
-// sums moves that element by up to ~3e-5 of the tensor's largest value,
-// while the tensor as a whole stays within 1e-6.
-void expect_same_training(const std::string& got_dir, const std::string& want_dir) {
-  std::vector<json> got = train_records(got_dir), want = train_records(want_dir);
-  ASSERT_EQ(got.size(), want.size());
-  ASSERT_FALSE(want.empty());
-  for (std::size_t k = 0; k < got.size(); ++k) {
-    SCOPED_TRACE(::testing::Message() << "step " << k + 1);
-    EXPECT_EQ(got[k]["step"], want[k]["step"]);
-    EXPECT_EQ(got[k]["epoch"], want[k]["epoch"]);
-    EXPECT_EQ(got[k]["tokens"], want[k]["tokens"]);
-    EXPECT_LE(relative(got[k]["loss"], want[k]["loss"]), 1e-5);
-    for (int s = 0; s < kTtt; ++s) EXPECT_LE(relative(got[k]["ploss"][s], want[k]["ploss"][s]), 1e-5) << "ttt step " << s;
-    EXPECT_LE(relative(got[k]["grad_norm"], want[k]["grad_norm"]), 1e-5);
-  }
-  io::SafetensorsFile a = io::SafetensorsFile::open(final_checkpoint(got_dir) + "/training_state/tensors.safetensors");
-  io::SafetensorsFile b = io::SafetensorsFile::open(final_checkpoint(want_dir) + "/training_state/tensors.safetensors");
-  ASSERT_EQ(a.tensors().size(), b.tensors().size());
-  int masters = 0;
-  for (const io::TensorInfo& info : b.tensors()) {
-    if (info.name.rfind("master.", 0) != 0) continue;
-    ++masters;
-    at::Tensor x = a.tensor(info.name).to(at::kDouble), y = b.tensor(info.name).to(at::kDouble);
-    ASSERT_EQ(x.sizes(), y.sizes()) << info.name;
-    EXPECT_LE((x - y).norm().item<double>() / y.norm().item<double>(), 1e-5)
-        << info.name << ": largest element difference " << (x - y).abs().max().item<double>();
-  }
-  EXPECT_EQ(masters, 13);
-  EXPECT_EQ(std::filesystem::path(final_checkpoint(got_dir)).filename(),
-            std::filesystem::path(final_checkpoint(want_dir)).filename());
 }
 
 struct Layout {

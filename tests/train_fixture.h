@@ -3,16 +3,21 @@
 // conversations, and readers of what a run leaves behind.
 #pragma once
 
+#include <ATen/ATen.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "talon/io/safetensors.h"
 #include "talon/util/atomic_file.h"
 #include "test_support.h"
 
@@ -48,12 +53,17 @@ struct Fixture {
   }
 
   std::string args(const std::string& out, const std::string& extra = "", const std::string& lr = "1e-3") const {
+    return train_args("--train-data-path " + data, out, extra, lr);
+  }
+  // The same run from `source`: "--train-hidden-states-path DIR" trains offline.
+  std::string train_args(const std::string& source, const std::string& out, const std::string& extra = "",
+                         const std::string& lr = "1e-3") const {
     return fmt::format(
-        "train --target-model-path {} --draft-model-config {} --train-data-path {} --chat-template llama3 "
+        "train --target-model-path {} --draft-model-config {} {} --chat-template llama3 "
         "--max-length 192 --output-dir {} --num-epochs {} --learning-rate {} --warmup-ratio 0.2 "
         "--ttt-length {} --seed 5 --draft-global-batch-size {} --draft-micro-batch-size {} "
         "--quiet {}",
-        target, draft_config, data, out, epochs, lr, kTtt, global_batch, micro_batch, extra);
+        target, draft_config, source, out, epochs, lr, kTtt, global_batch, micro_batch, extra);
   }
 };
 
@@ -72,6 +82,45 @@ inline std::vector<nlohmann::json> train_records(const std::string& out) {
     records.push_back(r);
   }
   return records;
+}
+
+inline double relative(double a, double b) { return std::abs(a - b) / std::max(std::abs(b), 1e-30); }
+
+// The same per-step losses, gradient norms and final fp32 weights as `want`
+// (fp32: max relative difference 1e-5), and the same token counts. A
+// weight tensor's difference is ||a - b|| / ||b||: AdamW divides each
+// element's gradient by its own running magnitude, so where an element's
+// gradient is a near-cancelling sum the different order of the ranks'
+// sums moves that element by up to ~3e-5 of the tensor's largest value,
+// while the tensor as a whole stays within 1e-6.
+inline void expect_same_training(const std::string& got_dir, const std::string& want_dir) {
+  std::vector<nlohmann::json> got = train_records(got_dir), want = train_records(want_dir);
+  ASSERT_EQ(got.size(), want.size());
+  ASSERT_FALSE(want.empty());
+  for (std::size_t k = 0; k < got.size(); ++k) {
+    SCOPED_TRACE(::testing::Message() << "step " << k + 1);
+    EXPECT_EQ(got[k]["step"], want[k]["step"]);
+    EXPECT_EQ(got[k]["epoch"], want[k]["epoch"]);
+    EXPECT_EQ(got[k]["tokens"], want[k]["tokens"]);
+    EXPECT_LE(relative(got[k]["loss"], want[k]["loss"]), 1e-5);
+    for (int s = 0; s < kTtt; ++s) EXPECT_LE(relative(got[k]["ploss"][s], want[k]["ploss"][s]), 1e-5) << "ttt step " << s;
+    EXPECT_LE(relative(got[k]["grad_norm"], want[k]["grad_norm"]), 1e-5);
+  }
+  io::SafetensorsFile a = io::SafetensorsFile::open(final_checkpoint(got_dir) + "/training_state/tensors.safetensors");
+  io::SafetensorsFile b = io::SafetensorsFile::open(final_checkpoint(want_dir) + "/training_state/tensors.safetensors");
+  ASSERT_EQ(a.tensors().size(), b.tensors().size());
+  int masters = 0;
+  for (const io::TensorInfo& info : b.tensors()) {
+    if (info.name.rfind("master.", 0) != 0) continue;
+    ++masters;
+    at::Tensor x = a.tensor(info.name).to(at::kDouble), y = b.tensor(info.name).to(at::kDouble);
+    ASSERT_EQ(x.sizes(), y.sizes()) << info.name;
+    EXPECT_LE((x - y).norm().item<double>() / y.norm().item<double>(), 1e-5)
+        << info.name << ": largest element difference " << (x - y).abs().max().item<double>();
+  }
+  EXPECT_EQ(masters, 13);
+  EXPECT_EQ(std::filesystem::path(final_checkpoint(got_dir)).filename(),
+            std::filesystem::path(final_checkpoint(want_dir)).filename());
 }
 
 // Starts `env talon args` in the background (env: VAR=value ..., may be

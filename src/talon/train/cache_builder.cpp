@@ -82,7 +82,7 @@ void remove_stale_temp_files(const std::string& dir) {
 
 // The index this run continues (rank 0): an existing one with the same
 // settings keeps its shards that still pass the fast check and match the
-// plan; a shard that fails is written again.
+// plan; a shard that fails is written again. Not saved yet.
 data::CacheIndex start_index(const CacheOptions& options, const data::CacheSettings& settings,
                              const data::PreparedDataset& dataset, const std::vector<data::PlannedShard>& plan,
                              std::optional<data::CacheIndex> existing) {
@@ -106,8 +106,6 @@ data::CacheIndex start_index(const CacheOptions& options, const data::CacheSetti
       }
     }
   }
-  remove_stale_temp_files(options.output_dir);
-  index.save(options.output_dir);
   return index;
 }
 
@@ -207,7 +205,10 @@ CacheReport build_cache(const CacheOptions& options, parallel::ProcessGroups& gr
     settings.dataset = dataset->header().at("files");
     plan = data::plan_shards(*dataset, settings);
     if (groups.rank() == 0) {
-      check_disk_space(dir, start_index(options, settings, *dataset, plan, std::move(existing)), plan);
+      const data::CacheIndex index = start_index(options, settings, *dataset, plan, std::move(existing));
+      check_disk_space(dir, index, plan);
+      remove_stale_temp_files(dir);
+      index.save(dir);
     }
   });
   data::CacheIndex index = *data::CacheIndex::load(dir);
