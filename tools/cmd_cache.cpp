@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <cctype>
+#include <chrono>
 #include <cmath>
 #include <optional>
 
@@ -40,17 +41,24 @@ std::uint64_t parse_size(const std::string& text) {
 }
 
 void verify(const std::string& dir, bool show_progress) {
+  const auto start = std::chrono::steady_clock::now();
   const data::HiddenStateCache cache = data::HiddenStateCache::open(dir);
   const data::CacheIndex& index = cache.index();
   std::optional<util::Progress> progress;
   if (show_progress) progress.emplace("verify", static_cast<std::uint64_t>(index.num_tokens), "tokens");
+  std::uint64_t bytes = 0;
   cache.verify([&](const data::ShardRecord& shard) {
+    bytes += shard.bytes;
     if (progress) progress->advance(static_cast<std::uint64_t>(shard.num_tokens));
   });
   if (progress) progress->finish();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   fmt::print("{}: {} shards, {} samples, {} tokens: every checksum matches and every sample holds the prepared "
              "dataset's tokens\n",
              dir, index.shards.size(), index.num_samples, index.num_tokens);
+  fmt::print("read {} in {:.2f} s ({:.0f} tokens/s, {}/s)\n", util::format_bytes(bytes), seconds,
+             static_cast<double>(index.num_tokens) / seconds,
+             util::format_bytes(static_cast<std::uint64_t>(static_cast<double>(bytes) / seconds)));
 }
 
 }  // namespace

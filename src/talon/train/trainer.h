@@ -1,10 +1,11 @@
-// The online EAGLE-3 trainer (docs/training.md). It composes the pieces,
-// each its own component: data (prepared dataset + DataCursor), target
-// features (OnlineFeatures), the draft and its TTT loss (model/ttt.h),
-// optimizer (MasterWeights + AdamW + clipping), schedule (LrSchedule),
-// checkpointer, and trackers (metrics.jsonl, TensorBoard, progress).
-// Every rank of a run builds one over the same process groups; rank 0
-// alone writes checkpoints, metrics and progress.
+// The EAGLE-3 trainer (docs/training.md). It composes the pieces, each its
+// own component: data (prepared dataset + DataCursor), the draft's inputs
+// (a FeatureSource: the target in the loop, or a hidden-state cache), the
+// draft and its TTT loss (model/ttt.h), optimizer (MasterWeights + AdamW +
+// clipping), schedule (LrSchedule), checkpointer, and trackers
+// (metrics.jsonl, TensorBoard, progress). Every rank of a run builds one
+// over the same process groups; rank 0 alone writes checkpoints, metrics
+// and progress.
 #pragma once
 
 #include <memory>
@@ -16,10 +17,11 @@ namespace talon::train {
 
 class Trainer {
  public:
-  // Loads the target, the data and the draft and checks that they fit
-  // together; every mismatch is an error here, before any compute. With
-  // options.resume, continues from the newest complete checkpoint (of any
-  // layout). `groups` must outlive the trainer.
+  // Loads the target (or opens the hidden-state cache), the data and the
+  // draft and checks that they fit together; every mismatch is an error
+  // here, before any compute. With options.resume, continues from the
+  // newest complete checkpoint (of any layout). `groups` must outlive the
+  // trainer.
   Trainer(TrainOptions options, parallel::ProcessGroups& groups);
   ~Trainer();
 
