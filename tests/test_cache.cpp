@@ -1,6 +1,6 @@
 // `talon cache` and offline training end to end on the tiny example:
-// training from an fp32 cache gives the per-step losses of training with
-// the target in the loop; a run killed between writing a shard and
+// training from an fp32 cache gives the per-step losses (and eval losses)
+// of training with the target in the loop; a run killed between writing a shard and
 // indexing it is finished by the next one, byte for byte as if never
 // stopped; two ranks write the same cache as one; and every bad input is
 // refused with a message naming the file: too little disk, a truncated or
@@ -9,6 +9,7 @@
 #include <ATen/ATen.h>
 #include <stdlib.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -74,19 +75,39 @@ TEST(Cache, OfflineTrainingGivesTheLossesOfOnlineTraining) {
   std::uint64_t bytes = 0;
   for (const std::string& name : shard_files(cache)) bytes += fs::file_size(cache + "/" + name);
   EXPECT_EQ(index["bytes"].get<std::uint64_t>(), bytes);
-  EXPECT_DOUBLE_EQ(index["bytes_per_token"].get<double>(), static_cast<double>(bytes) / index["num_tokens"].get<double>());
-  EXPECT_NE(made.out.find(fmt::format("({:.1f} bytes/token)", index["bytes_per_token"].get<double>())), std::string::npos)
-      << made.out;
+  const double per_token = index["bytes_per_token"].get<double>();
+  EXPECT_DOUBLE_EQ(per_token, static_cast<double>(bytes) / index["num_tokens"].get<double>());
+  EXPECT_NE(made.out.find(fmt::format("({:.1f} bytes/token)", per_token)), std::string::npos) << made.out;
   EXPECT_EQ(index["num_samples"], 12);
   EXPECT_TRUE(index["complete"].get<bool>());
 
+  // Held-out data, evaluated every 3 steps in both modes.
+  const std::string eval_data = f.tmp.write("eval.jsonl", testing::first_conversations(5));
+  const std::string eval_cache = f.tmp.file("eval-cache");
+  std::string eval_args = f.cache_args(eval_cache, "--dtype fp32");
+  made = run_talon(eval_args.replace(eval_args.find(f.data), f.data.size(), eval_data));
+  ASSERT_EQ(made.status, 0) << made.out;
+
   const std::string online = f.tmp.file("online"), offline = f.tmp.file("offline");
-  auto a = run_talon(f.args(online));
+  auto a = run_talon(f.args(online, "--eval-interval 3 --eval-data-path " + eval_data));
   ASSERT_EQ(a.status, 0) << a.out;
-  auto b = run_talon(f.train_args("--train-hidden-states-path " + cache, offline));
+  auto b = run_talon(f.train_args("--train-hidden-states-path " + cache, offline,
+                                  "--eval-interval 3 --eval-hidden-states-path " + eval_cache));
   ASSERT_EQ(b.status, 0) << b.out;
   EXPECT_FALSE(fs::exists(offline + "/prepared")) << "an offline run prepares no data of its own";
   expect_same_training(offline, online);
+  std::vector<json> evals[2];
+  for (int mode = 0; mode < 2; ++mode) {
+    for (const json& r : testing::read_jsonl((mode == 0 ? online : offline) + "/metrics.jsonl")) {
+      if (r.contains("split")) evals[mode].push_back(r);
+    }
+  }
+  ASSERT_EQ(evals[0].size(), 4u);  // steps 3, 6, 9, 12
+  ASSERT_EQ(evals[1].size(), evals[0].size());
+  for (std::size_t k = 0; k < evals[0].size(); ++k) {
+    EXPECT_EQ(evals[1][k]["step"], evals[0][k]["step"]);
+    EXPECT_LE(testing::relative(evals[1][k]["loss"], evals[0][k]["loss"]), 1e-5) << "eval, step " << evals[0][k]["step"];
+  }
 
   auto verified = run_talon("cache --quiet --verify " + cache);
   EXPECT_EQ(verified.status, 0) << verified.out;
@@ -164,6 +185,29 @@ TEST(Cache, RanksShareTheShardsAndMergeOneIndex) {
       EXPECT_TRUE(at::allclose(a.tensor(info.name), b.tensor(info.name), 1e-4, 1e-5)) << name << " " << info.name;
     }
   }
+}
+
+// Offline training over two ranks, draft DP 2 and draft TP 2 (the lm_head's
+// vocabulary split for the argmax), against one process.
+TEST(Cache, OfflineRanksMatchOneProcess) {
+  CacheFixture f;
+  f.global_batch = 4;
+  const std::string cache = f.make_cache("cache");
+  const std::string source = "--train-hidden-states-path " + cache;
+  const std::string one = f.tmp.file("one");
+  auto run = run_talon(f.train_args(source, one));
+  ASSERT_EQ(run.status, 0) << run.out;
+  for (const char* layout : {"--draft-tp-size 1", "--draft-tp-size 2"}) {
+    SCOPED_TRACE(layout);
+    const std::string two = f.tmp.file(fmt::format("two-{}", layout[std::strlen(layout) - 1]));
+    run = run_talon("launch --nproc-per-node 2 -- " + f.train_args(source, two, layout));
+    ASSERT_EQ(run.status, 0) << run.out;
+    expect_same_training(two, one);
+  }
+  run = run_talon("launch --nproc-per-node 2 -- " + f.train_args(source, f.tmp.file("tp"), "--tp-size 2"));
+  EXPECT_NE(run.out.find("--tp-size 2: an offline run (--train-hidden-states-path) loads no target layers"),
+            std::string::npos)
+      << run.out;
 }
 
 TEST(Cache, RefusesACacheTheDiskCannotHold) {
@@ -270,7 +314,8 @@ TEST(Cache, AnExistingCacheKeepsItsSettingsAndData) {
   EXPECT_EQ(verified.status, 0) << verified.out;
 
   // Flags of the other mode are refused by name.
-  run = run_talon(f.train_args("--train-hidden-states-path " + cache + " --train-data-path " + f.data, f.tmp.file("x")));
+  run = run_talon(f.train_args("--train-hidden-states-path " + cache + " --train-data-path " + f.data,
+                               f.tmp.file("both")));
   EXPECT_NE(run.out.find("--train-data-path and --train-hidden-states-path: give one"), std::string::npos) << run.out;
 }
 

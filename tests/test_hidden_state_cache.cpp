@@ -107,7 +107,8 @@ TEST_F(CacheFormat, PlanPacksConsecutiveSamplesGreedily) {
   const std::vector<std::array<std::int64_t, 3>> expected = {{0, 2, 8}, {2, 1, 2}, {3, 2, 8}};
   for (std::size_t i = 0; i < plan.size(); ++i) {
     EXPECT_EQ(plan[i].file, fmt::format("shard-{:05d}.safetensors", i));
-    EXPECT_EQ((std::array<std::int64_t, 3>{plan[i].first_sample, plan[i].num_samples, plan[i].num_tokens}), expected[i]);
+    const std::array<std::int64_t, 3> got = {plan[i].first_sample, plan[i].num_samples, plan[i].num_tokens};
+    EXPECT_EQ(got, expected[i]);
     EXPECT_GE(plan[i].bytes, std::filesystem::file_size(shard_path(static_cast<int>(i))));  // an estimate from above
   }
   // A sample longer than a shard gets one of its own.

@@ -126,7 +126,7 @@ std::pair<ShardRecord, std::vector<std::uint64_t>> read_header(const io::Safeten
 
 }  // namespace
 
-ShardRecord write_shard(const std::string& dir, const std::string& file, const std::vector<HiddenStateSample>& samples,
+void write_shard(const std::string& dir, const std::string& file, const std::vector<HiddenStateSample>& samples,
                         const ShardFormat& format) {
   if (samples.empty()) fail("write_shard {}: no samples", file);
   io::NamedTensors tensors;
@@ -149,7 +149,6 @@ ShardRecord write_shard(const std::string& dir, const std::string& file, const s
                          {"first_sample", std::to_string(samples.front().index)},
                          {"num_samples", std::to_string(samples.size())},
                          {"xxh64", sums}});
-  return HiddenStateShard::describe(dir, file, format);
 }
 
 ShardRecord HiddenStateShard::describe(const std::string& dir, const std::string& file, const ShardFormat& format) {

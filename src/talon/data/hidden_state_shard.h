@@ -52,9 +52,8 @@ struct ShardFormat {
   at::ScalarType dtype = at::kBFloat16;
 };
 
-// Writes `samples` (consecutive indices) atomically to dir/file and returns
-// its record.
-ShardRecord write_shard(const std::string& dir, const std::string& file, const std::vector<HiddenStateSample>& samples,
+// Writes `samples` (consecutive indices) atomically to dir/file.
+void write_shard(const std::string& dir, const std::string& file, const std::vector<HiddenStateSample>& samples,
                         const ShardFormat& format);
 
 class HiddenStateShard {

@@ -219,8 +219,10 @@ CacheReport build_cache(const CacheOptions& options, parallel::ProcessGroups& gr
 
   const auto start = std::chrono::steady_clock::now();
   const at::Device device = parse_device(options.device, groups.local_rank());
-  const model::TargetModel target =
-      model::TargetModel::load(options.target_model_path, device, compute_dtype(device), groups.target_tp());
+  std::optional<model::TargetModel> target;  // not needed when nothing is left
+  if (!remaining.empty()) {
+    target = model::TargetModel::load(options.target_model_path, device, compute_dtype(device), groups.target_tp());
+  }
   const data::ShardFormat format = settings.shard_format();
   const auto groups_count = static_cast<std::size_t>(groups.target_dp().size());
   const auto mine = static_cast<std::size_t>(groups.target_dp().rank());
@@ -236,7 +238,7 @@ CacheReport build_cache(const CacheOptions& options, parallel::ProcessGroups& gr
     if (round + mine < remaining.size()) {
       const data::PlannedShard& shard = remaining[round + mine];
       std::vector<data::HiddenStateSample> samples =
-          compute_shard(target, *dataset, shard, settings.aux_layers, options.batch_size, options.dtype);
+          compute_shard(*target, *dataset, shard, settings.aux_layers, options.batch_size, options.dtype);
       if (groups.target_tp().rank() == 0) {
         data::write_shard(dir, shard.file, samples, format);
         maybe_kill(++written);
