@@ -34,7 +34,7 @@ std::uint64_t parse_size(const std::string& text) {
   const std::size_t unit =
       suffix.size() == 1 ? units.find(static_cast<char>(std::toupper(suffix[0]))) : std::string::npos;
   const double bytes = value * (unit == std::string::npos ? 1.0 : std::pow(1024.0, static_cast<double>(unit + 1)));
-  if (used == 0 || (!suffix.empty() && unit == std::string::npos) || !(bytes >= 1)) {
+  if (used == 0 || (!suffix.empty() && unit == std::string::npos) || !(bytes >= 1 && bytes < 1e18)) {
     fail("--shard-size {}: expected a positive size such as 1G, 512M or 4096", text);
   }
   return static_cast<std::uint64_t>(bytes);

@@ -17,8 +17,10 @@ namespace {
 
 constexpr const char* kFormat = "talon-hidden-state-cache";
 constexpr int kVersion = 1;
-// A shard's header per sample: four tensor entries and a checksum, generously.
+// A shard's header: four tensor entries and a checksum per sample, and the
+// rest of __metadata__, generously.
 constexpr std::uint64_t kHeaderBytesPerSample = 512;
+constexpr std::uint64_t kHeaderBytesPerShard = 1024;
 
 std::string dtype_label(at::ScalarType dtype) {
   if (dtype == at::kBFloat16) return "bf16";
@@ -26,10 +28,10 @@ std::string dtype_label(at::ScalarType dtype) {
   fail("hidden-state caches hold bf16 or fp32, not {}", c10::toString(dtype));
 }
 
-at::ScalarType parse_dtype_label(const std::string& label, const std::string& source) {
+at::ScalarType parse_dtype_label(const std::string& label) {
   if (label == "bf16") return at::kBFloat16;
   if (label == "fp32") return at::kFloat;
-  fail("{}: dtype \"{}\", expected bf16 or fp32", source, label);
+  fail("settings.dtype is \"{}\", expected bf16 or fp32", label);
 }
 
 nlohmann::json record_json(const ShardRecord& r) {
@@ -59,15 +61,15 @@ nlohmann::json CacheSettings::to_json() const {
           {"dtype", dtype_label(dtype)}, {"shard_size", shard_size}};
 }
 
-CacheSettings CacheSettings::from_json(const nlohmann::json& j, const std::string& source) {
+CacheSettings CacheSettings::from_json(const nlohmann::json& j) {
   CacheSettings s;
   s.dataset = j.at("dataset");
   s.target_fingerprint = j.at("target_fingerprint").get<std::string>();
   s.aux_layers = j.at("aux_layers").get<std::array<int, 3>>();
   s.hidden_size = j.at("hidden_size").get<std::int64_t>();
-  s.dtype = parse_dtype_label(j.at("dtype").get<std::string>(), source);
+  s.dtype = parse_dtype_label(j.at("dtype").get<std::string>());
   s.shard_size = j.at("shard_size").get<std::uint64_t>();
-  if (s.hidden_size <= 0 || s.shard_size == 0) fail("{}: hidden_size and shard_size must be positive", source);
+  if (s.hidden_size <= 0 || s.shard_size == 0) fail("settings.hidden_size and shard_size must be positive");
   return s;
 }
 
@@ -87,7 +89,7 @@ std::vector<PlannedShard> plan_shards(const PreparedDataset& data, const CacheSe
   std::uint64_t data_bytes = 0;
   auto close = [&] {
     current.file = fmt::format("shard-{:05d}.safetensors", plan.size());
-    current.bytes = data_bytes + 8 + kHeaderBytesPerSample * static_cast<std::uint64_t>(current.num_samples);
+    current.bytes = data_bytes + kHeaderBytesPerShard + kHeaderBytesPerSample * static_cast<std::uint64_t>(current.num_samples);
     plan.push_back(current);
     current = PlannedShard{};
     current.first_sample = plan.back().first_sample + plan.back().num_samples;
@@ -114,7 +116,7 @@ std::optional<CacheIndex> CacheIndex::load(const std::string& dir) {
     if (j.at("version").get<int>() != kVersion) {
       fail("version {} is not the supported version {}", j.at("version").dump(), kVersion);
     }
-    index.settings = CacheSettings::from_json(j.at("settings"), file);
+    index.settings = CacheSettings::from_json(j.at("settings"));
     if (j.at("id").get<std::string>() != index.settings.id()) fail("\"id\" does not match \"settings\"");
     index.target_model_path = j.at("target_model_path").get<std::string>();
     index.num_samples = j.at("num_samples").get<std::int64_t>();

@@ -36,7 +36,7 @@ struct CacheSettings {
   std::uint64_t shard_size = 0;          // bytes of tensor data a shard holds at most (one sample may exceed it)
 
   nlohmann::json to_json() const;
-  static CacheSettings from_json(const nlohmann::json& json, const std::string& source);
+  static CacheSettings from_json(const nlohmann::json& json);
   std::string id() const;  // hex XXH64 of to_json(): stamped into every shard
   // input_ids (4) + loss_mask (1) + aux and final hidden state (4H elements).
   std::uint64_t bytes_per_token() const;

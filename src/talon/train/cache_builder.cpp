@@ -18,6 +18,7 @@
 #include "talon/train/device.h"
 #include "talon/util/atomic_file.h"
 #include "talon/util/error.h"
+#include "talon/util/mmap_file.h"
 #include "talon/util/progress.h"
 
 namespace talon::train {
@@ -34,8 +35,11 @@ data::PreparedDataset stage_dataset(const CacheOptions& options, const data::Pre
   const std::vector<std::string>& inputs = settings.inputs;
   std::optional<data::PreparedDataset> staged;
   if (fs::exists(staged_dir + "/header.json")) staged = data::PreparedDataset::open(staged_dir);
+  // Names what differs: the data settings, else the samples themselves.
   auto refuse = [&] {
-    fail("{} holds a cache of other data or data settings: choose another --output-dir", options.output_dir);
+    std::string why = staged ? staged->differences(expected) : "; its prepared/ is missing";
+    if (why.empty()) why = "; its prepared/ holds other samples (other input files or --draft-vocab-size)";
+    fail("{} holds a cache of other data{}: choose another --output-dir", options.output_dir, why);
   };
   if (inputs.empty()) fail("--data-path: no input given");
   if (inputs.size() != 1 || !fs::is_directory(inputs[0])) {
@@ -48,7 +52,12 @@ data::PreparedDataset stage_dataset(const CacheOptions& options, const data::Pre
   if (cache_exists) refuse();
   util::AtomicDir copy(staged_dir);
   for (const fs::directory_entry& entry : fs::directory_iterator(inputs[0])) {
-    if (entry.is_regular_file()) fs::copy_file(entry.path(), copy.file(entry.path().filename().string()));
+    if (!entry.is_regular_file()) continue;
+    // Through AtomicFile, which syncs what it writes, as AtomicDir expects.
+    const util::MmapFile from(entry.path().string());
+    util::AtomicFile to(copy.file(entry.path().filename().string()));
+    to.write(from.data(), from.size());
+    to.commit();
   }
   copy.commit();
   return data::PreparedDataset::open(staged_dir);
@@ -106,6 +115,7 @@ data::CacheIndex start_index(const CacheOptions& options, const data::CacheSetti
       }
     }
   }
+  index.complete = index.shards.size() == plan.size();  // checked above: each is a planned one
   return index;
 }
 
@@ -159,8 +169,9 @@ std::vector<data::HiddenStateSample> compute_shard(const model::TargetModel& tar
       const std::int64_t n = batch.lengths[r].item<std::int64_t>();
       samples.push_back({static_cast<std::int64_t>(indices[row]), batch.input_ids[r].narrow(0, 0, n).to(at::kInt),
                          batch.loss_mask[r].narrow(0, 0, n).to(at::kByte),
-                         features.aux[r].narrow(0, 0, n).to(at::kCPU, dtype),
-                         features.hidden[r].narrow(0, 0, n).to(at::kCPU, dtype)});
+                         // copies: a view would keep the whole padded batch alive
+                         features.aux[r].narrow(0, 0, n).to(at::kCPU, dtype, false, true),
+                         features.hidden[r].narrow(0, 0, n).to(at::kCPU, dtype, false, true)});
     }
   }
   return samples;
@@ -206,12 +217,14 @@ CacheReport build_cache(const CacheOptions& options, parallel::ProcessGroups& gr
     plan = data::plan_shards(*dataset, settings);
     if (groups.rank() == 0) {
       const data::CacheIndex index = start_index(options, settings, *dataset, plan, std::move(existing));
-      check_disk_space(dir, index, plan);
       remove_stale_temp_files(dir);
+      check_disk_space(dir, index, plan);
       index.save(dir);
     }
   });
-  data::CacheIndex index = *data::CacheIndex::load(dir);
+  std::optional<data::CacheIndex> loaded = data::CacheIndex::load(dir);
+  if (!loaded) fail("{}: no index.json after rank 0 wrote one: the ranks must share the cache directory", dir);
+  data::CacheIndex index = std::move(*loaded);
   std::vector<data::PlannedShard> remaining;
   for (const data::PlannedShard& shard : plan) {
     if (!is_indexed(index, shard)) remaining.push_back(shard);

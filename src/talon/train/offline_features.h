@@ -21,13 +21,17 @@ class OfflineFeatures : public FeatureSource {
   // the cached states are computed in.
   OfflineFeatures(data::HiddenStateCache cache, model::DraftVocab vocab, at::Tensor lm_head, at::Tensor draft_head,
                   parallel::Group draft_tp, at::ScalarType dtype);
-  // The batch (of the cache's own dataset) with its cached states, right-
-  // padded with zeros, on the draft's device.
-  model::TttBatch make(const data::Batch& batch) const;
   std::optional<model::TttBatch> make_round(const std::vector<std::optional<data::Batch>>& round,
                                             const parallel::Layout& layout) const override;
 
  private:
+  // The batch (of the cache's own dataset) with its cached states, right-
+  // padded with zeros, on the draft's device. Online, padding holds the
+  // target's states for token 0 instead; either way nothing reaches the
+  // loss, because loss_mask is 0 there and on each sample's last position
+  // (brief §2, Talon), the one row whose target reads the first padding.
+  model::TttBatch make(const data::Batch& batch) const;
+
   data::HiddenStateCache cache_;
   model::DraftVocab vocab_;  // on the draft's device
   at::Tensor lm_head_, draft_head_;
