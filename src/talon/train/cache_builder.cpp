@@ -264,8 +264,8 @@ CacheReport build_cache(const CacheOptions& options, parallel::ProcessGroups& gr
       index.shards.push_back(data::HiddenStateShard::describe(dir, remaining[k].file, format));
       done_samples += remaining[k].num_samples;
       if (progress) {
-        progress->set_suffix(fmt::format("{} samples {:.1f}/s", done_samples,
-                                           done_samples / std::max(progress->elapsed_seconds(), 1e-9)));
+        const double seconds = std::max(progress->elapsed_seconds(), 1e-9);
+        progress->set_suffix(fmt::format("{} samples {:.1f}/s", done_samples, done_samples / seconds));
         progress->advance(static_cast<std::uint64_t>(remaining[k].num_tokens));
       }
     }
