@@ -5,7 +5,8 @@
 // tiny random checkpoints written by the test: Llama (GQA, llama3 rope
 // scaling), Qwen2 (q/k/v biases, tied embeddings), Qwen3 (q/k norm, head_dim
 // != hidden / heads). Then the checkpoint forms (shards, bf16/fp16 on disk),
-// the errors, and right-padded batches.
+// the errors, right-padded batches, and decoding with a KV cache (a chain
+// and a draft tree) against the whole-sequence forward.
 #include "talon/model/target_model.h"
 
 #include <ATen/ATen.h>
@@ -637,6 +638,80 @@ TEST(TargetModel, RightPaddedBatchMatchesEachSampleAlone) {
     EXPECT_TRUE(at::allclose(together.aux[b].narrow(0, 0, n), alone.aux[0], 1e-5, 1e-5)) << "sample " << b;
     EXPECT_TRUE(at::allclose(together.hidden[b].narrow(0, 0, n), alone.hidden[0], 1e-5, 1e-5)) << "sample " << b;
   }
+}
+
+
+// Decoding with a KV cache (extend) gives each new token the features
+// forward() gives it on the whole sequence: a prompt, then one token at a
+// time (Qwen3: q/k norm), and a draft tree whose nodes each see only their
+// ancestors, then the accepted path kept and decoding continued from it.
+at::Tensor lower_triangle(std::int64_t n) { return at::ones({n, n}, at::kBool).tril(); }
+
+void expect_same_rows(const TargetFeatures& got, const TargetFeatures& whole, std::int64_t first, const char* what) {
+  const std::int64_t n = got.hidden.size(1);
+  EXPECT_TRUE(at::allclose(got.aux[0], whole.aux[0].narrow(0, first, n), 1e-5, 1e-5)) << what;
+  EXPECT_TRUE(at::allclose(got.hidden[0], whole.hidden[0].narrow(0, first, n), 1e-5, 1e-5)) << what;
+}
+
+TEST(TargetModel, ExtendingTheCacheMatchesTheWholeSequence) {
+  TempDir tmp;
+  json config = qwen3_config();
+  TargetModel model = TargetModel::load(write_model(tmp, "model", config, random_weights(config, 8)), at::kCPU,
+                                        at::kFloat);
+  const std::array<int, 3> aux = {0, 1, 2};
+  const std::vector<std::int64_t> ids = random_ids(config["vocab_size"], 12, 31);
+  const TargetFeatures whole = model.forward(as_batch(ids), aux);
+  KvCache cache;
+  const at::Tensor all = as_batch(ids);
+  expect_same_rows(model.extend(all.narrow(1, 0, 7), at::arange(7), lower_triangle(7), cache, aux), whole, 0,
+                   "prompt");
+  for (std::int64_t t = 7; t < 12; ++t) {
+    expect_same_rows(model.extend(all.narrow(1, t, 1), at::arange(t, t + 1), lower_triangle(1), cache, aux), whole, t,
+                     "one token");
+  }
+  EXPECT_EQ(cache.length(), 12);
+}
+
+TEST(TargetModel, DraftTreeNodesSeeOnlyTheirAncestors) {
+  TempDir tmp;
+  json config = llama_config();
+  TargetModel model = TargetModel::load(write_model(tmp, "model", config, random_weights(config, 9)), at::kCPU,
+                                        at::kFloat);
+  const std::array<int, 3> aux = {1, 2, 4};
+  const std::vector<std::int64_t> prefix = random_ids(config["vocab_size"], 6, 41);
+  // The tree after the prefix: node 0 and node 1 at depth 0, node 2 (child
+  // of 0) and node 3 (child of 1) at depth 1, node 4 (child of 3) at depth 2.
+  const std::vector<std::int64_t> tokens = {11, 22, 33, 44, 55}, parent = {-1, -1, 0, 1, 3};
+  const std::int64_t n = 5, start = 6;
+  at::Tensor mask = at::zeros({n, n}, at::kBool);
+  std::vector<std::int64_t> depth(n);
+  for (std::int64_t i = 0; i < n; ++i) {
+    for (std::int64_t a = i; a >= 0; a = parent[a]) mask[i][a] = true;
+    depth[i] = parent[i] < 0 ? 0 : depth[parent[i]] + 1;
+  }
+  KvCache cache;
+  model.extend(as_batch(prefix), at::arange(start), lower_triangle(start), cache, aux);
+  const TargetFeatures tree =
+      model.extend(at::tensor(tokens, at::kLong).unsqueeze(0), at::tensor(depth, at::kLong) + start, mask, cache, aux);
+  for (std::int64_t i = 0; i < n; ++i) {
+    std::vector<std::int64_t> path;
+    for (std::int64_t a = i; a >= 0; a = parent[a]) path.insert(path.begin(), tokens[a]);
+    std::vector<std::int64_t> sequence = prefix;
+    sequence.insert(sequence.end(), path.begin(), path.end());
+    const TargetFeatures alone = model.forward(as_batch(sequence), aux);
+    const std::int64_t last = static_cast<std::int64_t>(sequence.size()) - 1;
+    EXPECT_TRUE(at::allclose(tree.hidden[0][i], alone.hidden[0][last], 1e-5, 1e-5)) << "node " << i;
+    EXPECT_TRUE(at::allclose(tree.aux[0][i], alone.aux[0][last], 1e-5, 1e-5)) << "node " << i;
+  }
+  // Accept the path 1 -> 3 -> 4, keep it, and decode one more token.
+  cache.keep(at::cat({at::arange(start), at::tensor({start + 1, start + 3, start + 4}, at::kLong)}));
+  EXPECT_EQ(cache.length(), start + 3);
+  std::vector<std::int64_t> sequence = prefix;
+  sequence.insert(sequence.end(), {22, 44, 55, 66});
+  const TargetFeatures next =
+      model.extend(at::tensor({std::int64_t{66}}).unsqueeze(0), at::arange(start + 3, start + 4), lower_triangle(1),
+                   cache, aux);
+  expect_same_rows(next, model.forward(as_batch(sequence), aux), start + 3, "after the accepted path");
 }
 
 }  // namespace

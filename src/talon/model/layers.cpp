@@ -84,13 +84,17 @@ at::Tensor swiglu_mlp(const at::Tensor& x, const at::Tensor& gate, const at::Ten
   return at::linear(at::silu(at::linear(x, gate)) * at::linear(x, up), down);
 }
 
-at::Tensor causal_attention_reference(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
-  const std::int64_t length = q.size(2), groups = q.size(1) / k.size(1);
+at::Tensor masked_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask) {
+  const std::int64_t groups = q.size(1) / k.size(1);
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(3)));
   at::Tensor scores = at::matmul(q, repeat_kv(k, groups).transpose(-2, -1)).to(at_least_fp32(q.scalar_type())) * scale;
-  at::Tensor future = at::ones({length, length}, q.options().dtype(at::kBool)).triu(1);
-  at::Tensor probs = at::softmax(scores.masked_fill(future, -INFINITY), -1).to(q.scalar_type());
+  at::Tensor probs = at::softmax(scores.masked_fill(mask.logical_not(), -INFINITY), -1).to(q.scalar_type());
   return at::matmul(probs, repeat_kv(v, groups));
+}
+
+at::Tensor causal_attention_reference(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
+  const std::int64_t length = q.size(2);
+  return masked_attention(q, k, v, at::ones({length, length}, q.options().dtype(at::kBool)).tril());
 }
 
 at::Tensor causal_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {

@@ -48,6 +48,13 @@ at::Tensor swiglu_mlp(const at::Tensor& x, const at::Tensor& gate, const at::Ten
 // fused kernel on CUDA where the libtorch has one (2.x), else the blockwise
 // flash_attention.h. The reference is the plain [L, L] form.
 at::Tensor causal_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v);
+
+// Attention of n new queries over T keys where mask [n, T] (bool, true =
+// may attend) allows: decoding, where the keys are the cached ones followed
+// by the new tokens'. q [B, h, n, d], k/v [B, kv, T, d]; the plain form
+// (scores [n, T] are small when n is a handful of draft tokens), softmax in
+// fp32, result [B, h, n, d] in q's dtype. Every row must allow some key.
+at::Tensor masked_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask);
 at::Tensor causal_attention_reference(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v);
 
 }  // namespace talon::model

@@ -124,7 +124,9 @@ TargetModel TargetModel::load(const std::string& dir, at::Device device, at::Sca
   return model;
 }
 
-at::Tensor TargetModel::decoder_layer(const Layer& layer, const at::Tensor& x, const RopeTable& rope) const {
+at::Tensor TargetModel::decoder_layer(std::size_t index, const at::Tensor& x, const RopeTable& rope,
+                                      const Decoding* decoding) const {
+  const Layer& layer = layers_[index];
   const std::int64_t b = x.size(0), l = x.size(1), d = config_.head_dim;
   // This TP member's heads; o_proj and down_proj give partial sums, added
   // over the group before their biases (Megatron's row-parallel layers).
@@ -141,7 +143,16 @@ at::Tensor TargetModel::decoder_layer(const Layer& layer, const at::Tensor& x, c
   }
   q = apply_rope(q.transpose(1, 2), rope);  // [B, h, L, d]
   k = apply_rope(k.transpose(1, 2), rope);  // [B, kv, L, d]
-  at::Tensor attn = causal_attention(q, k, v.transpose(1, 2));
+  at::Tensor attn;
+  if (decoding == nullptr) {
+    attn = causal_attention(q, k, v.transpose(1, 2));
+  } else {
+    auto [keys, values] = decoding->cache.append(index, k, v.transpose(1, 2));
+    // Every cached token, then the new ones as the mask allows.
+    const std::int64_t cached = keys.size(2) - l;
+    at::Tensor mask = at::cat({at::ones({l, cached}, decoding->mask.options()), decoding->mask}, 1);
+    attn = masked_attention(q, keys, values, mask);
+  }
   at::Tensor attn_out = parallel::reduce_from_tp(at::linear(attn.transpose(1, 2).reshape({b, l, heads * d}), layer.o_proj), tp_);
   at::Tensor out = x + (layer.o_bias.defined() ? attn_out + layer.o_bias : attn_out);
   return out + parallel::reduce_from_tp(swiglu_mlp(rms_norm(out, layer.post_attention_layernorm, eps), layer.gate_proj,
@@ -150,6 +161,24 @@ at::Tensor TargetModel::decoder_layer(const Layer& layer, const at::Tensor& x, c
 }
 
 TargetFeatures TargetModel::forward(const at::Tensor& input_ids, const std::array<int, 3>& aux_layers) const {
+  return run(input_ids, at::arange(input_ids.size(-1), input_ids.options().device(device_)), aux_layers, nullptr);
+}
+
+TargetFeatures TargetModel::extend(const at::Tensor& input_ids, const at::Tensor& positions, const at::Tensor& mask,
+                                   KvCache& cache, const std::array<int, 3>& aux_layers) const {
+  const std::int64_t n = input_ids.dim() == 2 ? input_ids.size(1) : -1;
+  if (positions.dim() != 1 || positions.size(0) != n || mask.dim() != 2 || mask.size(0) != n || mask.size(1) != n ||
+      mask.scalar_type() != at::kBool) {
+    fail("target extend: for input_ids {} expected positions [n] and a bool mask [n, n], found {} and {} {}",
+         shape_string(input_ids.sizes()), shape_string(positions.sizes()), c10::toString(mask.scalar_type()),
+         shape_string(mask.sizes()));
+  }
+  const Decoding decoding{cache, mask.to(device_)};
+  return run(input_ids, positions.to(device_, at::kLong), aux_layers, &decoding);
+}
+
+TargetFeatures TargetModel::run(const at::Tensor& input_ids, const at::Tensor& positions,
+                                const std::array<int, 3>& aux_layers, const Decoding* decoding) const {
   at::NoGradGuard no_grad;
   if (input_ids.dim() != 2 || input_ids.scalar_type() != at::kLong || input_ids.numel() == 0) {
     fail("target forward: input_ids must be a non-empty [B, L] int64 tensor, found {} {}",
@@ -171,14 +200,14 @@ TargetFeatures TargetModel::forward(const at::Tensor& input_ids, const std::arra
   }
 
   const std::int64_t b = ids.size(0), l = ids.size(1), hidden = config_.hidden_size;
-  RopeTable rope = rope_table(inv_freq_, at::arange(l, ids.options()), dtype_);
+  RopeTable rope = rope_table(inv_freq_, positions, dtype_);
   TargetFeatures features;
   // Filled in place, so the three layer outputs never exist twice.
   features.aux = at::empty({b, l, 3 * hidden}, embed_tokens_.options());
   at::Tensor x = parallel::vocab_parallel_embedding(embed_tokens_, ids, tp_);  // [B, L, H]
   std::size_t next_aux = 0;
   for (int i = 0; i < layer_count; ++i) {
-    x = decoder_layer(layers_[i], x, rope);
+    x = decoder_layer(static_cast<std::size_t>(i), x, rope, decoding);
     if (next_aux < aux.size() && i == aux[next_aux]) {
       features.aux.narrow(-1, static_cast<std::int64_t>(next_aux) * hidden, hidden).copy_(x);
       ++next_aux;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "talon/io/hf_config.h"
+#include "talon/model/kv_cache.h"
 #include "talon/parallel/group.h"
 
 namespace talon::model {
@@ -49,6 +50,15 @@ class TargetModel {
   // features are whole (not sharded) on every member of the TP group.
   TargetFeatures forward(const at::Tensor& input_ids, const std::array<int, 3>& aux_layers) const;
 
+  // One decoding step: the new tokens input_ids [B, n] at RoPE positions
+  // `positions` (int64 [n]) attend to every token in `cache` and, among
+  // themselves, where `mask` (bool [n, n], true = may attend) allows: the
+  // lower triangle for a chain, the ancestor relation for a draft tree.
+  // Their keys and values are appended to `cache`. The same features as
+  // forward() gives those positions on the whole sequence.
+  TargetFeatures extend(const at::Tensor& input_ids, const at::Tensor& positions, const at::Tensor& mask,
+                        KvCache& cache, const std::array<int, 3>& aux_layers) const;
+
   const io::TargetConfig& config() const { return config_; }
   const at::Tensor& embed_tokens() const { return embed_tokens_; }  // [V / tp, H]: this member's rows
   const at::Tensor& lm_head() const { return lm_head_; }            // [V / tp, H]; the embedding when tied
@@ -68,8 +78,19 @@ class TargetModel {
     at::Tensor gate_proj, up_proj, down_proj;              // [I, H] x2, [H, I]
   };
 
-  // x [B, L, H] -> the residual stream after the layer, [B, L, H].
-  at::Tensor decoder_layer(const Layer& layer, const at::Tensor& x, const RopeTable& rope) const;
+  // The decoding context of decoder_layer: the cache and the new tokens' mask.
+  struct Decoding {
+    KvCache& cache;
+    at::Tensor mask;  // [n, n] bool, on the model's device
+  };
+
+  // forward() and extend(): checks and the layer loop.
+  TargetFeatures run(const at::Tensor& input_ids, const at::Tensor& positions, const std::array<int, 3>& aux_layers,
+                     const Decoding* decoding) const;
+  // x [B, L, H] -> the residual stream after layer `index`, [B, L, H]:
+  // causal attention over x, or with `decoding`, over the cache and x.
+  at::Tensor decoder_layer(std::size_t index, const at::Tensor& x, const RopeTable& rope,
+                           const Decoding* decoding) const;
 
   TargetModel(io::TargetConfig config, at::Device device, at::ScalarType dtype, parallel::Group tp)
       : config_(std::move(config)), device_(device), dtype_(dtype), tp_(std::move(tp)) {}
