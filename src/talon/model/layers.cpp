@@ -92,6 +92,12 @@ at::Tensor masked_attention(const at::Tensor& q, const at::Tensor& k, const at::
   return at::matmul(probs, repeat_kv(v, groups));
 }
 
+at::Tensor decode_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& new_mask) {
+  const at::Tensor visible = new_mask.to(q.device());
+  const std::int64_t n = visible.size(0);
+  return masked_attention(q, k, v, at::cat({at::ones({n, k.size(2) - n}, visible.options()), visible}, 1));
+}
+
 at::Tensor causal_attention_reference(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
   const std::int64_t length = q.size(2);
   return masked_attention(q, k, v, at::ones({length, length}, q.options().dtype(at::kBool)).tril());

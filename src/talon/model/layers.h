@@ -55,6 +55,11 @@ at::Tensor causal_attention(const at::Tensor& q, const at::Tensor& k, const at::
 // (scores [n, T] are small when n is a handful of draft tokens), softmax in
 // fp32, result [B, h, n, d] in q's dtype. Every row must allow some key.
 at::Tensor masked_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask);
+
+// Decoding: n new queries over cached keys and values whose last n entries
+// are the new tokens' own. Each sees every earlier entry and, among the new
+// ones, what `new_mask` (bool [n, n]) allows.
+at::Tensor decode_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& new_mask);
 at::Tensor causal_attention_reference(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v);
 
 }  // namespace talon::model

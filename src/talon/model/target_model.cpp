@@ -148,10 +148,7 @@ at::Tensor TargetModel::decoder_layer(std::size_t index, const at::Tensor& x, co
     attn = causal_attention(q, k, v.transpose(1, 2));
   } else {
     auto [keys, values] = decoding->cache.append(index, k, v.transpose(1, 2));
-    // Every cached token, then the new ones as the mask allows.
-    const std::int64_t cached = keys.size(2) - l;
-    at::Tensor mask = at::cat({at::ones({l, cached}, decoding->mask.options()), decoding->mask}, 1);
-    attn = masked_attention(q, keys, values, mask);
+    attn = decode_attention(q, keys, values, decoding->mask);
   }
   at::Tensor attn_out = parallel::reduce_from_tp(at::linear(attn.transpose(1, 2).reshape({b, l, heads * d}), layer.o_proj), tp_);
   at::Tensor out = x + (layer.o_bias.defined() ? attn_out + layer.o_bias : attn_out);
