@@ -11,6 +11,7 @@ void add_prepare_command(CLI::App& app);
 void add_init_target_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_cache_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
 void add_launch_command(CLI::App& app);
 
 }  // namespace talon::cli

@@ -1,0 +1,50 @@
+#include "talon/eval/prompts.h"
+
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "talon/text/conversation.h"
+#include "talon/util/error.h"
+#include "talon/util/json_file.h"
+
+namespace talon::eval {
+
+std::vector<std::vector<std::int64_t>> load_prompts(const std::string& path, const text::Tokenizer& tokenizer,
+                                                    const text::ChatTemplate& chat_template,
+                                                    const std::optional<std::string>& system_prompt,
+                                                    std::int64_t limit) {
+  std::ifstream in(path);
+  if (!in) fail("{}: cannot open", path);
+  std::vector<std::vector<std::int64_t>> prompts;
+  std::string line;
+  for (std::int64_t number = 1; std::getline(in, line) && (limit <= 0 || static_cast<std::int64_t>(prompts.size()) < limit);
+       ++number) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const std::string where = fmt::format("{}:{}", path, number);
+    text::Conversation conversation;
+    try {
+      conversation = text::parse_conversation(util::parse_json(line, where));
+    } catch (const Error& e) {
+      fail("{}: {}", where, e.what());
+    }
+    std::size_t end = conversation.size();
+    while (end > 0 && conversation[end - 1].role != text::Role::User) --end;
+    if (end == 0) fail("{}: the conversation has no user turn to prompt with", where);
+    conversation.resize(end);
+    const std::string text =
+        chat_template.render(text::with_system_prompt(conversation, chat_template, system_prompt)) +
+        chat_template.assistant.header;
+    const std::vector<std::int32_t> ids = tokenizer.encode(text);
+    prompts.emplace_back(ids.begin(), ids.end());
+  }
+  return prompts;
+}
+
+std::int64_t end_of_turn_id(const text::Tokenizer& tokenizer, const text::ChatTemplate& chat_template) {
+  const std::vector<std::int32_t> ids = tokenizer.encode(chat_template.end_of_turn);
+  if (ids.empty()) fail("chat template {}: its end_of_turn string encodes to no token", chat_template.name);
+  return ids.front();
+}
+
+}  // namespace talon::eval

@@ -1,0 +1,28 @@
+// Evaluation prompts: each JSONL conversation up to its last user turn,
+// with SpecForge's system-prompt rule, rendered by the chat template and
+// followed by the assistant header (what Hugging Face renders with
+// add_generation_prompt=True), tokenized without added special tokens.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "talon/text/chat_template.h"
+#include "talon/text/tokenizer.h"
+
+namespace talon::eval {
+
+// The first `limit` prompts of `path` (all when limit <= 0); a line without
+// a user turn is an error naming file:line.
+std::vector<std::vector<std::int64_t>> load_prompts(const std::string& path, const text::Tokenizer& tokenizer,
+                                                    const text::ChatTemplate& chat_template,
+                                                    const std::optional<std::string>& system_prompt,
+                                                    std::int64_t limit);
+
+// The token that ends an assistant turn: the first token of the template's
+// end_of_turn string.
+std::int64_t end_of_turn_id(const text::Tokenizer& tokenizer, const text::ChatTemplate& chat_template);
+
+}  // namespace talon::eval

@@ -1,0 +1,104 @@
+// talon eval: speculative decoding of held-out prompts with a target and an
+// EAGLE-3 draft checkpoint (Talon's, SpecForge's, any SGLang loads); reports
+// the acceptance length, the acceptance rate per draft position and tokens/s
+// with and without speculation (docs/evaluation.md).
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+
+#include <optional>
+
+#include "commands.h"
+#include "talon/data/vocab_mapping.h"
+#include "talon/eval/acceptance.h"
+#include "talon/eval/prompts.h"
+#include "talon/model/draft_checkpoint.h"
+#include "talon/train/device.h"
+#include "talon/util/atomic_file.h"
+#include "talon/util/error.h"
+
+namespace talon::cli {
+namespace {
+
+struct EvalOptions {
+  std::string target_model_path, draft_model_path, data_path, output;
+  std::string chat_template = "llama3";
+  std::optional<std::string> system_prompt;
+  std::int64_t max_new_tokens = 256, num_prompts = 0, num_steps = 3, batch_size = 1;
+  std::string device = "cpu";
+};
+
+void print_table(const eval::AcceptanceReport& r, const EvalOptions& o) {
+  const nlohmann::json j = r.to_json();
+  fmt::print("prompts {}  generated tokens {}  target verifications {}  draft steps {}\n", r.prompts, r.tokens,
+             r.verifications, o.num_steps);
+  fmt::print("acceptance length       {:.3f}\n", r.acceptance_length());
+  const std::vector<double> rates = r.acceptance_rates();
+  for (std::size_t i = 0; i < rates.size(); ++i) fmt::print("accepted at draft {}     {:.3f}\n", i + 1, rates[i]);
+  fmt::print("tokens/s speculative    {:.1f}\n", j["speculative_tokens_per_s"].get<double>());
+  fmt::print("tokens/s target alone   {:.1f}\n", j["greedy_tokens_per_s"].get<double>());
+  fmt::print("lossless                {}\n", r.mismatches == 0 ? "yes: every output equals the target's greedy one"
+                                                               : fmt::format("NO: {} prompts differ", r.mismatches));
+}
+
+}  // namespace
+
+void add_eval_command(CLI::App& app) {
+  auto o = std::make_shared<EvalOptions>();
+  CLI::App* cmd = app.add_subcommand("eval", "Speculative decoding with a draft: acceptance length and speed");
+  cmd->add_option("--target-model-path", o->target_model_path, "Target model directory (Hugging Face layout)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  cmd->add_option("--draft-model-path", o->draft_model_path, "EAGLE-3 draft checkpoint directory")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  cmd->add_option("--data-path", o->data_path, "Conversation JSONL; each line's last user turn is a prompt")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--chat-template", o->chat_template, "Template name or .json file")->capture_default_str();
+  cmd->add_option("--system-prompt", o->system_prompt, "System prompt for conversations without one ('' for none)");
+  cmd->add_option("--num-prompts", o->num_prompts, "Use the first N prompts (0: all)")->capture_default_str();
+  cmd->add_option("--max-new-tokens", o->max_new_tokens, "Tokens generated per prompt, at most")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--speculative-num-steps", o->num_steps, "Draft tokens proposed per target verification (chain)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--batch-size", o->batch_size, "Prompts decoded together (only 1 so far)")
+      ->check(CLI::Range(1, 1))
+      ->capture_default_str();
+  cmd->add_option("--device", o->device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
+  cmd->add_option("--output", o->output, "Also write the figures as JSON to this file");
+
+  cmd->callback([o] {
+    const at::Device device = train::parse_device(o->device, 0);
+    const at::ScalarType dtype = train::compute_dtype(device);
+    const model::TargetModel target = model::TargetModel::load(o->target_model_path, device, dtype);
+    const model::DraftCheckpoint checkpoint = model::load_draft_checkpoint(o->draft_model_path);
+    model::Eagle3Draft draft = model::Eagle3Draft::create(checkpoint.config, target.embed_tokens(),
+                                                          at::detail::createCPUGenerator(0),
+                                                          at::TensorOptions().device(device).dtype(dtype));
+    const std::string weights = o->draft_model_path + "/model.safetensors";
+    draft.load_parameters(checkpoint.parameters, weights);
+    const at::Tensor d2t = at::tensor(data::VocabMapping::load(weights).d2t);
+    const std::array<int, 3> aux =
+        io::aux_layer_ids(checkpoint.config, static_cast<int>(target.config().num_hidden_layers));
+
+    const text::Tokenizer tokenizer = text::Tokenizer::load(o->target_model_path);
+    const text::ChatTemplate chat_template = text::resolve_template(o->chat_template);
+    const auto prompts = eval::load_prompts(o->data_path, tokenizer, chat_template, o->system_prompt, o->num_prompts);
+    const eval::GenerationLimits limits{o->max_new_tokens, {eval::end_of_turn_id(tokenizer, chat_template)}};
+    const eval::AcceptanceReport report =
+        eval::measure_acceptance(target, draft, d2t, aux, prompts, o->num_steps, limits);
+    print_table(report, *o);
+    if (!o->output.empty()) {
+      nlohmann::json j = report.to_json();
+      j["speculative_num_steps"] = o->num_steps;
+      j["max_new_tokens"] = o->max_new_tokens;
+      j["draft_model_path"] = o->draft_model_path;
+      util::write_file_atomic(o->output, j.dump(2) + "\n");
+    }
+    if (report.mismatches != 0) fail("{} prompts decoded differently with speculation: a bug", report.mismatches);
+  });
+}
+
+}  // namespace talon::cli
