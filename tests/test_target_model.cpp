@@ -369,6 +369,11 @@ double max_diff(const at::Tensor& got, const std::vector<Vec>& want) {
   return worst;
 }
 
+// A checkpoint of `config` with random weights (seed), loaded in fp32.
+TargetModel load_random(const TempDir& tmp, const json& config, std::uint64_t seed) {
+  return TargetModel::load(write_model(tmp, "model", config, random_weights(config, seed)), at::kCPU, at::kFloat);
+}
+
 constexpr double kTolerance = 1e-4;
 
 // Loads the checkpoint in fp32 and checks aux, hidden and logits against the
@@ -532,8 +537,7 @@ TEST(TargetModel, OverriddenAuxLayers) {
 TEST(TargetModel, BadForwardArgumentsAreErrors) {
   TempDir tmp;
   json config = llama_config();
-  TargetModel model = TargetModel::load(write_model(tmp, "model", config, random_weights(config, 1)), at::kCPU,
-                                        at::kFloat);
+  TargetModel model = load_random(tmp, config, 1);
   at::Tensor ids = as_batch({1, 2, 3});
   expect_error([&] { model.forward(ids, {1, 1, 2}); }, {"aux layers", "distinct", "[0, 4]"});
   expect_error([&] { model.forward(ids, {1, 2, 5}); }, {"aux layers", "[1, 2, 5]"});
@@ -622,8 +626,7 @@ TEST(TargetModel, NonFloatTensorIsAnError) {
 TEST(TargetModel, RightPaddedBatchMatchesEachSampleAlone) {
   TempDir tmp;
   json config = qwen2_config();
-  TargetModel model = TargetModel::load(write_model(tmp, "model", config, random_weights(config, 6)), at::kCPU,
-                                        at::kFloat);
+  TargetModel model = load_random(tmp, config, 6);
   const std::vector<std::int64_t> lengths = {9, 4, 1};
   at::Tensor batch = at::zeros({3, 9}, at::kLong);
   std::vector<std::vector<std::int64_t>> samples;
@@ -656,8 +659,7 @@ void expect_same_rows(const TargetFeatures& got, const TargetFeatures& whole, st
 TEST(TargetModel, ExtendingTheCacheMatchesTheWholeSequence) {
   TempDir tmp;
   json config = qwen3_config();
-  TargetModel model = TargetModel::load(write_model(tmp, "model", config, random_weights(config, 8)), at::kCPU,
-                                        at::kFloat);
+  TargetModel model = load_random(tmp, config, 8);
   const std::array<int, 3> aux = {0, 1, 2};
   const std::vector<std::int64_t> ids = random_ids(config["vocab_size"], 12, 31);
   const TargetFeatures whole = model.forward(as_batch(ids), aux);
@@ -675,8 +677,7 @@ TEST(TargetModel, ExtendingTheCacheMatchesTheWholeSequence) {
 TEST(TargetModel, DraftTreeNodesSeeOnlyTheirAncestors) {
   TempDir tmp;
   json config = llama_config();
-  TargetModel model = TargetModel::load(write_model(tmp, "model", config, random_weights(config, 9)), at::kCPU,
-                                        at::kFloat);
+  TargetModel model = load_random(tmp, config, 9);
   const std::array<int, 3> aux = {1, 2, 4};
   const std::vector<std::int64_t> prefix = random_ids(config["vocab_size"], 6, 41);
   // The tree after the prefix: node 0 and node 1 at depth 0, node 2 (child
