@@ -4,10 +4,13 @@
 #include <fmt/format.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "talon/data/batcher.h"
 #include "talon/data/hidden_state_cache.h"
@@ -102,12 +105,15 @@ data::CacheIndex start_index(const CacheOptions& options, const data::CacheSetti
   index.target_model_path = options.target_model_path;
   if (existing) {
     check_same_settings(existing->settings, settings, data::CacheIndex::path(options.output_dir));
+    std::unordered_map<std::string, const data::PlannedShard*> planned;
+    for (const data::PlannedShard& p : plan) planned.emplace(p.file, &p);
     for (const data::ShardRecord& record : existing->shards) {
-      const bool planned = std::any_of(plan.begin(), plan.end(), [&](const data::PlannedShard& p) {
-        return p.file == record.file && p.first_sample == record.first_sample && p.num_samples == record.num_samples;
-      });
+      auto it = planned.find(record.file);
       try {
-        if (!planned) fail("{}: not a shard of this cache's plan", record.file);
+        if (it == planned.end() || it->second->first_sample != record.first_sample ||
+            it->second->num_samples != record.num_samples) {
+          fail("{}: not a shard of this cache's plan", record.file);
+        }
         data::HiddenStateShard::open(options.output_dir, record, settings.shard_format());
         index.shards.push_back(record);
       } catch (const Error& e) {
@@ -119,23 +125,25 @@ data::CacheIndex start_index(const CacheOptions& options, const data::CacheSetti
   return index;
 }
 
-bool is_indexed(const data::CacheIndex& index, const data::PlannedShard& shard) {
-  return std::any_of(index.shards.begin(), index.shards.end(),
-                     [&](const data::ShardRecord& r) { return r.file == shard.file; });
+// The planned shards `index` does not list yet, in plan order.
+std::vector<data::PlannedShard> unindexed(const std::vector<data::PlannedShard>& plan, const data::CacheIndex& index) {
+  std::unordered_set<std::string> listed;
+  for (const data::ShardRecord& r : index.shards) listed.insert(r.file);
+  std::vector<data::PlannedShard> left;
+  for (const data::PlannedShard& shard : plan) {
+    if (listed.count(shard.file) == 0) left.push_back(shard);
+  }
+  return left;
 }
 
 // Prints what the cache needs and refuses when the disk has less free.
 void check_disk_space(const std::string& dir, const data::CacheIndex& index,
                       const std::vector<data::PlannedShard>& plan) {
   std::uint64_t total = 0, needed = 0;
-  std::int64_t left = 0;
-  for (const data::PlannedShard& shard : plan) {
-    total += shard.bytes;
-    if (!is_indexed(index, shard)) {
-      needed += shard.bytes;
-      ++left;
-    }
-  }
+  for (const data::PlannedShard& shard : plan) total += shard.bytes;
+  const std::vector<data::PlannedShard> remaining = unindexed(plan, index);
+  for (const data::PlannedShard& shard : remaining) needed += shard.bytes;
+  const std::size_t left = remaining.size();
   const std::uint64_t free = fs::space(dir).available;
   using util::format_bytes;
   fmt::print(stderr, "cache: {} samples, {} tokens at {} bytes/token: {} in {} shards; {} to write in {} shards, {} "
@@ -225,10 +233,7 @@ CacheReport build_cache(const CacheOptions& options, parallel::ProcessGroups& gr
   std::optional<data::CacheIndex> loaded = data::CacheIndex::load(dir);
   if (!loaded) fail("{}: no index.json after rank 0 wrote one: the ranks must share the cache directory", dir);
   data::CacheIndex index = std::move(*loaded);
-  std::vector<data::PlannedShard> remaining;
-  for (const data::PlannedShard& shard : plan) {
-    if (!is_indexed(index, shard)) remaining.push_back(shard);
-  }
+  const std::vector<data::PlannedShard> remaining = unindexed(plan, index);
 
   const auto start = std::chrono::steady_clock::now();
   const at::Device device = parse_device(options.device, groups.local_rank());
