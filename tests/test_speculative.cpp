@@ -1,18 +1,21 @@
 // Speculative decoding (eval/speculative.h) is lossless: on the tiny
 // example's target architecture with random weights (drawn wide enough that
 // the output depends on the whole context), its output is token for token
-// the target's own greedy output, for every number of draft steps, with a
-// random EAGLE-3 draft (almost never accepted) and with an oracle that makes
-// every verification accept a chosen number of drafts. The features handed
-// to the proposer are the whole-sequence forward's, and the draft's own
-// steps are rolled back exactly.
-#include "talon/eval/speculative.h"
-
+// the target's own greedy output, one prompt at a time and in batches, for
+// chains and trees of several shapes, with a random EAGLE-3 draft (almost
+// never accepted) and with oracles that make every verification accept a
+// chosen number of drafts. The features handed to the proposer are the
+// whole-sequence forward's; the draft's steps match a recomputation without
+// a cache and are rolled back exactly. Batched greedy decoding is each
+// prompt's own, and sampling with top-p near 0 is greedy.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
 #include <set>
 
+#include "talon/eval/eagle3_proposer.h"
+#include "talon/eval/generate.h"
+#include "talon/eval/speculative.h"
 #include "talon/io/safetensors.h"
 #include "talon/model/target_weights.h"
 #include "test_support.h"
@@ -44,133 +47,337 @@ struct Models {
                           model::random_target_weights(io::load_target_config(config), 0.3, 3, at::kFloat));
     return model::TargetModel::load(dir, at::kCPU, at::kFloat);
   }
+  // Like the target's, the projections drawn wider than at initialisation
+  // (x15: std 0.3), so that what a draft step attends to shows in its output.
   model::Eagle3Draft draft(std::uint64_t seed) const {
-    return model::Eagle3Draft::create(draft_config, target.embed_tokens(), at::detail::createCPUGenerator(seed),
-                                      at::TensorOptions().dtype(at::kFloat));
+    model::Eagle3Draft d =
+        model::Eagle3Draft::create(draft_config, target.embed_tokens(), at::detail::createCPUGenerator(seed),
+                                   at::TensorOptions().dtype(at::kFloat));
+    at::NoGradGuard no_grad;
+    for (at::Tensor* w : {&d.q_proj, &d.k_proj, &d.v_proj, &d.o_proj, &d.gate_proj, &d.up_proj, &d.down_proj}) {
+      w->mul_(15);
+    }
+    return d;
   }
 };
 
-std::vector<std::int64_t> prompt(std::int64_t n, std::int64_t seed) {
+Tokens prompt(std::int64_t n, std::int64_t seed) {
   at::Generator g = at::detail::createCPUGenerator(seed);
   at::Tensor ids = at::randint(1000, {n}, g, at::kLong);
   return {ids.data_ptr<std::int64_t>(), ids.data_ptr<std::int64_t>() + n};
 }
 
+// Equal up to fp32 rounding relative to the values' scale (thousands with
+// these wide weights).
+bool close(const at::Tensor& got, const at::Tensor& want) {
+  return (got - want).abs().max().item<double>() <= 1e-5 * want.abs().max().item<double>();
+}
+
+Tokens greedy(const model::TargetModel& target, const Tokens& p, const GenerationLimits& limits) {
+  return generate(target, {p}, limits).front();
+}
+
+const std::vector<TreeShape> kShapes = {{1, 1, 2}, {3, 1, 4}, {5, 1, 6}, {3, 2, 6}, {4, 3, 12}, {2, 4, 21}};
+
 TEST(Speculative, RandomDraftReproducesGreedyDecoding) {
   Models m;
-  const GenerationLimits limits{40, {}};
+  const GenerationLimits limits{24, {}};
   const at::Tensor d2t = at::zeros({m.draft_config.draft_vocab_size}, at::kLong);
-  for (std::int64_t seed : {1, 2}) {
-    const std::vector<std::int64_t> p = prompt(9, seed), want = greedy_generate(m.target, p, limits);
-    ASSERT_EQ(want.size(), 40u);
-    const model::Eagle3Draft draft = m.draft(seed);
-    for (std::int64_t steps : {1, 3, 5}) {
-      Eagle3Proposer proposer(draft, d2t);
-      const SpeculativeResult got = speculative_generate(m.target, proposer, m.aux, p, steps, limits);
-      EXPECT_EQ(got.tokens, want) << "seed " << seed << ", " << steps << " draft steps";
-      EXPECT_EQ(got.accepted.size(), static_cast<std::size_t>(steps));
+  const std::vector<Tokens> prompts = {prompt(9, 1), prompt(4, 2), prompt(13, 3)};
+  std::vector<Tokens> want;
+  for (const Tokens& p : prompts) want.push_back(greedy(m.target, p, limits));
+  ASSERT_EQ(want[0].size(), 24u);
+  const model::Eagle3Draft draft = m.draft(1);
+  for (const TreeShape& shape : kShapes) {
+    for (std::size_t batch : {std::size_t{1}, prompts.size()}) {
+      const std::vector<Tokens> part(prompts.begin(), prompts.begin() + static_cast<std::ptrdiff_t>(batch));
+      Eagle3Proposer proposer(draft, d2t, shape, static_cast<std::int64_t>(batch));
+      const std::vector<SpeculativeResult> got = speculative_generate(m.target, proposer, m.aux, part, limits);
+      for (std::size_t i = 0; i < batch; ++i) {
+        EXPECT_EQ(got[i].tokens, want[i])
+            << "steps " << shape.num_steps << ", topk " << shape.topk << ", batch " << batch << ", prompt " << i;
+      }
     }
   }
 }
 
-// Proposes the target's own greedy continuation, wrong at draft i in round
-// r when r mod (k + 1) == i (never when it is k), so verifications accept
-// every count 0..k of drafts; checks the features it is shown against the
-// whole-sequence forward.
+// Proposes trees holding the target's own greedy continuation: at each depth
+// the right token and a wrong one as children of the right node before, the
+// right one first or second by turns; in round r the right tokens stop at
+// depth r mod (k + 1), so verifications accept every count 0..k. Checks the
+// features it is shown against the whole-sequence forward.
 class OracleProposer : public Proposer {
  public:
-  OracleProposer(const model::TargetModel& target, std::vector<std::int64_t> sequence, std::int64_t prompt_length,
-                 std::array<int, 3> aux, std::int64_t k)
-      : sequence_(std::move(sequence)), prompt_length_(prompt_length), k_(k) {
+  OracleProposer(const model::TargetModel& target, Tokens sequence, std::array<int, 3> aux, std::int64_t k)
+      : sequence_(std::move(sequence)), k_(k) {
     whole_ = target.forward(at::tensor(sequence_, at::kLong).unsqueeze(0), aux).aux[0];
   }
-  void observe(std::int64_t first, const at::Tensor& aux, const std::vector<std::int64_t>& next) override {
-    const auto n = static_cast<std::int64_t>(next.size());
-    // fp32 rounding relative to the activations' scale (about 100 with these weights).
-    const double diff = (aux[0] - whole_.narrow(0, first, n)).abs().max().item<double>();
-    EXPECT_LE(diff, 1e-5 * whole_.abs().max().item<double>()) << "positions from " << first;
-    for (std::int64_t i = 0; i < n; ++i) EXPECT_EQ(next[static_cast<std::size_t>(i)], sequence_[first + i + 1]);
-    known_ = first + n;  // s_0..s_known are settled
+  void observe(const std::vector<at::Tensor>& aux, const std::vector<Tokens>& next) override {
+    ASSERT_EQ(aux.size(), 1u);
+    const auto n = static_cast<std::int64_t>(next[0].size());
+    EXPECT_TRUE(close(aux[0], whole_.narrow(0, known_, n))) << "positions from " << known_;
+    for (std::int64_t i = 0; i < n; ++i) EXPECT_EQ(next[0][static_cast<std::size_t>(i)], sequence_[known_ + i + 1]);
+    known_ += n;  // s_0..s_known are settled
   }
-  std::vector<std::int64_t> propose(std::int64_t k) override {
-    std::vector<std::int64_t> drafts;
-    for (std::int64_t i = 0; i < k; ++i) {
-      const auto at = static_cast<std::size_t>(std::min<std::int64_t>(known_ + 1 + i, sequence_.size() - 1));
-      drafts.push_back(round_ % (k_ + 1) == i ? sequence_[at] + 1 : sequence_[at]);
+  std::vector<DraftTree> propose() override {
+    DraftTree tree;
+    std::int64_t right = -1;  // the right node of the depth before
+    for (std::int64_t depth = 1; depth <= k_; ++depth) {
+      const auto at = static_cast<std::size_t>(std::min<std::int64_t>(known_ + depth, sequence_.size() - 1));
+      const std::int64_t token = round_ % (k_ + 1) < depth ? sequence_[at] + 2 : sequence_[at];
+      const bool right_first = (round_ + depth) % 2 == 0;
+      for (std::int64_t t : right_first ? Tokens{token, sequence_[at] + 1} : Tokens{sequence_[at] + 1, token}) {
+        tree.tokens.push_back(t);
+        tree.parents.push_back(right);
+      }
+      right = static_cast<std::int64_t>(tree.tokens.size()) - (right_first ? 2 : 1);
     }
     ++round_;
-    return drafts;
+    return {tree};
   }
+  void keep_rows(const std::vector<std::int64_t>&) override {}
 
  private:
-  std::vector<std::int64_t> sequence_;  // prompt + the greedy continuation
-  std::int64_t prompt_length_, k_, known_ = 0, round_ = 0;
+  Tokens sequence_;  // prompt + the greedy continuation
+  std::int64_t k_, known_ = 0, round_ = 0;
   at::Tensor whole_;  // [L, 3H]
 };
 
 TEST(Speculative, EveryAcceptedCountKeepsTheOutputGreedy) {
   Models m;
-  const std::vector<std::int64_t> p = prompt(7, 5);
+  const Tokens p = prompt(7, 5);
   const GenerationLimits limits{48, {}};
-  const std::vector<std::int64_t> want = greedy_generate(m.target, p, limits);
-  std::vector<std::int64_t> sequence = p;
+  const Tokens want = greedy(m.target, p, limits);
+  Tokens sequence = p;
   sequence.insert(sequence.end(), want.begin(), want.end());
-  for (std::int64_t steps : {1, 3, 4}) {
-    OracleProposer oracle(m.target, sequence, static_cast<std::int64_t>(p.size()), m.aux, steps);
-    const SpeculativeResult got = speculative_generate(m.target, oracle, m.aux, p, steps, limits);
-    EXPECT_EQ(got.tokens, want) << steps << " draft steps";
+  for (std::int64_t depth : {1, 3, 4}) {
+    OracleProposer oracle(m.target, sequence, m.aux, depth);
+    const SpeculativeResult got = speculative_generate(m.target, oracle, m.aux, {p}, limits).front();
+    EXPECT_EQ(got.tokens, want) << depth << " draft steps";
     std::set<std::int64_t> lengths(got.accept_lengths.begin(), got.accept_lengths.end());
-    for (std::int64_t length = 1; length <= steps + 1; ++length) EXPECT_TRUE(lengths.count(length)) << length;
+    for (std::int64_t length = 1; length <= depth + 1; ++length) EXPECT_TRUE(lengths.count(length)) << length;
+    std::int64_t at_depth_one = 0;
+    for (std::int64_t length : got.accept_lengths) at_depth_one += length > 1;
+    EXPECT_EQ(got.accepted.front(), at_depth_one);
   }
 }
 
-// Rolling the draft's own steps back: a cache shown the verified history in
-// two parts, with draft steps in between that keep() drops, gives the
-// states of one shown it at once; and so does the proposer built on it.
-TEST(Speculative, DraftStepsAreRolledBack) {
+// The draft's steps with a cache equal a recomputation over the whole
+// history (fc of the verified features, then each step's own h) without
+// one; a cache shown the history in two parts, with draft steps in between
+// that it discards, gives the states of one shown it at once; and so do the
+// proposers built on it.
+TEST(Speculative, DraftStepsMatchARecomputationAndAreRolledBack) {
   Models m;
-  const std::vector<std::int64_t> sequence = prompt(14, 3);
+  const Tokens sequence = prompt(14, 3);
   const at::Tensor aux = m.target.forward(at::tensor(sequence, at::kLong).unsqueeze(0), m.aux).aux.narrow(1, 0, 13);
-  const std::vector<std::int64_t> next(sequence.begin() + 1, sequence.end());  // after positions 0..12
+  const Tokens next(sequence.begin() + 1, sequence.end());  // after positions 0..12
   const model::Eagle3Draft draft = m.draft(4);
   const at::Tensor hidden = at::linear(aux, draft.fc);
   const at::Tensor ids = at::tensor(next, at::kLong).unsqueeze(0);
-  auto causal = [](std::int64_t n) { return at::ones({n, n}, at::kBool).tril(); };
+  auto causal = [](std::int64_t n) { return at::ones({1, n, n}, at::kBool).tril(); };
+  auto from = [](std::int64_t first, std::int64_t n) { return at::arange(first, first + n).unsqueeze(0); };
 
-  model::KvCache parts, once;
-  model::DraftStep step = model::draft_extend(draft, hidden.narrow(1, 0, 9), ids.narrow(1, 0, 9), at::arange(9),
-                                              causal(9), parts);
+  model::BatchCache parts(1), once(1);
+  model::DraftStep step = model::draft_extend(draft, hidden.narrow(1, 0, 9), ids.narrow(1, 0, 9), from(0, 9),
+                                              parts.mask(causal(9)), parts.kv());
+  parts.settle({{0, 1, 2, 3, 4, 5, 6, 7, 8}});
+  at::Tensor h_in = hidden.narrow(1, 0, 9), step_ids = ids.narrow(1, 0, 9);
   for (std::int64_t j = 1; j <= 3; ++j) {
-    step = model::draft_extend(draft, step.hidden.narrow(1, -1, 1), ids.narrow(1, 0, 1), at::arange(8 + j, 9 + j),
-                               causal(1), parts);
+    const at::Tensor token = at::tensor({std::int64_t{100 * j}}).unsqueeze(0);
+    h_in = at::cat({h_in, step.hidden.narrow(1, -1, 1)}, 1);
+    step_ids = at::cat({step_ids, token}, 1);
+    step = model::draft_extend(draft, step.hidden.narrow(1, -1, 1), token, from(8 + j, 1),
+                               parts.mask(at::ones({1, 1, j}, at::kBool)), parts.kv());
+    model::BatchCache fresh(1);
+    const model::DraftStep whole =
+        model::draft_extend(draft, h_in, step_ids, from(0, 9 + j), fresh.mask(causal(9 + j)), fresh.kv());
+    EXPECT_TRUE(close(step.hidden[0][0], whole.hidden[0][-1])) << "draft step " << j;
   }
-  parts.keep(at::arange(9));
-  const model::DraftStep rest = model::draft_extend(draft, hidden.narrow(1, 9, 4), ids.narrow(1, 9, 4),
-                                                    at::arange(9, 13), causal(4), parts);
-  const model::DraftStep all = model::draft_extend(draft, hidden, ids, at::arange(13), causal(13), once);
-  EXPECT_TRUE(at::allclose(rest.hidden, all.hidden.narrow(1, 9, 4), 1e-5, 1e-5));
-  EXPECT_TRUE(at::allclose(rest.logits, all.logits.narrow(1, 9, 4), 1e-5, 1e-5));
+  parts.discard_unsettled();
+  const model::DraftStep rest = model::draft_extend(draft, hidden.narrow(1, 9, 4), ids.narrow(1, 9, 4), from(9, 4),
+                                                    parts.mask(causal(4)), parts.kv());
+  const model::DraftStep all = model::draft_extend(draft, hidden, ids, from(0, 13), once.mask(causal(13)), once.kv());
+  EXPECT_TRUE(close(rest.hidden, all.hidden.narrow(1, 9, 4)));
+  EXPECT_TRUE(close(rest.logits, all.logits.narrow(1, 9, 4)));
 
   const at::Tensor d2t = at::arange(m.draft_config.draft_vocab_size, at::kLong) * 7;  // any mapping
-  Eagle3Proposer in_parts(draft, d2t), at_once(draft, d2t);
-  in_parts.observe(0, aux.narrow(1, 0, 9), {next.begin(), next.begin() + 9});
-  in_parts.propose(4);
-  in_parts.observe(9, aux.narrow(1, 9, 4), {next.begin() + 9, next.end()});
-  at_once.observe(0, aux, next);
-  EXPECT_EQ(in_parts.propose(5), at_once.propose(5));
+  for (const TreeShape& shape : kShapes) {
+    Eagle3Proposer in_parts(draft, d2t, shape, 1), at_once(draft, d2t, shape, 1);
+    in_parts.observe({aux[0].narrow(0, 0, 9)}, {{next.begin(), next.begin() + 9}});
+    in_parts.propose();
+    in_parts.observe({aux[0].narrow(0, 9, 4)}, {{next.begin() + 9, next.end()}});
+    at_once.observe({aux[0]}, {next});
+    const DraftTree a = in_parts.propose().front(), b = at_once.propose().front();
+    EXPECT_EQ(a.tokens, b.tokens) << "steps " << shape.num_steps << ", topk " << shape.topk;
+    EXPECT_EQ(a.parents, b.parents) << "steps " << shape.num_steps << ", topk " << shape.topk;
+    EXPECT_EQ(static_cast<std::int64_t>(a.tokens.size()), shape.num_draft_tokens - 1);
+  }
+}
+
+// The first level of a tree is the top-k of the draft's distribution at the
+// last verified position (computed here from the whole history), and a
+// chain (topk 1) is the draft's argmax at each step, each step fed the
+// previous one's h and token.
+TEST(Speculative, TreesFollowTheDraftsDistribution) {
+  Models m;
+  const Tokens sequence = prompt(10, 6);
+  const at::Tensor aux = m.target.forward(at::tensor(sequence, at::kLong).unsqueeze(0), m.aux).aux;
+  const Tokens next(sequence.begin() + 1, sequence.end());
+  const model::Eagle3Draft draft = m.draft(8);
+  const at::Tensor d2t = at::arange(m.draft_config.draft_vocab_size, at::kLong) % 5;  // i -> i + i mod 5
+  const std::int64_t n = 9;
+  model::BatchCache cache(1);
+  const model::DraftStep root =
+      model::draft_extend(draft, at::linear(aux.narrow(1, 0, n), draft.fc), at::tensor(next, at::kLong).unsqueeze(0),
+                          at::arange(n).unsqueeze(0), cache.mask(at::ones({1, n, n}, at::kBool).tril()), cache.kv());
+  cache.settle({{0, 1, 2, 3, 4, 5, 6, 7, 8}});
+  const at::Tensor top = std::get<1>(root.logits[0][-1].topk(3));
+  Eagle3Proposer proposer(draft, d2t, {2, 3, 10}, 1);
+  proposer.observe({aux[0].narrow(0, 0, n)}, {next});
+  const DraftTree tree = proposer.propose().front();
+  for (std::int64_t i = 0; i < 3; ++i) {
+    const std::int64_t index = top[i].item<std::int64_t>();
+    EXPECT_EQ(tree.tokens[static_cast<std::size_t>(i)], index + index % 5) << "first-level node " << i;
+    EXPECT_EQ(tree.parents[static_cast<std::size_t>(i)], -1);
+  }
+  for (std::size_t i = 3; i < tree.tokens.size(); ++i) EXPECT_GE(tree.parents[i], 0) << "second-level node " << i;
+
+  Eagle3Proposer chain(draft, d2t, {4, 1, 5}, 1);
+  chain.observe({aux[0].narrow(0, 0, n)}, {next});
+  const DraftTree drafts = chain.propose().front();
+  model::DraftStep step = root;
+  for (std::int64_t d = 0; d < 4; ++d) {
+    const std::int64_t index = step.logits[0][-1].argmax().item<std::int64_t>();
+    const std::int64_t token = index + index % 5;
+    EXPECT_EQ(drafts.tokens[static_cast<std::size_t>(d)], token) << "draft " << d + 1;
+    EXPECT_EQ(drafts.parents[static_cast<std::size_t>(d)], d - 1);
+    step = model::draft_extend(draft, step.hidden.narrow(1, -1, 1), at::tensor({token}).unsqueeze(0),
+                               at::full({1, 1}, n + d), cache.mask(at::ones({1, 1, d + 1}, at::kBool)), cache.kv());
+  }
+}
+
+// The slow twin of Eagle3Proposer::propose(): the candidates expanded with
+// plain loops, each branch's draft step recomputed without a cache over the
+// verified history and the inputs its branch slot held at the earlier steps.
+DraftTree naive_tree(const model::Eagle3Draft& draft, const at::Tensor& d2t, const TreeShape& shape,
+                     const at::Tensor& aux, const Tokens& next) {
+  const std::int64_t k = shape.topk;
+  auto run = [&](const at::Tensor& h, const Tokens& ids) {  // the last position's h and probabilities
+    const auto length = static_cast<std::int64_t>(ids.size());
+    model::BatchCache fresh(1);
+    const model::DraftStep out =
+        model::draft_extend(draft, h, at::tensor(ids, at::kLong).unsqueeze(0), at::arange(length).unsqueeze(0),
+                            fresh.mask(at::ones({1, length, length}, at::kBool).tril()), fresh.kv());
+    return std::make_pair(out.hidden[0][-1], at::softmax(out.logits[0][-1], -1));
+  };
+  struct Beam {
+    std::int64_t candidate;
+    float score;
+    at::Tensor h;
+    std::int64_t token;
+  };
+  Candidates c;
+  std::vector<Beam> beams;
+  auto add_children = [&](const at::Tensor& probs, const at::Tensor& h, float score, std::int64_t parent) {
+    const auto [p, index] = probs.topk(k);
+    for (std::int64_t i = 0; i < k; ++i) {
+      const std::int64_t draft_index = index[i].item<std::int64_t>();
+      c.scores.push_back(score * p[i].item<float>());
+      c.tokens.push_back(draft_index + d2t[draft_index].item<std::int64_t>());
+      c.parents.push_back(parent);
+      beams.push_back({static_cast<std::int64_t>(c.scores.size()) - 1, c.scores.back(), h, c.tokens.back()});
+    }
+  };
+  const at::Tensor history = at::linear(aux, draft.fc).unsqueeze(0);
+  auto [root_h, root_p] = run(history, next);
+  add_children(root_p, root_h, 1.0F, -1);
+  std::vector<at::Tensor> slot_h(static_cast<std::size_t>(k), history);
+  std::vector<Tokens> slot_ids(static_cast<std::size_t>(k), next);
+  for (std::int64_t s = 1; s < shape.num_steps; ++s) {
+    const std::vector<Beam> parents = beams;
+    beams.clear();
+    for (std::size_t j = 0; j < parents.size(); ++j) {
+      slot_h[j] = at::cat({slot_h[j], parents[j].h.view({1, 1, -1})}, 1);
+      slot_ids[j].push_back(parents[j].token);
+      auto [h, probs] = run(slot_h[j], slot_ids[j]);
+      add_children(probs, h, parents[j].score, parents[j].candidate);
+    }
+    std::stable_sort(beams.begin(), beams.end(), [](const Beam& a, const Beam& b) { return a.score > b.score; });
+    beams.resize(static_cast<std::size_t>(k));
+  }
+  return best_tree(c, shape.num_draft_tokens - 1);
+}
+
+TEST(Speculative, TreesMatchTheirSlowTwin) {
+  Models m;
+  const Tokens sequence = prompt(11, 14);
+  const at::Tensor aux = m.target.forward(at::tensor(sequence, at::kLong).unsqueeze(0), m.aux).aux[0].narrow(0, 0, 10);
+  const Tokens next(sequence.begin() + 1, sequence.end());
+  const at::Tensor d2t = at::arange(m.draft_config.draft_vocab_size, at::kLong) % 3;
+  for (std::uint64_t seed : {21, 22}) {
+    const model::Eagle3Draft draft = m.draft(seed);
+    for (const TreeShape& shape : {TreeShape{3, 2, 7}, TreeShape{4, 3, 16}, TreeShape{2, 4, 21}}) {
+      Eagle3Proposer proposer(draft, d2t, shape, 1);
+      proposer.observe({aux}, {next});
+      const DraftTree fast = proposer.propose().front(), slow = naive_tree(draft, d2t, shape, aux, next);
+      EXPECT_EQ(fast.tokens, slow.tokens)
+          << "seed " << seed << ", steps " << shape.num_steps << ", topk " << shape.topk;
+      EXPECT_EQ(fast.parents, slow.parents) << "seed " << seed << ", steps " << shape.num_steps;
+    }
+  }
+}
+
+// best_tree keeps the best-scored candidates, ties going to the earlier,
+// in candidate order with parents remapped; depths and the ancestor mask
+// follow the parents.
+TEST(DraftTree, BestCandidatesFormTheTree) {
+  const Candidates c{{0.5F, 0.3F, 0.25F, 0.2F, 0.12F, 0.09F}, {10, 20, 30, 40, 50, 60}, {-1, -1, 0, 0, 1, 1}};
+  DraftTree tree = best_tree(c, 5);
+  EXPECT_EQ(tree.tokens, (Tokens{10, 20, 30, 40, 50}));
+  EXPECT_EQ(tree.parents, (std::vector<std::int64_t>{-1, -1, 0, 0, 1}));
+  EXPECT_EQ(tree.depths(), (std::vector<std::int64_t>{1, 1, 2, 2, 2}));
+  const Candidates tied{{0.5F, 0.25F, 0.25F, 0.25F}, {1, 2, 3, 4}, {-1, 0, 0, 1}};
+  tree = best_tree(tied, 3);
+  EXPECT_EQ(tree.tokens, (Tokens{1, 2, 3}));
+  EXPECT_EQ(tree.parents, (std::vector<std::int64_t>{-1, 0, 0}));
+  const at::Tensor want = at::tensor({1, 0, 0, 0, 1, 1, 0, 0, 1, 1, 1, 0, 1, 1, 0, 1}).view({4, 4}).to(at::kBool);
+  EXPECT_TRUE(at::equal(ancestor_mask(tree), want));
 }
 
 TEST(Speculative, StopTokenEndsGeneration) {
   Models m;
-  const std::vector<std::int64_t> p = prompt(6, 9);
-  const std::vector<std::int64_t> free_run = greedy_generate(m.target, p, {20, {}});
+  const Tokens p = prompt(6, 9);
+  const Tokens free_run = greedy(m.target, p, {20, {}});
   const std::int64_t stop = free_run[4];
-  const std::vector<std::int64_t> want = greedy_generate(m.target, p, {20, {stop}});
+  const Tokens want = greedy(m.target, p, {20, {stop}});
   ASSERT_LE(want.size(), 5u);
   EXPECT_EQ(want.back(), stop);
   const model::Eagle3Draft draft = m.draft(1);
-  Eagle3Proposer proposer(draft, at::zeros({m.draft_config.draft_vocab_size}, at::kLong));
-  EXPECT_EQ(speculative_generate(m.target, proposer, m.aux, p, 3, {20, {stop}}).tokens, want);
+  for (const TreeShape& shape : {TreeShape{3, 1, 4}, TreeShape{3, 2, 6}}) {
+    Eagle3Proposer proposer(draft, at::zeros({m.draft_config.draft_vocab_size}, at::kLong), shape, 1);
+    EXPECT_EQ(speculative_generate(m.target, proposer, m.aux, {p}, {20, {stop}}).front().tokens, want);
+  }
+}
+
+// Batched plain decoding gives each prompt its own output, however long the
+// prompts and outputs (a stop token ends some rows early); sampling with
+// top-p near 0 keeps only the most likely token, which is greedy decoding,
+// and a sequence's sampled text depends on its seed, not on its batch.
+TEST(Generate, BatchesAndSamplingAgreeWithOnePromptAtATime) {
+  Models m;
+  const std::vector<Tokens> prompts = {prompt(5, 11), prompt(12, 12), prompt(3, 13)};
+  const std::int64_t stop = greedy(m.target, prompts[1], {20, {}})[6];
+  const GenerationLimits limits{20, {stop}};
+  std::vector<Tokens> alone;
+  for (const Tokens& p : prompts) alone.push_back(greedy(m.target, p, limits));
+  EXPECT_EQ(generate(m.target, prompts, limits), alone);
+  EXPECT_EQ(generate(m.target, prompts, limits, {1.0, 1e-9, 0}, {1, 2, 3}), alone);
+
+  const Sampling warm{1.5, 0.9, 0};
+  const std::vector<Tokens> together = generate(m.target, prompts, limits, warm, {7, 8, 9});
+  EXPECT_EQ(generate(m.target, {prompts[1]}, limits, warm, {8}).front(), together[1]);
+  EXPECT_NE(together, alone) << "temperature 1.5 should leave the greedy path";
 }
 
 }  // namespace

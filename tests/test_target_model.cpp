@@ -22,6 +22,7 @@
 
 #include "talon/io/hf_config.h"
 #include "talon/io/safetensors.h"
+#include "talon/model/batch_cache.h"
 #include "test_support.h"
 
 namespace talon::model {
@@ -646,14 +647,37 @@ TEST(TargetModel, RightPaddedBatchMatchesEachSampleAlone) {
 
 // Decoding with a KV cache (extend) gives each new token the features
 // forward() gives it on the whole sequence: a prompt, then one token at a
-// time (Qwen3: q/k norm), and a draft tree whose nodes each see only their
-// ancestors, then the accepted path kept and decoding continued from it.
-at::Tensor lower_triangle(std::int64_t n) { return at::ones({n, n}, at::kBool).tril(); }
-
+// time (Qwen3: q/k norm); a draft tree whose nodes each see only their
+// ancestors, then the accepted path kept and decoding continued from it;
+// and a batch of sequences advancing by different numbers of tokens, each
+// row blind to the others' columns (BatchCache's holes).
 void expect_same_rows(const TargetFeatures& got, const TargetFeatures& whole, std::int64_t first, const char* what) {
   const std::int64_t n = got.hidden.size(1);
   EXPECT_TRUE(at::allclose(got.aux[0], whole.aux[0].narrow(0, first, n), 1e-5, 1e-5)) << what;
   EXPECT_TRUE(at::allclose(got.hidden[0], whole.hidden[0].narrow(0, first, n), 1e-5, 1e-5)) << what;
+}
+
+// One row's block of tokens after what `cache` holds: a chain when `parent`
+// is empty, else each token i attending to itself and its ancestors.
+TargetFeatures extend_row(const TargetModel& model, BatchCache& cache, const std::vector<std::int64_t>& tokens,
+                          const std::vector<std::int64_t>& parent, const std::array<int, 3>& aux) {
+  const auto n = static_cast<std::int64_t>(tokens.size());
+  at::Tensor block = at::ones({n, n}, at::kBool).tril(), depth = at::arange(n, at::kLong);
+  if (!parent.empty()) {
+    block.zero_();
+    for (std::int64_t i = 0; i < n; ++i) {
+      for (std::int64_t a = i; a >= 0; a = parent[a]) block[i][a] = true;
+      depth[i] = parent[i] < 0 ? 0 : depth[parent[i]].item<std::int64_t>() + 1;
+    }
+  }
+  return model.extend(as_batch(tokens), cache.positions(depth.unsqueeze(0)), cache.mask(block.unsqueeze(0)),
+                      cache.kv(), aux);
+}
+
+std::vector<std::int64_t> counting(std::int64_t n) {
+  std::vector<std::int64_t> v(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) v[static_cast<std::size_t>(i)] = i;
+  return v;
 }
 
 TEST(TargetModel, ExtendingTheCacheMatchesTheWholeSequence) {
@@ -663,15 +687,15 @@ TEST(TargetModel, ExtendingTheCacheMatchesTheWholeSequence) {
   const std::array<int, 3> aux = {0, 1, 2};
   const std::vector<std::int64_t> ids = random_ids(config["vocab_size"], 12, 31);
   const TargetFeatures whole = model.forward(as_batch(ids), aux);
-  KvCache cache;
-  const at::Tensor all = as_batch(ids);
-  expect_same_rows(model.extend(all.narrow(1, 0, 7), at::arange(7), lower_triangle(7), cache, aux), whole, 0,
-                   "prompt");
-  for (std::int64_t t = 7; t < 12; ++t) {
-    expect_same_rows(model.extend(all.narrow(1, t, 1), at::arange(t, t + 1), lower_triangle(1), cache, aux), whole, t,
-                     "one token");
+  BatchCache cache(1);
+  expect_same_rows(extend_row(model, cache, {ids.begin(), ids.begin() + 7}, {}, aux), whole, 0, "prompt");
+  cache.settle({counting(7)});
+  for (std::size_t t = 7; t < 12; ++t) {
+    expect_same_rows(extend_row(model, cache, {ids[t]}, {}, aux), whole, static_cast<std::int64_t>(t), "one token");
+    cache.settle({{0}});
   }
-  EXPECT_EQ(cache.length(), 12);
+  EXPECT_EQ(cache.kv().length(), 12);
+  EXPECT_EQ(cache.length(0), 12);
 }
 
 TEST(TargetModel, DraftTreeNodesSeeOnlyTheirAncestors) {
@@ -683,20 +707,14 @@ TEST(TargetModel, DraftTreeNodesSeeOnlyTheirAncestors) {
   // The tree after the prefix: node 0 and node 1 at depth 0, node 2 (child
   // of 0) and node 3 (child of 1) at depth 1, node 4 (child of 3) at depth 2.
   const std::vector<std::int64_t> tokens = {11, 22, 33, 44, 55}, parent = {-1, -1, 0, 1, 3};
-  const std::int64_t n = 5, start = 6;
-  at::Tensor mask = at::zeros({n, n}, at::kBool);
-  std::vector<std::int64_t> depth(n);
-  for (std::int64_t i = 0; i < n; ++i) {
-    for (std::int64_t a = i; a >= 0; a = parent[a]) mask[i][a] = true;
-    depth[i] = parent[i] < 0 ? 0 : depth[parent[i]] + 1;
-  }
-  KvCache cache;
-  model.extend(as_batch(prefix), at::arange(start), lower_triangle(start), cache, aux);
-  const TargetFeatures tree =
-      model.extend(at::tensor(tokens, at::kLong).unsqueeze(0), at::tensor(depth, at::kLong) + start, mask, cache, aux);
-  for (std::int64_t i = 0; i < n; ++i) {
+  const std::int64_t start = 6;
+  BatchCache cache(1);
+  extend_row(model, cache, prefix, {}, aux);
+  cache.settle({counting(start)});
+  const TargetFeatures tree = extend_row(model, cache, tokens, parent, aux);
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
     std::vector<std::int64_t> path;
-    for (std::int64_t a = i; a >= 0; a = parent[a]) path.insert(path.begin(), tokens[a]);
+    for (std::int64_t a = static_cast<std::int64_t>(i); a >= 0; a = parent[a]) path.insert(path.begin(), tokens[a]);
     std::vector<std::int64_t> sequence = prefix;
     sequence.insert(sequence.end(), path.begin(), path.end());
     const TargetFeatures alone = model.forward(as_batch(sequence), aux);
@@ -705,14 +723,46 @@ TEST(TargetModel, DraftTreeNodesSeeOnlyTheirAncestors) {
     EXPECT_TRUE(at::allclose(tree.aux[0][i], alone.aux[0][last], 1e-5, 1e-5)) << "node " << i;
   }
   // Accept the path 1 -> 3 -> 4, keep it, and decode one more token.
-  cache.keep(at::cat({at::arange(start), at::tensor({start + 1, start + 3, start + 4}, at::kLong)}));
-  EXPECT_EQ(cache.length(), start + 3);
+  cache.settle({{1, 3, 4}});
+  EXPECT_EQ(cache.kv().length(), start + 3);
   std::vector<std::int64_t> sequence = prefix;
   sequence.insert(sequence.end(), {22, 44, 55, 66});
-  const TargetFeatures next =
-      model.extend(at::tensor({std::int64_t{66}}).unsqueeze(0), at::arange(start + 3, start + 4), lower_triangle(1),
-                   cache, aux);
-  expect_same_rows(next, model.forward(as_batch(sequence), aux), start + 3, "after the accepted path");
+  expect_same_rows(extend_row(model, cache, {66}, {}, aux), model.forward(as_batch(sequence), aux), start + 3,
+                   "after the accepted path");
+}
+
+TEST(TargetModel, BatchRowsAdvanceIndependently) {
+  TempDir tmp;
+  json config = llama_config();
+  TargetModel model = load_random(tmp, config, 10);
+  const std::array<int, 3> aux = {0, 2, 3};
+  const std::vector<std::int64_t> a = random_ids(config["vocab_size"], 9, 51);
+  const std::vector<std::int64_t> b = random_ids(config["vocab_size"], 9, 52);
+  BatchCache cache(2);
+  // Prompts of 3 and 5 tokens, right-padded to 5.
+  at::Tensor ids = at::stack({as_batch({a[0], a[1], a[2], 0, 0})[0], as_batch({b.begin(), b.begin() + 5})[0]});
+  model.extend(ids, cache.positions(at::arange(5).expand({2, 5})), cache.mask(at::ones({2, 5, 5}, at::kBool).tril()),
+               cache.kv(), aux);
+  cache.settle({counting(3), counting(5)});
+  // A block of 3 in each row: row 0 keeps all of it, row 1 its first token.
+  ids = at::stack({as_batch({a[3], a[4], a[5]})[0], as_batch({b[5], 7, 8})[0]});
+  TargetFeatures step = model.extend(ids, cache.positions(at::arange(3).expand({2, 3})),
+                                     cache.mask(at::ones({2, 3, 3}, at::kBool).tril()), cache.kv(), aux);
+  expect_same_rows({step.aux.narrow(0, 0, 1), step.hidden.narrow(0, 0, 1)},
+                   model.forward(as_batch({a.begin(), a.begin() + 6}), aux), 3, "row 0");
+  cache.settle({{0, 1, 2}, {0}});
+  EXPECT_EQ(cache.length(0), 6);
+  EXPECT_EQ(cache.length(1), 6);
+  ids = at::stack({as_batch({a[6]})[0], as_batch({b[6]})[0]});
+  step = model.extend(ids, cache.positions(at::zeros({2, 1}, at::kLong)), cache.mask(at::ones({2, 1, 1}, at::kBool)),
+                      cache.kv(), aux);
+  expect_same_rows({step.aux.narrow(0, 0, 1), step.hidden.narrow(0, 0, 1)},
+                   model.forward(as_batch({a.begin(), a.begin() + 7}), aux), 6, "row 0 after its block");
+  expect_same_rows({step.aux.narrow(0, 1, 1), step.hidden.narrow(0, 1, 1)},
+                   model.forward(as_batch({b.begin(), b.begin() + 7}), aux), 6, "row 1 past its holes");
+  cache.settle({{0}, {0}});
+  cache.keep_rows({1});
+  EXPECT_EQ(cache.kv().length(), 7) << "row 0's columns and the padding dropped with it";
 }
 
 }  // namespace

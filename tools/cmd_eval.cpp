@@ -23,17 +23,20 @@ struct EvalOptions {
   std::string target_model_path, draft_model_path, data_path, output;
   std::string chat_template = "llama3";
   std::optional<std::string> system_prompt;
-  std::int64_t max_new_tokens = 256, num_prompts = 0, num_steps = 3, batch_size = 1;
+  std::int64_t max_new_tokens = 256, num_prompts = 0, batch_size = 1;
+  eval::TreeShape tree;
+  std::optional<std::int64_t> num_draft_tokens;
   std::string device = "cpu";
 };
 
 void print_table(const eval::AcceptanceReport& r, const EvalOptions& o) {
   const nlohmann::json j = r.to_json();
-  fmt::print("prompts {}  generated tokens {}  target verifications {}  draft steps {}\n", r.prompts, r.tokens,
-             r.verifications, o.num_steps);
+  fmt::print("prompts {}  generated tokens {}  target verifications {}\n", r.prompts, r.tokens, r.verifications);
+  fmt::print("draft steps {}  topk {}  draft tokens {}  batch size {}\n", o.tree.num_steps, o.tree.topk,
+             o.tree.num_draft_tokens, o.batch_size);
   fmt::print("acceptance length       {:.3f}\n", r.acceptance_length());
   const std::vector<double> rates = r.acceptance_rates();
-  for (std::size_t i = 0; i < rates.size(); ++i) fmt::print("accepted at draft {}     {:.3f}\n", i + 1, rates[i]);
+  for (std::size_t i = 0; i < rates.size(); ++i) fmt::print("accepted at depth {}     {:.3f}\n", i + 1, rates[i]);
   fmt::print("tokens/s speculative    {:.1f}\n", j["speculative_tokens_per_s"].get<double>());
   fmt::print("tokens/s target alone   {:.1f}\n", j["greedy_tokens_per_s"].get<double>());
   fmt::print("lossless                {}\n", r.mismatches == 0 ? "yes: every output equals the target's greedy one"
@@ -60,23 +63,34 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--max-new-tokens", o->max_new_tokens, "Tokens generated per prompt, at most")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("--speculative-num-steps", o->num_steps, "Draft tokens proposed per target verification (chain)")
+  cmd->add_option("--speculative-num-steps", o->tree.num_steps, "Draft steps per verification: the tree's depth")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("--batch-size", o->batch_size, "Prompts decoded together (only 1 so far)")
-      ->check(CLI::Range(1, 1))
+  cmd->add_option("--speculative-eagle-topk", o->tree.topk, "Branches kept per draft step (1: chain drafting)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--speculative-num-draft-tokens", o->num_draft_tokens,
+                  "Tokens the target verifies per step, the last verified one included (default with topk 1: "
+                  "num-steps + 1)");
+  cmd->add_option("--batch-size", o->batch_size, "Prompts decoded together")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_option("--device", o->device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
   cmd->add_option("--output", o->output, "Also write the figures as JSON to this file");
 
   cmd->callback([o] {
+    if (!o->num_draft_tokens && o->tree.topk > 1) {
+      fail("--speculative-num-draft-tokens is needed with --speculative-eagle-topk {}", o->tree.topk);
+    }
+    o->tree.num_draft_tokens = o->num_draft_tokens.value_or(o->tree.num_steps + 1);
+    o->tree.check();
     const at::Device device = train::parse_device(o->device, 0);
     const at::ScalarType dtype = train::compute_dtype(device);
     const model::TargetModel target = model::TargetModel::load(o->target_model_path, device, dtype);
     const model::DraftCheckpoint checkpoint = model::load_draft_checkpoint(o->draft_model_path);
-    model::Eagle3Draft draft = model::Eagle3Draft::create(checkpoint.config, target.embed_tokens(),
-                                                          at::detail::createCPUGenerator(0),
-                                                          at::TensorOptions().device(device).dtype(dtype));
+    model::Eagle3Draft draft =
+        model::Eagle3Draft::create(checkpoint.config, target.embed_tokens(), at::detail::createCPUGenerator(0),
+                                   at::TensorOptions().device(device).dtype(dtype));
     const std::string weights = o->draft_model_path + "/model.safetensors";
     draft.load_parameters(checkpoint.parameters, weights);
     const at::Tensor d2t = at::tensor(data::VocabMapping::load(weights).d2t);
@@ -88,11 +102,14 @@ void add_eval_command(CLI::App& app) {
     const auto prompts = eval::load_prompts(o->data_path, tokenizer, chat_template, o->system_prompt, o->num_prompts);
     const eval::GenerationLimits limits{o->max_new_tokens, {eval::end_of_turn_id(tokenizer, chat_template)}};
     const eval::AcceptanceReport report =
-        eval::measure_acceptance(target, draft, d2t, aux, prompts, o->num_steps, limits);
+        eval::measure_acceptance(target, draft, d2t, aux, prompts, o->tree, limits, o->batch_size);
     print_table(report, *o);
     if (!o->output.empty()) {
       nlohmann::json j = report.to_json();
-      j["speculative_num_steps"] = o->num_steps;
+      j["speculative_num_steps"] = o->tree.num_steps;
+      j["speculative_eagle_topk"] = o->tree.topk;
+      j["speculative_num_draft_tokens"] = o->tree.num_draft_tokens;
+      j["batch_size"] = o->batch_size;
       j["max_new_tokens"] = o->max_new_tokens;
       j["draft_model_path"] = o->draft_model_path;
       util::write_file_atomic(o->output, j.dump(2) + "\n");

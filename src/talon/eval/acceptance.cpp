@@ -1,6 +1,10 @@
 #include "talon/eval/acceptance.h"
 
+#include <algorithm>
 #include <chrono>
+
+#include "talon/eval/eagle3_proposer.h"
+#include "talon/eval/generate.h"
 
 namespace talon::eval {
 namespace {
@@ -37,25 +41,31 @@ nlohmann::json AcceptanceReport::to_json() const {
 
 AcceptanceReport measure_acceptance(const model::TargetModel& target, const model::Eagle3Draft& draft,
                                     const at::Tensor& d2t, const std::array<int, 3>& aux_layers,
-                                    const std::vector<std::vector<std::int64_t>>& prompts, std::int64_t num_steps,
-                                    const GenerationLimits& limits) {
+                                    const std::vector<Tokens>& prompts, const TreeShape& shape,
+                                    const GenerationLimits& limits, std::int64_t batch_size) {
   AcceptanceReport report;
-  report.accepted.assign(static_cast<std::size_t>(num_steps), 0);
-  for (const std::vector<std::int64_t>& prompt : prompts) {
+  report.accepted.assign(static_cast<std::size_t>(shape.num_steps), 0);
+  for (std::size_t first = 0; first < prompts.size(); first += static_cast<std::size_t>(batch_size)) {
+    const std::size_t end = std::min(prompts.size(), first + static_cast<std::size_t>(batch_size));
+    const std::vector<Tokens> batch(prompts.begin() + static_cast<std::ptrdiff_t>(first),
+                                    prompts.begin() + static_cast<std::ptrdiff_t>(end));
     auto start = std::chrono::steady_clock::now();
-    Eagle3Proposer proposer(draft, d2t);
-    const SpeculativeResult fast = speculative_generate(target, proposer, aux_layers, prompt, num_steps, limits);
+    Eagle3Proposer proposer(draft, d2t, shape, static_cast<std::int64_t>(batch.size()));
+    const std::vector<SpeculativeResult> fast = speculative_generate(target, proposer, aux_layers, batch, limits);
     report.speculative_seconds += seconds_since(start);
     start = std::chrono::steady_clock::now();
-    const std::vector<std::int64_t> plain = greedy_generate(target, prompt, limits);
+    const std::vector<Tokens> plain = generate(target, batch, limits);
     report.greedy_seconds += seconds_since(start);
 
-    ++report.prompts;
-    report.tokens += static_cast<std::int64_t>(fast.tokens.size());
-    report.verifications += static_cast<std::int64_t>(fast.accept_lengths.size());
-    for (std::int64_t length : fast.accept_lengths) report.accepted_tokens += length;
-    for (std::size_t i = 0; i < fast.accepted.size(); ++i) report.accepted[i] += fast.accepted[i];
-    if (fast.tokens != plain) ++report.mismatches;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const SpeculativeResult& r = fast[i];
+      ++report.prompts;
+      report.tokens += static_cast<std::int64_t>(r.tokens.size());
+      report.verifications += static_cast<std::int64_t>(r.accept_lengths.size());
+      for (std::int64_t length : r.accept_lengths) report.accepted_tokens += length;
+      for (std::size_t d = 0; d < r.accepted.size(); ++d) report.accepted[d] += r.accepted[d];
+      if (r.tokens != plain[i]) ++report.mismatches;
+    }
   }
   return report;
 }

@@ -7,21 +7,22 @@
 
 #include <array>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "talon/eval/draft_tree.h"
 #include "talon/eval/speculative.h"
+#include "talon/model/eagle3_draft.h"
 
 namespace talon::eval {
 
 struct AcceptanceReport {
   std::int64_t prompts = 0;
-  std::int64_t tokens = 0;           // generated, over all prompts
-  std::int64_t verifications = 0;    // target passes after each prefill
-  std::int64_t accepted_tokens = 0;  // sum of the acceptance lengths
-  std::vector<std::int64_t> accepted;  // [k]: verifications whose draft i was accepted
-  std::int64_t mismatches = 0;       // prompts whose speculative output differs from greedy: must be 0
+  std::int64_t tokens = 0;             // generated, over all prompts
+  std::int64_t verifications = 0;      // target passes after each prefill
+  std::int64_t accepted_tokens = 0;    // sum of the acceptance lengths
+  std::vector<std::int64_t> accepted;  // [num_steps]: verifications that accepted a draft at depth i + 1
+  std::int64_t mismatches = 0;         // prompts whose speculative output differs from greedy: must be 0
   double speculative_seconds = 0, greedy_seconds = 0;
 
   double acceptance_length() const;
@@ -29,9 +30,10 @@ struct AcceptanceReport {
   nlohmann::json to_json() const;
 };
 
+// Decodes `batch_size` prompts at a time, with the draft and without.
 AcceptanceReport measure_acceptance(const model::TargetModel& target, const model::Eagle3Draft& draft,
                                     const at::Tensor& d2t, const std::array<int, 3>& aux_layers,
-                                    const std::vector<std::vector<std::int64_t>>& prompts, std::int64_t num_steps,
-                                    const GenerationLimits& limits);
+                                    const std::vector<Tokens>& prompts, const TreeShape& shape,
+                                    const GenerationLimits& limits, std::int64_t batch_size);
 
 }  // namespace talon::eval

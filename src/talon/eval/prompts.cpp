@@ -1,7 +1,6 @@
 #include "talon/eval/prompts.h"
 
 #include <fstream>
-
 #include <nlohmann/json.hpp>
 
 #include "talon/text/conversation.h"
@@ -18,8 +17,8 @@ std::vector<std::vector<std::int64_t>> load_prompts(const std::string& path, con
   if (!in) fail("{}: cannot open", path);
   std::vector<std::vector<std::int64_t>> prompts;
   std::string line;
-  for (std::int64_t number = 1; std::getline(in, line) && (limit <= 0 || static_cast<std::int64_t>(prompts.size()) < limit);
-       ++number) {
+  for (std::int64_t number = 1;
+       std::getline(in, line) && (limit <= 0 || static_cast<std::int64_t>(prompts.size()) < limit); ++number) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     const std::string where = fmt::format("{}:{}", path, number);
     text::Conversation conversation;

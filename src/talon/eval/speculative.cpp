@@ -2,121 +2,114 @@
 
 #include <ATen/ATen.h>
 
-#include <algorithm>
-
-#include "talon/model/draft_decoder.h"
-#include "talon/model/target_distribution.h"
+#include "talon/util/error.h"
 
 namespace talon::eval {
 namespace {
 
-at::Tensor lower_triangle(std::int64_t n) { return at::ones({n, n}, at::kBool).tril(); }
+// One row's verification of [root, tree...] against the target's argmax
+// after each of those positions: the accepted path's block indices (root
+// first) and the tokens it yields (the accepted drafts and the bonus).
+struct Verdict {
+  std::vector<std::int64_t> path = {0};
+  Tokens produced;
+};
 
-at::Tensor as_row(const std::vector<std::int64_t>& ids, at::Device device) {
-  return at::tensor(ids, at::kLong).unsqueeze(0).to(device);
-}
-
-at::Tensor positions(std::int64_t first, std::int64_t count) { return at::arange(first, first + count, at::kLong); }
-
-// The target's greedy next token after each position of hidden [1, n, H].
-std::vector<std::int64_t> target_argmax(const model::TargetModel& target, const at::Tensor& hidden) {
-  at::Tensor top = model::chunked_argmax(hidden[0], target.lm_head(), 16384, 2048, target.tp()).cpu();
-  return {top.data_ptr<std::int64_t>(), top.data_ptr<std::int64_t>() + top.numel()};
-}
-
-// Appends tokens until a limit; true when generation is over.
-bool append(std::vector<std::int64_t>& out, const std::vector<std::int64_t>& tokens, const GenerationLimits& limits) {
-  for (std::int64_t token : tokens) {
-    if (static_cast<std::int64_t>(out.size()) >= limits.max_new_tokens) return true;
-    out.push_back(token);
-    if (std::find(limits.stop_ids.begin(), limits.stop_ids.end(), token) != limits.stop_ids.end()) return true;
+Verdict verify(const DraftTree& tree, const at::Tensor& wanted) {
+  Verdict v;
+  auto want = wanted.accessor<std::int64_t, 1>();
+  std::int64_t node = -1;  // the tree's root
+  while (true) {
+    const std::int64_t token = want[node + 1];
+    std::int64_t child = -1;
+    for (std::size_t i = 0; i < tree.tokens.size() && child < 0; ++i) {
+      if (tree.parents[i] == node && tree.tokens[i] == token) child = static_cast<std::int64_t>(i);
+    }
+    v.produced.push_back(token);
+    if (child < 0) return v;
+    v.path.push_back(child + 1);
+    node = child;
   }
-  return static_cast<std::int64_t>(out.size()) >= limits.max_new_tokens;
 }
 
 }  // namespace
 
-std::vector<std::int64_t> greedy_generate(const model::TargetModel& target, const std::vector<std::int64_t>& prompt,
-                                          const GenerationLimits& limits) {
-  const std::array<int, 3> aux = {0, 1, 2};  // extend() computes them; greedy decoding ignores them
-  const auto n = static_cast<std::int64_t>(prompt.size());
-  model::KvCache cache;
-  std::vector<std::int64_t> out;
-  model::TargetFeatures f = target.extend(as_row(prompt, target.device()), positions(0, n), lower_triangle(n), cache, aux);
-  std::int64_t next = target_argmax(target, f.hidden.narrow(1, n - 1, 1))[0];
-  while (!append(out, {next}, limits)) {
-    f = target.extend(as_row({next}, target.device()), positions(cache.length(), 1), lower_triangle(1), cache, aux);
-    next = target_argmax(target, f.hidden)[0];
+std::vector<SpeculativeResult> speculative_generate(const model::TargetModel& target, Proposer& proposer,
+                                                    const std::array<int, 3>& aux_layers,
+                                                    const std::vector<Tokens>& prompts,
+                                                    const GenerationLimits& limits) {
+  std::vector<SpeculativeResult> results(prompts.size());
+  if (prompts.empty()) return results;
+  const auto count = static_cast<std::int64_t>(prompts.size());
+  model::BatchCache cache(count);  // the target's: s_0..s_{N-1}; `pending` holds s_N
+  const model::TargetFeatures f = prefill(target, cache, prompts, aux_layers);
+  const at::Tensor pending_all = target_argmax(target, f.hidden).index({at::arange(count), last_positions(prompts)});
+  std::vector<std::int64_t> rows;  // batch row -> prompt
+  std::vector<bool> over;
+  std::vector<at::Tensor> aux;
+  std::vector<Tokens> next;
+  for (std::int64_t b = 0; b < count; ++b) {
+    const Tokens& p = prompts[static_cast<std::size_t>(b)];
+    const std::int64_t pending = pending_all[b].item<std::int64_t>();
+    rows.push_back(b);
+    over.push_back(append_until_limit(results[static_cast<std::size_t>(b)].tokens, {pending}, limits));
+    aux.push_back(f.aux[b].narrow(0, 0, static_cast<std::int64_t>(p.size())));
+    next.push_back(Tokens(p.begin() + 1, p.end()));
+    next.back().push_back(pending);
   }
-  return out;
-}
-
-Eagle3Proposer::Eagle3Proposer(const model::Eagle3Draft& draft, const at::Tensor& d2t)
-    : draft_(draft), d2t_(d2t.to(at::kCPU, at::kLong)) {}
-
-std::int64_t Eagle3Proposer::to_target(const model::DraftStep& step) const {
-  const std::int64_t i = step.logits[0][-1].argmax().item<std::int64_t>();
-  return i + d2t_[i].item<std::int64_t>();
-}
-
-void Eagle3Proposer::observe(std::int64_t first, const at::Tensor& aux, const std::vector<std::int64_t>& next) {
-  const auto n = static_cast<std::int64_t>(next.size());
-  cache_.keep(positions(0, first));  // drops the draft steps since the last verification
-  const at::Tensor hidden = at::linear(aux.to(draft_.fc.scalar_type()), draft_.fc);
-  last_ = model::draft_extend(draft_, hidden, as_row(next, hidden.device()), positions(first, n), lower_triangle(n),
-                              cache_);
-  verified_ = first + n;
-}
-
-std::vector<std::int64_t> Eagle3Proposer::propose(std::int64_t k) {
-  // d_1 from the last verified position, then steps on the draft's own h
-  // at the following positions (training's TTT steps).
-  std::vector<std::int64_t> drafts = {to_target(last_)};
-  model::DraftStep step = last_;
-  for (std::int64_t j = 1; j < k; ++j) {
-    step = model::draft_extend(draft_, step.hidden.narrow(1, -1, 1), as_row({drafts.back()}, step.hidden.device()),
-                               positions(verified_ - 1 + j, 1), lower_triangle(1), cache_);
-    drafts.push_back(to_target(step));
-  }
-  return drafts;
-}
-
-SpeculativeResult speculative_generate(const model::TargetModel& target, Proposer& proposer,
-                                       const std::array<int, 3>& aux_layers, const std::vector<std::int64_t>& prompt,
-                                       std::int64_t num_steps, const GenerationLimits& limits) {
-  const at::Device device = target.device();
-  SpeculativeResult result;
-  result.accepted.assign(static_cast<std::size_t>(num_steps), 0);
-  model::KvCache cache;  // the target's: s_0..s_{N-1}; `pending` is s_N
-  const auto n = static_cast<std::int64_t>(prompt.size());
-  model::TargetFeatures f = target.extend(as_row(prompt, device), positions(0, n), lower_triangle(n), cache, aux_layers);
-  std::int64_t pending = target_argmax(target, f.hidden.narrow(1, n - 1, 1))[0];
-  if (append(result.tokens, {pending}, limits)) return result;
-  std::vector<std::int64_t> next(prompt.begin() + 1, prompt.end());
-  next.push_back(pending);
-  proposer.observe(0, f.aux, next);
-
-  while (true) {
-    const std::int64_t length = cache.length();  // N
-    const std::vector<std::int64_t> drafts = proposer.propose(num_steps);
-    std::vector<std::int64_t> block = {pending};
-    block.insert(block.end(), drafts.begin(), drafts.end());
-    const auto width = static_cast<std::int64_t>(block.size());
-    f = target.extend(as_row(block, device), positions(length, width), lower_triangle(width), cache, aux_layers);
-    const std::vector<std::int64_t> wanted = target_argmax(target, f.hidden);
-    std::int64_t m = 0;
-    while (m < num_steps && drafts[static_cast<std::size_t>(m)] == wanted[static_cast<std::size_t>(m)]) {
-      ++result.accepted[static_cast<std::size_t>(m)];
-      ++m;
+  // Drops the finished rows and shows the proposer what the others
+  // verified; false when every row is finished.
+  auto continue_unfinished = [&] {
+    const std::vector<std::int64_t> going = unfinished(over);
+    if (going.empty()) return false;
+    if (going.size() < rows.size()) {
+      cache.keep_rows(going);
+      proposer.keep_rows(going);
+      rows = select_rows(rows, going);
+      next = select_rows(next, going);
+      aux = select_rows(aux, going);
+      over = select_rows(over, going);
     }
-    result.accept_lengths.push_back(m + 1);
-    std::vector<std::int64_t> produced(drafts.begin(), drafts.begin() + m);
-    produced.push_back(wanted[static_cast<std::size_t>(m)]);
-    if (append(result.tokens, produced, limits)) return result;
-    cache.keep(positions(0, length + m + 1));  // s_N, d_1..d_m
-    proposer.observe(length, f.aux.narrow(1, 0, m + 1), produced);
-    pending = produced.back();
+    proposer.observe(aux, next);
+    return true;
+  };
+
+  while (continue_unfinished()) {
+    const auto batch = static_cast<std::int64_t>(rows.size());
+    const std::vector<DraftTree> trees = proposer.propose();
+    const auto width = static_cast<std::int64_t>(trees.front().tokens.size()) + 1;
+    at::Tensor ids = at::empty({batch, width}, at::kLong), depth = at::zeros({batch, width}, at::kLong);
+    at::Tensor block = at::empty({batch, width, width}, at::kBool);
+    for (std::int64_t b = 0; b < batch; ++b) {
+      const DraftTree& tree = trees[static_cast<std::size_t>(b)];
+      if (static_cast<std::int64_t>(tree.tokens.size()) + 1 != width) fail("speculative: draft trees differ in size");
+      Tokens block_ids = {next[static_cast<std::size_t>(b)].back()};
+      block_ids.insert(block_ids.end(), tree.tokens.begin(), tree.tokens.end());
+      ids[b].copy_(at::tensor(block_ids, at::kLong));
+      depth[b].narrow(0, 1, width - 1).copy_(at::tensor(tree.depths(), at::kLong));
+      block[b].copy_(ancestor_mask(tree));
+    }
+    const model::TargetFeatures v =
+        target.extend(ids, cache.positions(depth), cache.mask(block), cache.kv(), aux_layers);
+    const at::Tensor wanted = target_argmax(target, v.hidden);
+    std::vector<std::vector<std::int64_t>> paths;
+    for (std::int64_t b = 0; b < batch; ++b) {
+      const auto i = static_cast<std::size_t>(b);
+      const Verdict verdict = verify(trees[i], wanted[b]);
+      SpeculativeResult& r = results[static_cast<std::size_t>(rows[i])];
+      const auto accepted = static_cast<std::int64_t>(verdict.path.size()) - 1;
+      r.accept_lengths.push_back(accepted + 1);
+      if (static_cast<std::int64_t>(r.accepted.size()) < accepted)
+        r.accepted.resize(static_cast<std::size_t>(accepted));
+      for (std::int64_t d = 0; d < accepted; ++d) ++r.accepted[static_cast<std::size_t>(d)];
+      over[i] = append_until_limit(r.tokens, verdict.produced, limits);
+      paths.push_back(verdict.path);
+      aux[i] = v.aux[b].index_select(0, at::tensor(verdict.path, at::kLong).to(v.aux.device()));
+      next[i] = verdict.produced;
+    }
+    cache.settle(paths);
   }
+  return results;
 }
 
 }  // namespace talon::eval

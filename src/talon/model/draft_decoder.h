@@ -19,9 +19,9 @@ struct DraftStep {
 };
 
 // h_in [B, n, H] and input_ids [B, n] at RoPE positions `positions` (int64
-// [n]); each new position attends to every cached one and, among the new
-// ones, where `mask` (bool [n, n]) allows. Appends to `cache`. No autograd;
-// the whole draft (no draft TP).
+// [B, n]), attending to the T cached positions and to themselves where
+// `mask` (bool [B, n, T + n]) allows, as TargetModel::extend. Appends to
+// `cache`. No autograd; the whole draft (no draft TP).
 DraftStep draft_extend(const Eagle3Draft& draft, const at::Tensor& h_in, const at::Tensor& input_ids,
                        const at::Tensor& positions, const at::Tensor& mask, KvCache& cache);
 

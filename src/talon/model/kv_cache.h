@@ -17,9 +17,15 @@ struct KvCache {
   // Layer `layer`'s keys and values with `k`, `v` [B, kv, n, d] appended;
   // returns the whole [B, kv, T + n, d] of each.
   std::pair<at::Tensor, at::Tensor> append(std::size_t layer, const at::Tensor& k, const at::Tensor& v);
-  // Keeps the cached positions `positions` (int64 [m], in order) and drops
-  // the rest: after verifying a draft tree, the prefix and the accepted path.
-  void keep(const at::Tensor& positions);
+  // Keeps the entries `index` (int64, in order) along `dim` and drops the
+  // rest: dim 2 keeps cached positions (the prefix and a verified draft
+  // path), dim 0 keeps sequences of the batch.
+  void keep(std::int64_t dim, const at::Tensor& index);
 };
+
+// Throws, naming `who`, unless for input_ids [B, n] positions is int64
+// [B, n] and mask bool [B, n, cache.length() + n]: a decoding step's inputs.
+void check_decoding_inputs(const char* who, const at::Tensor& input_ids, const at::Tensor& positions,
+                           const at::Tensor& mask, const KvCache& cache);
 
 }  // namespace talon::model

@@ -63,8 +63,9 @@ at::Tensor rope_inv_freq(std::int64_t head_dim, double theta, const std::optiona
 }
 
 RopeTable rope_table(const at::Tensor& inv_freq, const at::Tensor& positions, at::ScalarType dtype) {
-  at::Tensor freqs = at::outer(positions.to(at::kFloat), inv_freq.to(positions.device(), at::kFloat));  // [P, d/2]
-  at::Tensor emb = at::cat({freqs, freqs}, -1);                                                         // [P, d]
+  at::Tensor freqs = positions.to(at::kFloat).unsqueeze(-1) * inv_freq.to(positions.device(), at::kFloat);
+  at::Tensor emb = at::cat({freqs, freqs}, -1);  // [..., P, d]
+  if (emb.dim() == 3) emb = emb.unsqueeze(1);    // [B, 1, P, d]: the same for every head
   return {emb.cos().to(dtype), emb.sin().to(dtype)};
 }
 
@@ -90,12 +91,6 @@ at::Tensor masked_attention(const at::Tensor& q, const at::Tensor& k, const at::
   at::Tensor scores = at::matmul(q, repeat_kv(k, groups).transpose(-2, -1)).to(at_least_fp32(q.scalar_type())) * scale;
   at::Tensor probs = at::softmax(scores.masked_fill(mask.logical_not(), -INFINITY), -1).to(q.scalar_type());
   return at::matmul(probs, repeat_kv(v, groups));
-}
-
-at::Tensor decode_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& new_mask) {
-  const at::Tensor visible = new_mask.to(q.device());
-  const std::int64_t n = visible.size(0);
-  return masked_attention(q, k, v, at::cat({at::ones({n, k.size(2) - n}, visible.options()), visible}, 1));
 }
 
 at::Tensor causal_attention_reference(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {

@@ -26,7 +26,8 @@ at::Tensor rope_inv_freq(std::int64_t head_dim, double theta, const std::optiona
                          const std::string& source);
 
 // cos and sin [P, d] of cat(freqs, freqs) with freqs = positions x inv_freq,
-// computed in fp32 and cast to `dtype`. positions: int64 [P].
+// computed in fp32 and cast to `dtype`. positions: int64 [P], or [B, P]
+// (each sequence its own, decoding a batch) giving [B, 1, P, d].
 struct RopeTable {
   at::Tensor cos, sin;
 };
@@ -49,17 +50,13 @@ at::Tensor swiglu_mlp(const at::Tensor& x, const at::Tensor& gate, const at::Ten
 // flash_attention.h. The reference is the plain [L, L] form.
 at::Tensor causal_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v);
 
-// Attention of n new queries over T keys where mask [n, T] (bool, true =
-// may attend) allows: decoding, where the keys are the cached ones followed
+// Attention of n new queries over T keys where mask [n, T] or [B, 1, n, T]
+// (bool, true = may attend) allows: decoding, where the keys are the cached ones followed
 // by the new tokens'. q [B, h, n, d], k/v [B, kv, T, d]; the plain form
 // (scores [n, T] are small when n is a handful of draft tokens), softmax in
 // fp32, result [B, h, n, d] in q's dtype. Every row must allow some key.
 at::Tensor masked_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask);
 
-// Decoding: n new queries over cached keys and values whose last n entries
-// are the new tokens' own. Each sees every earlier entry and, among the new
-// ones, what `new_mask` (bool [n, n]) allows.
-at::Tensor decode_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& new_mask);
 at::Tensor causal_attention_reference(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v);
 
 }  // namespace talon::model

@@ -148,7 +148,7 @@ at::Tensor TargetModel::decoder_layer(std::size_t index, const at::Tensor& x, co
     attn = causal_attention(q, k, v.transpose(1, 2));
   } else {
     auto [keys, values] = decoding->cache.append(index, k, v.transpose(1, 2));
-    attn = decode_attention(q, keys, values, decoding->mask);
+    attn = masked_attention(q, keys, values, decoding->mask);
   }
   at::Tensor attn_out = parallel::reduce_from_tp(at::linear(attn.transpose(1, 2).reshape({b, l, heads * d}), layer.o_proj), tp_);
   at::Tensor out = x + (layer.o_bias.defined() ? attn_out + layer.o_bias : attn_out);
@@ -163,14 +163,8 @@ TargetFeatures TargetModel::forward(const at::Tensor& input_ids, const std::arra
 
 TargetFeatures TargetModel::extend(const at::Tensor& input_ids, const at::Tensor& positions, const at::Tensor& mask,
                                    KvCache& cache, const std::array<int, 3>& aux_layers) const {
-  const std::int64_t n = input_ids.dim() == 2 ? input_ids.size(1) : -1;
-  if (positions.dim() != 1 || positions.size(0) != n || mask.dim() != 2 || mask.size(0) != n || mask.size(1) != n ||
-      mask.scalar_type() != at::kBool) {
-    fail("target extend: for input_ids {} expected positions [n] and a bool mask [n, n], found {} and {} {}",
-         shape_string(input_ids.sizes()), shape_string(positions.sizes()), c10::toString(mask.scalar_type()),
-         shape_string(mask.sizes()));
-  }
-  const Decoding decoding{cache, mask.to(device_)};
+  check_decoding_inputs("target extend", input_ids, positions, mask, cache);
+  const Decoding decoding{cache, mask.to(device_).unsqueeze(1)};
   return run(input_ids, positions.to(device_, at::kLong), aux_layers, &decoding);
 }
 

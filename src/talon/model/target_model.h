@@ -51,11 +51,12 @@ class TargetModel {
   TargetFeatures forward(const at::Tensor& input_ids, const std::array<int, 3>& aux_layers) const;
 
   // One decoding step: the new tokens input_ids [B, n] at RoPE positions
-  // `positions` (int64 [n]) attend to every token in `cache` and, among
-  // themselves, where `mask` (bool [n, n], true = may attend) allows: the
-  // lower triangle for a chain, the ancestor relation for a draft tree.
-  // Their keys and values are appended to `cache`. The same features as
-  // forward() gives those positions on the whole sequence.
+  // `positions` (int64 [B, n]) attend to the T cached tokens and to
+  // themselves where `mask` (bool [B, n, T + n], true = may attend) allows:
+  // among the new ones, the lower triangle for a chain, the ancestor
+  // relation for a draft tree (BatchCache builds it). Their keys and values
+  // are appended to `cache`. The same features as forward() gives those
+  // positions on the whole sequence.
   TargetFeatures extend(const at::Tensor& input_ids, const at::Tensor& positions, const at::Tensor& mask,
                         KvCache& cache, const std::array<int, 3>& aux_layers) const;
 
@@ -81,7 +82,7 @@ class TargetModel {
   // The decoding context of decoder_layer: the cache and the new tokens' mask.
   struct Decoding {
     KvCache& cache;
-    at::Tensor mask;  // [n, n] bool, on the model's device
+    at::Tensor mask;  // bool [B, 1, n, T + n], on the model's device
   };
 
   // forward() and extend(): checks and the layer loop.
