@@ -15,7 +15,7 @@ packages=(
   build-essential cmake ninja-build git
   libtorch-dev libgloo-dev nlohmann-json3-dev libpcre2-dev libcli11-dev
   libfmt-dev libutf8proc-dev libxxhash-dev libprotobuf-dev protobuf-compiler
-  libgtest-dev libgmock-dev libbenchmark-dev libopenblas0-pthread
+  libgtest-dev libgmock-dev libbenchmark-dev libopenblas0-pthread libcpp-httplib-dev pkg-config
   nodejs npm
 )
 missing=()

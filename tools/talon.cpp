@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   talon::cli::add_train_command(app);
   talon::cli::add_launch_command(app);
   talon::cli::add_eval_command(app);
+  talon::cli::add_regenerate_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -17,9 +17,10 @@ struct Sampling {
 };
 
 // The generated tokens of each prompt (prompt excluded). When sampling,
-// sequence b draws from its own generator seeded by seeds[b], so its text
-// depends on its seed alone, not on the batch it ran in. Sampling needs the
-// whole vocabulary on one process (no target TP).
+// sequence b draws from its own generator seeded by seeds[b], so the batch
+// it runs in does not change the numbers it draws (only, at a near tie,
+// the last bits of its logits can). Sampling needs the whole vocabulary on
+// one process (no target TP).
 std::vector<Tokens> generate(const model::TargetModel& target, const std::vector<Tokens>& prompts,
                              const GenerationLimits& limits, const Sampling& sampling = {},
                              const std::vector<std::uint64_t>& seeds = {});

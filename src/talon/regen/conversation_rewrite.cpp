@@ -1,0 +1,66 @@
+#include "talon/regen/conversation_rewrite.h"
+
+#include <algorithm>
+
+#include "talon/util/error.h"
+
+namespace talon::regen {
+
+ConversationRewrite::ConversationRewrite(nlohmann::ordered_json record) : record_(std::move(record)) {
+  source_ = text::parse_conversation(nlohmann::json::parse(record_.dump()));
+  if (std::none_of(source_.begin(), source_.end(), [](const text::Message& m) { return m.role == text::Role::User; })) {
+    fail("the conversation has no user turn to reply to");
+  }
+  // parse_conversation has checked the shape: a list under one of these
+  // keys, each message with either role/content or from/value.
+  list_key_ = record_.contains("messages") ? "messages" : "conversations";
+  source_messages_ = record_[list_key_];
+  const bool openai = source_messages_.front().contains("role");
+  role_key_ = openai ? "role" : "from";
+  content_key_ = openai ? "content" : "value";
+  assistant_role_ = openai ? "assistant" : "gpt";
+  for (std::size_t i = 0; i < source_.size(); ++i) {
+    if (source_[i].role == text::Role::Assistant) {
+      assistant_role_ = source_messages_[i][role_key_].get<std::string>();
+      break;
+    }
+  }
+  advance();
+}
+
+void ConversationRewrite::advance() {
+  waiting_ = false;
+  while (next_ < source_.size() && !waiting_) {
+    const text::Message& m = source_[next_];
+    if (m.role != text::Role::Assistant) {
+      messages_.push_back(source_messages_[next_]);
+      prompt_.push_back(m);
+    }
+    waiting_ = m.role == text::Role::User;
+    ++next_;
+  }
+}
+
+void ConversationRewrite::add_reply(const std::string& text) {
+  if (done()) fail("conversation rewrite: a reply with no user turn waiting for one");
+  messages_.push_back({{role_key_, assistant_role_}, {content_key_, text}});
+  prompt_.push_back({text::Role::Assistant, text, std::nullopt});
+  advance();
+}
+
+nlohmann::ordered_json ConversationRewrite::result() const {
+  if (!done()) fail("conversation rewrite: result() before every user turn has a reply");
+  nlohmann::ordered_json out = record_;
+  out[list_key_] = messages_;
+  return out;
+}
+
+nlohmann::json openai_messages(const text::Conversation& conversation) {
+  nlohmann::json messages = nlohmann::json::array();
+  for (const text::Message& m : conversation) {
+    messages.push_back({{"role", std::string(text::role_name(m.role))}, {"content", m.content}});
+  }
+  return messages;
+}
+
+}  // namespace talon::regen
