@@ -101,64 +101,96 @@ TEST(Speculative, RandomDraftReproducesGreedyDecoding) {
   }
 }
 
-// Proposes trees holding the target's own greedy continuation: at each depth
-// the right token and a wrong one as children of the right node before, the
-// right one first or second by turns; in round r the right tokens stop at
-// depth r mod (k + 1), so verifications accept every count 0..k. Checks the
+// Proposes trees holding the target's own greedy continuation of each row:
+// at each depth the right token and a wrong one as children of the right
+// node before, the right one first or second by turns; in round r the right
+// tokens of row b stop at depth (r + b) mod (k + 1), so verifications accept
+// every count 0..k and rows advance by different counts. Checks the
 // features it is shown against the whole-sequence forward.
 class OracleProposer : public Proposer {
  public:
-  OracleProposer(const model::TargetModel& target, Tokens sequence, std::array<int, 3> aux, std::int64_t k)
-      : sequence_(std::move(sequence)), k_(k) {
-    whole_ = target.forward(at::tensor(sequence_, at::kLong).unsqueeze(0), aux).aux[0];
+  OracleProposer(const model::TargetModel& target, const std::vector<Tokens>& sequences, std::array<int, 3> aux,
+                 std::int64_t k)
+      : k_(k) {
+    for (std::size_t b = 0; b < sequences.size(); ++b) {
+      rows_.push_back({sequences[b], target.forward(at::tensor(sequences[b], at::kLong).unsqueeze(0), aux).aux[0], 0,
+                       static_cast<std::int64_t>(b)});
+    }
   }
   void observe(const std::vector<at::Tensor>& aux, const std::vector<Tokens>& next) override {
-    ASSERT_EQ(aux.size(), 1u);
-    const auto n = static_cast<std::int64_t>(next[0].size());
-    EXPECT_TRUE(close(aux[0], whole_.narrow(0, known_, n))) << "positions from " << known_;
-    for (std::int64_t i = 0; i < n; ++i) EXPECT_EQ(next[0][static_cast<std::size_t>(i)], sequence_[known_ + i + 1]);
-    known_ += n;  // s_0..s_known are settled
+    ASSERT_EQ(aux.size(), rows_.size());
+    for (std::size_t b = 0; b < rows_.size(); ++b) {
+      Row& row = rows_[b];
+      const auto n = static_cast<std::int64_t>(next[b].size());
+      EXPECT_TRUE(close(aux[b], row.whole.narrow(0, row.known, n))) << "row " << row.offset << " from " << row.known;
+      for (std::int64_t i = 0; i < n; ++i) {
+        EXPECT_EQ(next[b][static_cast<std::size_t>(i)], row.sequence[static_cast<std::size_t>(row.known + i + 1)]);
+      }
+      row.known += n;  // s_0..s_known are settled
+    }
   }
   std::vector<DraftTree> propose() override {
-    DraftTree tree;
-    std::int64_t right = -1;  // the right node of the depth before
-    for (std::int64_t depth = 1; depth <= k_; ++depth) {
-      const auto at = static_cast<std::size_t>(std::min<std::int64_t>(known_ + depth, sequence_.size() - 1));
-      const std::int64_t token = round_ % (k_ + 1) < depth ? sequence_[at] + 2 : sequence_[at];
-      const bool right_first = (round_ + depth) % 2 == 0;
-      for (std::int64_t t : right_first ? Tokens{token, sequence_[at] + 1} : Tokens{sequence_[at] + 1, token}) {
-        tree.tokens.push_back(t);
-        tree.parents.push_back(right);
+    std::vector<DraftTree> trees;
+    for (const Row& row : rows_) {
+      DraftTree tree;
+      const std::int64_t round = round_ + row.offset;
+      std::int64_t right = -1;  // the right node of the depth before
+      for (std::int64_t depth = 1; depth <= k_; ++depth) {
+        const auto at = static_cast<std::size_t>(std::min<std::int64_t>(row.known + depth, row.sequence.size() - 1));
+        const std::int64_t truth = row.sequence[at];
+        const std::int64_t token = round % (k_ + 1) < depth ? truth + 2 : truth;
+        const bool right_first = (round + depth) % 2 == 0;
+        for (std::int64_t t : right_first ? Tokens{token, truth + 1} : Tokens{truth + 1, token}) {
+          tree.tokens.push_back(t);
+          tree.parents.push_back(right);
+        }
+        right = static_cast<std::int64_t>(tree.tokens.size()) - (right_first ? 2 : 1);
       }
-      right = static_cast<std::int64_t>(tree.tokens.size()) - (right_first ? 2 : 1);
+      trees.push_back(tree);
     }
     ++round_;
-    return {tree};
+    return trees;
   }
-  void keep_rows(const std::vector<std::int64_t>&) override {}
+  void keep_rows(const std::vector<std::int64_t>& rows) override { rows_ = select_rows(rows_, rows); }
 
  private:
-  Tokens sequence_;  // prompt + the greedy continuation
-  std::int64_t k_, known_ = 0, round_ = 0;
-  at::Tensor whole_;  // [L, 3H]
+  struct Row {
+    Tokens sequence;   // prompt + the greedy continuation
+    at::Tensor whole;  // [L, 3H]
+    std::int64_t known, offset;
+  };
+  std::vector<Row> rows_;
+  std::int64_t k_, round_ = 0;
 };
 
 TEST(Speculative, EveryAcceptedCountKeepsTheOutputGreedy) {
   Models m;
-  const Tokens p = prompt(7, 5);
-  const GenerationLimits limits{48, {}};
-  const Tokens want = greedy(m.target, p, limits);
-  Tokens sequence = p;
-  sequence.insert(sequence.end(), want.begin(), want.end());
+  const std::vector<Tokens> prompts = {prompt(7, 5), prompt(11, 6), prompt(4, 7)};
+  // Row 1 stops early at a token of its own output; the others may run on.
+  const GenerationLimits limits{40, {greedy(m.target, prompts[1], {40, {}})[9]}};
+  std::vector<Tokens> want, sequences;
+  for (const Tokens& p : prompts) {
+    want.push_back(greedy(m.target, p, limits));
+    sequences.push_back(p);
+    sequences.back().insert(sequences.back().end(), want.back().begin(), want.back().end());
+  }
+  ASSERT_LE(want[1].size(), 10u);
   for (std::int64_t depth : {1, 3, 4}) {
-    OracleProposer oracle(m.target, sequence, m.aux, depth);
-    const SpeculativeResult got = speculative_generate(m.target, oracle, m.aux, {p}, limits).front();
-    EXPECT_EQ(got.tokens, want) << depth << " draft steps";
-    std::set<std::int64_t> lengths(got.accept_lengths.begin(), got.accept_lengths.end());
-    for (std::int64_t length = 1; length <= depth + 1; ++length) EXPECT_TRUE(lengths.count(length)) << length;
-    std::int64_t at_depth_one = 0;
-    for (std::int64_t length : got.accept_lengths) at_depth_one += length > 1;
-    EXPECT_EQ(got.accepted.front(), at_depth_one);
+    for (std::size_t batch : {std::size_t{1}, prompts.size()}) {
+      const std::vector<Tokens> part(prompts.begin(), prompts.begin() + static_cast<std::ptrdiff_t>(batch));
+      OracleProposer oracle(m.target, {sequences.begin(), sequences.begin() + static_cast<std::ptrdiff_t>(batch)},
+                            m.aux, depth);
+      const std::vector<SpeculativeResult> got = speculative_generate(m.target, oracle, m.aux, part, limits);
+      std::set<std::int64_t> lengths;
+      for (std::size_t b = 0; b < batch; ++b) {
+        EXPECT_EQ(got[b].tokens, want[b]) << depth << " draft steps, batch " << batch << ", row " << b;
+        lengths.insert(got[b].accept_lengths.begin(), got[b].accept_lengths.end());
+        std::int64_t at_depth_one = 0;
+        for (std::int64_t length : got[b].accept_lengths) at_depth_one += length > 1;
+        EXPECT_EQ(got[b].accepted.empty() ? 0 : got[b].accepted.front(), at_depth_one);
+      }
+      for (std::int64_t length = 1; length <= depth + 1; ++length) EXPECT_TRUE(lengths.count(length)) << length;
+    }
   }
 }
 

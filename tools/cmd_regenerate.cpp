@@ -45,7 +45,7 @@ std::vector<std::optional<regen::ConversationRewrite>> start_rewrites(const std:
   for (std::size_t i = 0; i < samples.size(); ++i) {
     try {
       rewrites[i].emplace(samples[i].record);
-    } catch (const Error& e) {
+    } catch (const std::exception& e) {  // talon::Error, or nlohmann's on a record of mixed shapes
       outcomes[i].error = e.what();
     }
   }
@@ -144,7 +144,8 @@ void add_regenerate_command(CLI::App& app) {
       ->check(CLI::Range(0.0, 100.0))
       ->capture_default_str();
   cmd->add_option("--top-p", o->chat.top_p, "Nucleus sampling")->check(CLI::Range(0.0, 1.0))->capture_default_str();
-  cmd->add_option("--seed", o->seed, "Sampling seed (each line and turn draws its own stream)")->capture_default_str();
+  cmd->add_option("--seed", o->seed, "Sampling seed (native: a stream per line and turn; server: seed + line)")
+      ->capture_default_str();
   cmd->add_option("--chat-template", o->chat_template, "Template name or .json file")->capture_default_str();
   cmd->add_option("--system-prompt", o->system_prompt, "System prompt for conversations without one ('' for none)");
   cmd->add_option("--num-samples", o->run.limit, "Cover the first N input lines (0: all)")->capture_default_str();
@@ -168,6 +169,7 @@ void add_regenerate_command(CLI::App& app) {
       ->capture_default_str();
 
   cmd->callback([o] {
+    if (o->chat.top_p <= 0) fail("regenerate: --top-p must be in (0, 1], found {}", o->chat.top_p);
     if (o->target_model_path.empty() == o->server_address.empty()) {
       fail("regenerate: give --target-model-path (native) or --server-address (a chat server)");
     }

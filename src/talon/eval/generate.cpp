@@ -18,7 +18,7 @@ namespace {
 // exponential trick) or ordering by probability would often.
 at::Tensor sample(const model::TargetModel& target, const at::Tensor& hidden, const Sampling& sampling,
                   std::vector<at::Generator>& generators) {
-  const at::Tensor logits = at::linear(hidden.to(at::kFloat), target.lm_head().to(at::kFloat)).cpu();
+  const at::Tensor logits = at::linear(hidden, target.lm_head()).to(at::kCPU, at::kFloat);
   const at::Tensor probs = at::softmax(logits / sampling.temperature, -1);
   // Top-p keeps the most likely tokens while the probability before each
   // is under top_p (the first always): those at least as likely as the
@@ -30,9 +30,10 @@ at::Tensor sample(const model::TargetModel& target, const at::Tensor& hidden, co
   std::vector<std::int64_t> tokens;
   for (std::int64_t b = 0; b < hidden.size(0); ++b) {
     const at::Tensor u = at::rand({1}, generators[static_cast<std::size_t>(b)], at::kFloat) * cumulative[b][-1];
-    const std::int64_t last = cumulative.size(1) - 1;
-    tokens.push_back(
-        std::min(at::searchsorted(cumulative[b], u, /*out_int32=*/false, /*right=*/true).item<std::int64_t>(), last));
+    // u rounded up to the total would land past the last kept token.
+    const std::int64_t last = (probs[b] >= floor[b]).nonzero().max().item<std::int64_t>();
+    const at::Tensor at = at::searchsorted(cumulative[b], u, /*out_int32=*/false, /*right=*/true);
+    tokens.push_back(std::min(at.item<std::int64_t>(), last));
   }
   return at::tensor(tokens, at::kLong);
 }

@@ -25,7 +25,14 @@ void BatchCache::settle(const std::vector<std::vector<std::int64_t>>& kept) {
   }
   at::Tensor block = at::zeros({rows(), n}, at::kBool);
   for (std::size_t b = 0; b < kept.size(); ++b) {
-    for (std::int64_t column : kept[b]) block[static_cast<std::int64_t>(b)][column] = true;
+    for (std::size_t i = 0; i < kept[b].size(); ++i) {
+      const std::int64_t column = kept[b][i];
+      if (column < 0 || column >= n || (i > 0 && column <= kept[b][i - 1])) {
+        fail("batch cache: row {} keeps column {} of a block of {}: expected ascending columns in [0, {})", b, column,
+             n, n);
+      }
+      block[static_cast<std::int64_t>(b)][column] = true;
+    }
     lengths_[b] += static_cast<std::int64_t>(kept[b].size());
   }
   live_ = at::cat({live_, block}, 1);

@@ -94,13 +94,15 @@ std::string lower(std::string s) {
 
 // The body of a chunked transfer (hex size, CRLF, data, CRLF, ..., 0), or
 // nullopt while it is incomplete.
-std::optional<std::string> unchunk(const std::string& raw) {
+std::optional<std::string> unchunk(const std::string& raw, const std::string& where) {
   std::string body;
   std::size_t at = 0;
   while (true) {
     const std::size_t end = raw.find("\r\n", at);
     if (end == std::string::npos || end == at) return std::nullopt;
-    const std::size_t size = std::strtoul(raw.c_str() + at, nullptr, 16);
+    char* digits_end = nullptr;
+    const std::size_t size = std::strtoul(raw.c_str() + at, &digits_end, 16);
+    if (digits_end == raw.c_str() + at) fail("{}: the chunked response has a bad chunk size", where);
     if (size == 0) return body;
     if (end + 2 + size + 2 > raw.size()) return std::nullopt;
     body.append(raw, end + 2, size);
@@ -121,8 +123,10 @@ std::optional<HttpResponse> parse_response(const std::string& raw, bool closed, 
   response.status = std::atoi(raw.c_str() + raw.find(' ') + 1);
   const std::string head = lower(raw.substr(0, head_end));
   std::string body = raw.substr(head_end + 4);
-  if (head.find("\r\ntransfer-encoding: chunked") != std::string::npos) {
-    std::optional<std::string> whole = unchunk(body);
+  const std::size_t encoding = head.find("\r\ntransfer-encoding:");
+  if (encoding != std::string::npos &&
+      head.substr(encoding, head.find("\r\n", encoding + 2) - encoding).find("chunked") != std::string::npos) {
+    std::optional<std::string> whole = unchunk(body, where);
     if (!whole && closed) fail("{}: the chunked response ends early", where);
     if (!whole) return std::nullopt;
     body = std::move(*whole);
@@ -185,7 +189,8 @@ HttpResponse http_post_json(const Url& url, const std::string& path, const std::
   const std::string where = "http://" + url.host + ":" + url.port + target;
   const Clock::time_point deadline = Clock::now() + timeout;
   Socket socket(connect_to(url, deadline, where));
-  const std::string request = "POST " + target + " HTTP/1.1\r\nHost: " + url.host + ":" + url.port +
+  const std::string host = url.host.find(':') == std::string::npos ? url.host : "[" + url.host + "]";  // IPv6
+  const std::string request = "POST " + target + " HTTP/1.1\r\nHost: " + host + ":" + url.port +
                               "\r\nContent-Type: application/json\r\nAccept: application/json\r\n"
                               "Connection: close\r\nContent-Length: " +
                               std::to_string(body.size()) + "\r\n\r\n" + body;

@@ -64,6 +64,7 @@ class Pipeline {
 
   void finish(std::int64_t line, Done done) {
     std::lock_guard lock(mutex_);
+    if (failure_) return;  // the output is broken; nothing more is written
     finished_.emplace(line, std::move(done));
     std::int64_t written = 0;
     for (auto it = finished_.find(next_write_); it != finished_.end(); it = finished_.find(next_write_)) {
@@ -73,8 +74,9 @@ class Pipeline {
       } else if (d.outcome.error.empty()) {
         output_.add_result(d.outcome.record.dump());
       } else {
-        output_.add_failure(
-            nlohmann::json{{"line", it->first}, {"error", d.outcome.error}, {"input", d.source}}.dump());
+        // replace: a line that is not valid UTF-8 is a failure to record, not a crash.
+        const nlohmann::json failure = {{"line", it->first}, {"error", d.outcome.error}, {"input", d.source}};
+        output_.add_failure(failure.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
       }
       finished_.erase(it);
       ++next_write_;
@@ -83,8 +85,8 @@ class Pipeline {
     if (written == 0) return;
     try {
       output_.sync();
-    } catch (const Error& e) {
-      failure_ = true;
+    } catch (...) {
+      failure_ = true;  // every worker stops: take() hands out nothing more
       room_.notify_all();
       throw;
     }
@@ -129,6 +131,9 @@ void work(Pipeline& pipeline, const Rewriter& rewrite) {
     std::vector<Outcome> outcomes;
     try {
       outcomes = rewrite(samples);
+      if (outcomes.size() != samples.size()) {
+        fail("regenerate: {} outcomes for {} samples", outcomes.size(), samples.size());
+      }
     } catch (const std::exception& e) {
       outcomes.assign(samples.size(), Outcome{{}, e.what()});
     }

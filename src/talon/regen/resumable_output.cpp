@@ -49,18 +49,25 @@ void write_all(int fd, const std::string& data, const std::string& path) {
 }  // namespace
 
 ResumableOutput::ResumableOutput(std::string output, std::string input)
-    : output_(std::move(output)), input_(std::move(input)) {
+    : output_(std::move(output)), input_(std::filesystem::weakly_canonical(input).string()) {
   namespace fs = std::filesystem;
+  input_bytes_ = static_cast<std::int64_t>(fs::file_size(input_));
   if (fs::exists(progress_path())) {
     const nlohmann::json p = util::load_json_file(progress_path());
-    if (p.value("input", std::string()) != input_) {
-      fail("{}: records a run over {}, not {}; choose another output path", progress_path(),
-           p.value("input", std::string("?")), input_);
+    try {
+      const auto input_then = p.at("input").get<std::string>();
+      const auto bytes_then = p.at("input_bytes").get<std::int64_t>();
+      if (input_then != input_ || bytes_then != input_bytes_) {
+        fail("records a run over {} ({} bytes), not {} ({} bytes); choose another output path", input_then, bytes_then,
+             input_, input_bytes_);
+      }
+      lines_done_ = p.at("lines_done").get<std::int64_t>();
+      output_bytes_ = p.at("output_bytes").get<std::int64_t>();
+      failures_bytes_ = p.at("failures_bytes").get<std::int64_t>();
+      failed_ = p.at("failed").get<std::int64_t>();
+    } catch (const std::exception& e) {
+      fail("{}: {}", progress_path(), e.what());
     }
-    lines_done_ = p.at("lines_done").get<std::int64_t>();
-    output_bytes_ = p.at("output_bytes").get<std::int64_t>();
-    failures_bytes_ = p.at("failures_bytes").get<std::int64_t>();
-    failed_ = p.at("failed").get<std::int64_t>();
   } else if (fs::exists(output_)) {
     fail("{}: exists and has no {}: not a run to resume; remove it or choose another output path", output_,
          progress_path());
@@ -89,8 +96,18 @@ void ResumableOutput::add_failure(const std::string& line) {
 void ResumableOutput::add_nothing() { ++pending_lines_; }
 
 void ResumableOutput::sync() {
-  write_all(output_fd_, pending_output_, output_);
-  write_all(failures_fd_, pending_failures_, failures_path());
+  if (broken_) fail("{}: an earlier write failed; rerun to resume from {}", output_, progress_path());
+  try {
+    write_all(output_fd_, pending_output_, output_);
+    write_all(failures_fd_, pending_failures_, failures_path());
+  } catch (...) {
+    // Nothing past the recorded lengths may be counted later: cut a partial
+    // write back off and refuse further writes.
+    broken_ = true;
+    (void)!::ftruncate(output_fd_, output_bytes_);
+    (void)!::ftruncate(failures_fd_, failures_bytes_);
+    throw;
+  }
   // The test suite's stand-in for a crash at the worst moment: the lines are
   // written and the progress file does not count them yet.
   if (const char* kill = std::getenv("TALON_REGENERATE_KILL_AFTER_LINES");
@@ -105,6 +122,7 @@ void ResumableOutput::sync() {
   pending_failures_.clear();
   pending_lines_ = pending_failed_ = 0;
   const nlohmann::json p = {{"input", input_},
+                            {"input_bytes", input_bytes_},
                             {"lines_done", lines_done_},
                             {"output_bytes", output_bytes_},
                             {"failures_bytes", failures_bytes_},

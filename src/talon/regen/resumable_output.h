@@ -17,7 +17,7 @@ class ResumableOutput {
   // Opens `output` (and output.failed.jsonl, output.progress) to continue
   // where a run reading `input` stopped, or starts them. Throws if output
   // exists without a progress file (not this job's: never overwritten) or
-  // its progress is for another input.
+  // its progress is for another input (path or size).
   ResumableOutput(std::string output, std::string input);
   ~ResumableOutput();
   ResumableOutput(const ResumableOutput&) = delete;
@@ -43,6 +43,8 @@ class ResumableOutput {
   std::int64_t output_bytes_ = 0, failures_bytes_ = 0, lines_done_ = 0, failed_ = 0;
   std::string pending_output_, pending_failures_;
   std::int64_t pending_lines_ = 0, pending_failed_ = 0;
+  std::int64_t input_bytes_ = 0;
+  bool broken_ = false;  // a write failed: nothing more is written
 };
 
 }  // namespace talon::regen
