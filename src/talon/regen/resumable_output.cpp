@@ -72,6 +72,7 @@ ResumableOutput::ResumableOutput(std::string output, std::string input)
     fail("{}: exists and has no {}: not a run to resume; remove it or choose another output path", output_,
          progress_path());
   }
+  if (const fs::path parent = fs::path(output_).parent_path(); !parent.empty()) fs::create_directories(parent);
   output_fd_ = open_at(output_, output_bytes_);
   failures_fd_ = open_at(failures_path(), failures_bytes_);
   sync();
