@@ -2,8 +2,8 @@
 // test runs on loopback (cpp-httplib, an HTTP implementation independent of
 // Talon's client). The server answers "re[<last user turn>]#<messages>
 // seed <seed>", so the expected output is known line by line; some prompts
-// make it fail always (HTTP 500), refuse (HTTP 400), fail twice (503) or
-// stall past the request timeout once. Checked: the output in input order
+// make it fail always (HTTP 500), refuse (HTTP 400), fail twice (503),
+// stall past the request timeout once, or answer in chunks. Checked: the output in input order
 // and shape, the failures file, the retries each prompt got, and a run
 // killed after some lines resuming to the same files without asking again.
 #include <gtest/gtest.h>
@@ -72,8 +72,20 @@ class FakeChatServer {
       }
       const std::string reply = "re[" + last + "]#" + std::to_string(messages.size()) + " seed " +
                                 std::to_string(request["seed"].get<std::uint64_t>());
-      const nlohmann::json body = {{"choices", {{{"message", {{"role", "assistant"}, {"content", reply}}}}}}};
-      response.set_content(body.dump(), "application/json");
+      const std::string body =
+          nlohmann::json{{"choices", {{{"message", {{"role", "assistant"}, {"content", reply}}}}}}}.dump();
+      if (last.find("chunked") == std::string::npos) {
+        response.set_content(body, "application/json");
+      } else {  // Transfer-Encoding: chunked, in pieces of 7 bytes
+        response.set_chunked_content_provider("application/json", [body](std::size_t offset, httplib::DataSink& sink) {
+          if (offset < body.size()) {
+            sink.write(body.data() + offset, std::min<std::size_t>(7, body.size() - offset));
+          } else {
+            sink.done();
+          }
+          return true;
+        });
+      }
     }
   }
 
@@ -121,6 +133,10 @@ std::vector<Case> cases() {
                  ""});
   }
   c.push_back({"{\"conversations\": [\xff", "", "not valid JSON"});  // recorded with U+FFFD for the byte
+  c.push_back(
+      {R"({"messages":[{"role":"user","content":"chunked"}]})",
+       R"({"messages":[{"role":"user","content":"chunked"},{"role":"assistant","content":"re[chunked]#1 seed 126"}]})",
+       ""});
   return c;
 }
 
@@ -169,7 +185,7 @@ TEST(RegenerateServer, RewritesInOrderRetriesAndRecordsFailures) {
   const std::string input = tmp.write("in.jsonl", input_text()), output = tmp.file("out.jsonl");
   auto run = run_talon(args(server, input, output));
   ASSERT_EQ(run.status, 0) << run.out;
-  EXPECT_NE(run.out.find("25 lines covered (0 by earlier runs), 5 failed"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("26 lines covered (0 by earlier runs), 5 failed"), std::string::npos) << run.out;
   EXPECT_EQ(util::read_file(output), expected_output());
   expect_failures(output + ".failed.jsonl");
   EXPECT_EQ(server.tries("always-500"), 4);
@@ -193,7 +209,7 @@ TEST(RegenerateServer, AKilledRunResumesToTheSameFiles) {
       << "the killed run wrote lines its progress file does not count";
   auto resumed = run_talon(args(server, input, output));
   ASSERT_EQ(resumed.status, 0) << resumed.out;
-  EXPECT_NE(resumed.out.find(fmt::format("25 lines covered ({} by earlier runs), 5 failed", done)), std::string::npos)
+  EXPECT_NE(resumed.out.find(fmt::format("26 lines covered ({} by earlier runs), 5 failed", done)), std::string::npos)
       << resumed.out;
   EXPECT_EQ(util::read_file(output), expected_output());
   expect_failures(output + ".failed.jsonl");
@@ -204,7 +220,7 @@ TEST(RegenerateServer, AKilledRunResumesToTheSameFiles) {
   const int before = server.requests();
   auto again = run_talon(args(server, input, output));
   ASSERT_EQ(again.status, 0) << again.out;
-  EXPECT_NE(again.out.find("25 lines covered (25 by earlier runs)"), std::string::npos) << again.out;
+  EXPECT_NE(again.out.find("26 lines covered (26 by earlier runs)"), std::string::npos) << again.out;
   EXPECT_EQ(server.requests(), before) << "a finished run asks nothing";
   EXPECT_EQ(util::read_file(output), expected_output());
 }
@@ -222,11 +238,7 @@ TEST(RegenerateServer, NeverOverwritesAFileItDidNotStart) {
 
 TEST(RegenerateServer, AnUnreachableServerFailsEverySampleClearly) {
   TempDir tmp;
-  int port = 0;
-  {
-    FakeChatServer gone;  // a port that was just free; nothing listens on it now
-    port = std::stoi(gone.address().substr(gone.address().find(':') + 1));
-  }
+  const int port = testing::free_port();
   const std::string input = tmp.write("in.jsonl", cases()[0].input + "\n"), output = tmp.file("out.jsonl");
   auto run =
       run_talon(fmt::format("regenerate --server-address http://127.0.0.1:{}/v1 --input-file-path {} "

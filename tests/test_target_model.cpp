@@ -731,6 +731,31 @@ TEST(TargetModel, DraftTreeNodesSeeOnlyTheirAncestors) {
                    "after the accepted path");
 }
 
+// prefill() (fused causal attention, keys and values kept) is the masked
+// path's fast twin: on right-padded rows it gives the features and the
+// cache that extend() with each row's causal mask gives.
+TEST(TargetModel, PrefillMatchesTheMaskedPath) {
+  TempDir tmp;
+  json config = qwen3_config();
+  TargetModel model = load_random(tmp, config, 11);
+  const std::array<int, 3> aux = {0, 1, 3};
+  const std::vector<std::int64_t> a = random_ids(config["vocab_size"], 9, 61);
+  const std::vector<std::int64_t> b = random_ids(config["vocab_size"], 9, 62);
+  const at::Tensor ids = at::stack({as_batch({a.begin(), a.begin() + 6})[0], as_batch(b)[0].narrow(0, 0, 6)});
+  KvCache fast, slow;
+  const TargetFeatures f = model.prefill(ids, fast, aux);
+  const TargetFeatures s = model.extend(ids, at::arange(6).expand({2, 6}), at::ones({2, 6, 6}, at::kBool).tril(), slow,
+                                        aux);
+  EXPECT_TRUE(at::allclose(f.hidden, s.hidden, 1e-5, 1e-5));
+  EXPECT_TRUE(at::allclose(f.aux, s.aux, 1e-5, 1e-5));
+  ASSERT_EQ(fast.keys.size(), slow.keys.size());
+  for (std::size_t layer = 0; layer < fast.keys.size(); ++layer) {
+    EXPECT_TRUE(at::allclose(fast.keys[layer], slow.keys[layer], 1e-5, 1e-5)) << "layer " << layer;
+    EXPECT_TRUE(at::allclose(fast.values[layer], slow.values[layer], 1e-5, 1e-5)) << "layer " << layer;
+  }
+  expect_error([&] { model.prefill(ids, fast, aux); }, {"target prefill: the cache must be empty"});
+}
+
 TEST(TargetModel, BatchRowsAdvanceIndependently) {
   TempDir tmp;
   json config = llama_config();

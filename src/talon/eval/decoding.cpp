@@ -25,11 +25,9 @@ model::TargetFeatures prefill(const model::TargetModel& target, model::BatchCach
     for (std::size_t i = 0; i < p.size(); ++i)
       kept[static_cast<std::size_t>(b)].push_back(static_cast<std::int64_t>(i));
   }
-  // Right padding: a prompt's positions come before its padding, so the
-  // causal triangle alone keeps them exact; the padding becomes holes.
-  const at::Tensor causal = at::ones({rows, longest, longest}, at::kBool).tril();
-  const at::Tensor offsets = at::arange(longest, at::kLong).expand({rows, longest});
-  model::TargetFeatures f = target.extend(ids, cache.positions(offsets), cache.mask(causal), cache.kv(), aux_layers);
+  // Right padding: a prompt's positions come before its padding, so plain
+  // causal attention keeps them exact; the padding becomes holes.
+  model::TargetFeatures f = target.prefill(ids, cache.kv(), aux_layers);
   cache.settle(kept);
   return f;
 }

@@ -10,6 +10,10 @@ Eagle3Proposer::Eagle3Proposer(const model::Eagle3Draft& draft, const at::Tensor
                                std::int64_t rows)
     : draft_(draft), d2t_(d2t.to(draft.fc.device(), at::kLong)), shape_(shape), cache_(rows) {
   shape_.check();
+  if (shape_.topk > draft.lm_head.size(0)) {
+    fail("--speculative-eagle-topk {} is more than the draft's vocabulary of {} tokens", shape_.topk,
+         draft.lm_head.size(0));
+  }
 }
 
 void Eagle3Proposer::observe(const std::vector<at::Tensor>& aux, const std::vector<Tokens>& next) {
@@ -36,9 +40,14 @@ void Eagle3Proposer::observe(const std::vector<at::Tensor>& aux, const std::vect
     for (std::int64_t i = 0; i < n; ++i) kept[static_cast<std::size_t>(b)].push_back(i);
     last.push_back(n - 1);
   }
+  const at::Tensor hidden = at::linear(features, draft_.fc), input_ids = ids.to(features.device());
   const at::Tensor offsets = at::arange(width, at::kLong).expand({rows, width});
-  const model::DraftStep step = model::draft_extend(draft_, at::linear(features, draft_.fc), ids.to(features.device()),
-                                                    cache_.positions(offsets), cache_.mask(block), cache_.kv());
+  // The first observation (the prompts) is right-padded into an empty cache:
+  // plain causal attention, without a [width, width] mask.
+  const model::DraftStep step =
+      cache_.kv().length() == 0
+          ? model::draft_prefill(draft_, hidden, input_ids, cache_.kv())
+          : model::draft_extend(draft_, hidden, input_ids, cache_.positions(offsets), cache_.mask(block), cache_.kv());
   cache_.settle(kept);
   const at::Tensor index = at::tensor(last, at::kLong).to(features.device()).view({rows, 1, 1});
   last_ = {step.hidden.gather(1, index.expand({rows, 1, step.hidden.size(2)})),

@@ -25,4 +25,9 @@ struct DraftStep {
 DraftStep draft_extend(const Eagle3Draft& draft, const at::Tensor& h_in, const at::Tensor& input_ids,
                        const at::Tensor& positions, const at::Tensor& mask, KvCache& cache);
 
+// The first step, into an empty `cache`: positions 0..n-1 with causal
+// attention (fused, no [n, n] mask), as TargetModel::prefill.
+DraftStep draft_prefill(const Eagle3Draft& draft, const at::Tensor& h_in, const at::Tensor& input_ids,
+                        KvCache& cache);
+
 }  // namespace talon::model

@@ -144,8 +144,9 @@ at::Tensor TargetModel::decoder_layer(std::size_t index, const at::Tensor& x, co
   q = apply_rope(q.transpose(1, 2), rope);  // [B, h, L, d]
   k = apply_rope(k.transpose(1, 2), rope);  // [B, kv, L, d]
   at::Tensor attn;
-  if (decoding == nullptr) {
+  if (decoding == nullptr || !decoding->mask.defined()) {
     attn = causal_attention(q, k, v.transpose(1, 2));
+    if (decoding != nullptr) decoding->cache.append(index, k, v.transpose(1, 2));  // a prefill
   } else {
     auto [keys, values] = decoding->cache.append(index, k, v.transpose(1, 2));
     attn = masked_attention(q, keys, values, decoding->mask);
@@ -159,6 +160,13 @@ at::Tensor TargetModel::decoder_layer(std::size_t index, const at::Tensor& x, co
 
 TargetFeatures TargetModel::forward(const at::Tensor& input_ids, const std::array<int, 3>& aux_layers) const {
   return run(input_ids, at::arange(input_ids.size(-1), input_ids.options().device(device_)), aux_layers, nullptr);
+}
+
+TargetFeatures TargetModel::prefill(const at::Tensor& input_ids, KvCache& cache,
+                                    const std::array<int, 3>& aux_layers) const {
+  if (cache.length() != 0) fail("target prefill: the cache must be empty, it holds {} positions", cache.length());
+  const Decoding decoding{cache, at::Tensor()};
+  return run(input_ids, at::arange(input_ids.size(-1), input_ids.options().device(device_)), aux_layers, &decoding);
 }
 
 TargetFeatures TargetModel::extend(const at::Tensor& input_ids, const at::Tensor& positions, const at::Tensor& mask,

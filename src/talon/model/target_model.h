@@ -39,8 +39,7 @@ class TargetModel {
   // With a tensor-parallel group `tp` (--tp-size) each member keeps only its
   // slices (target_weights.h), read from the mapped files; sizes the group
   // cannot split are errors naming --tp-size.
-  static TargetModel load(const std::string& dir, at::Device device, at::ScalarType dtype,
-                          parallel::Group tp = {});
+  static TargetModel load(const std::string& dir, at::Device device, at::ScalarType dtype, parallel::Group tp = {});
 
   // input_ids [B, L] int64 (any device), right-padded: plain causal
   // attention makes every real position exact, since padding comes after it.
@@ -49,6 +48,11 @@ class TargetModel {
   // keeping only the running residual stream and the returned tensors. The
   // features are whole (not sharded) on every member of the TP group.
   TargetFeatures forward(const at::Tensor& input_ids, const std::array<int, 3>& aux_layers) const;
+
+  // forward() that also keeps every layer's keys and values in `cache`
+  // (empty): the first step of decoding, with the same fused causal
+  // attention (no [L, L] mask or scores).
+  TargetFeatures prefill(const at::Tensor& input_ids, KvCache& cache, const std::array<int, 3>& aux_layers) const;
 
   // One decoding step: the new tokens input_ids [B, n] at RoPE positions
   // `positions` (int64 [B, n]) attend to the T cached tokens and to
@@ -82,7 +86,7 @@ class TargetModel {
   // The decoding context of decoder_layer: the cache and the new tokens' mask.
   struct Decoding {
     KvCache& cache;
-    at::Tensor mask;  // bool [B, 1, n, T + n], on the model's device
+    at::Tensor mask;  // bool [B, 1, n, T + n], on the model's device; undefined: causal (a prefill)
   };
 
   // forward() and extend(): checks and the layer loop.
