@@ -732,8 +732,8 @@ TEST(TargetModel, DraftTreeNodesSeeOnlyTheirAncestors) {
 }
 
 // prefill() (fused causal attention, keys and values kept) is the masked
-// path's fast twin: on right-padded rows it gives the features and the
-// cache that extend() with each row's causal mask gives.
+// path's fast twin: on a batch it gives the features and the cache that
+// extend() with the causal mask gives, and it wants an empty cache.
 TEST(TargetModel, PrefillMatchesTheMaskedPath) {
   TempDir tmp;
   json config = qwen3_config();
