@@ -409,9 +409,9 @@ TEST(Generate, BatchesAndSamplingAgreeWithOnePromptAtATime) {
   std::vector<Tokens> alone;
   for (const Tokens& p : prompts) alone.push_back(greedy(m.target, p, limits));
   EXPECT_EQ(generate(m.target, prompts, limits), alone);
-  EXPECT_EQ(generate(m.target, prompts, limits, {1.0, 1e-9, 0}, {1, 2, 3}), alone);
+  EXPECT_EQ(generate(m.target, prompts, limits, {1.0, 1e-9}, {1, 2, 3}), alone);
 
-  const Sampling warm{0.7, 0.9, 0};
+  const Sampling warm{0.7, 0.9};
   const std::vector<Tokens> together = generate(m.target, prompts, limits, warm, {7, 8, 9});
   EXPECT_EQ(generate(m.target, {prompts[1]}, limits, warm, {8}).front(), together[1]);
   EXPECT_NE(together, alone) << "temperature 0.7 should leave the greedy path";

@@ -64,7 +64,7 @@ void finish_rewrites(std::vector<std::optional<regen::ConversationRewrite>>& rew
 regen::Rewriter native_rewriter(const RegenerateOptions& o, const model::TargetModel& target,
                                 const text::Tokenizer& tokenizer, const text::ChatTemplate& chat_template) {
   const eval::GenerationLimits limits{o.chat.max_tokens, {eval::end_of_turn_id(tokenizer, chat_template)}};
-  const eval::Sampling sampling{o.chat.temperature, o.chat.top_p, o.seed};
+  const eval::Sampling sampling{o.chat.temperature, o.chat.top_p};
   return [&, limits, sampling, o](const std::vector<regen::Sample>& samples) {
     std::vector<regen::Outcome> outcomes;
     auto rewrites = start_rewrites(samples, outcomes);
@@ -75,11 +75,7 @@ regen::Rewriter native_rewriter(const RegenerateOptions& o, const model::TargetM
       for (std::size_t i = 0; i < samples.size(); ++i) {
         if (!rewrites[i] || rewrites[i]->done() || !outcomes[i].error.empty()) continue;
         try {
-          const std::string text =
-              chat_template.render(text::with_system_prompt(rewrites[i]->prompt(), chat_template, o.system_prompt)) +
-              chat_template.assistant.header;
-          const std::vector<std::int32_t> ids = tokenizer.encode(text);
-          prompts.emplace_back(ids.begin(), ids.end());
+          prompts.push_back(eval::render_prompt(rewrites[i]->prompt(), tokenizer, chat_template, o.system_prompt));
         } catch (const Error& e) {
           outcomes[i].error = e.what();
           continue;

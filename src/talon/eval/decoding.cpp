@@ -49,10 +49,11 @@ bool append_until_limit(Tokens& out, const Tokens& tokens, const GenerationLimit
   return static_cast<std::int64_t>(out.size()) >= limits.max_new_tokens;
 }
 
-at::Tensor last_positions(const std::vector<Tokens>& prompts) {
+at::Tensor at_last_positions(const at::Tensor& x, const std::vector<Tokens>& prompts) {
   std::vector<std::int64_t> last;
   for (const Tokens& p : prompts) last.push_back(static_cast<std::int64_t>(p.size()) - 1);
-  return at::tensor(last, at::kLong);
+  const at::Tensor index = at::tensor(last, at::kLong).to(x.device());
+  return x.index({at::arange(x.size(0), index.options()), index});
 }
 
 std::vector<std::int64_t> unfinished(const std::vector<bool>& over) {

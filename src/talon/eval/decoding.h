@@ -34,8 +34,9 @@ at::Tensor target_argmax(const model::TargetModel& target, const at::Tensor& hid
 // Appends `tokens` to `out` until a limit; true when the sequence is over.
 bool append_until_limit(Tokens& out, const Tokens& tokens, const GenerationLimits& limits);
 
-// Each row's last prompt position: int64 [B].
-at::Tensor last_positions(const std::vector<Tokens>& prompts);
+// x [B, longest, ...] (prefill's features) at each row's last prompt
+// position: [B, ...].
+at::Tensor at_last_positions(const at::Tensor& x, const std::vector<Tokens>& prompts);
 
 // The rows (ascending) whose sequence is not over.
 std::vector<std::int64_t> unfinished(const std::vector<bool>& over);

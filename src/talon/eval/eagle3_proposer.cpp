@@ -24,11 +24,9 @@ void Eagle3Proposer::observe(const std::vector<at::Tensor>& aux, const std::vect
   cache_.discard_unsettled();
   std::int64_t width = 0;
   for (const Tokens& t : next) width = std::max(width, static_cast<std::int64_t>(t.size()));
-  // Rows padded to the longest; the padding attends to itself only and
-  // settles as holes.
+  // Rows padded to the longest; the padding settles as holes.
   at::Tensor features = at::zeros({rows, width, aux.front().size(-1)}, draft_.fc.options());
   at::Tensor ids = at::zeros({rows, width}, at::kLong);
-  at::Tensor block = at::eye(width, at::kBool).repeat({rows, 1, 1});
   std::vector<std::vector<std::int64_t>> kept(next.size());
   std::vector<std::int64_t> last;
   for (std::int64_t b = 0; b < rows; ++b) {
@@ -36,18 +34,25 @@ void Eagle3Proposer::observe(const std::vector<at::Tensor>& aux, const std::vect
     const auto n = static_cast<std::int64_t>(tokens.size());
     features[b].narrow(0, 0, n).copy_(aux[static_cast<std::size_t>(b)]);
     ids[b].narrow(0, 0, n).copy_(at::tensor(tokens, at::kLong));
-    block[b].narrow(0, 0, n).narrow(1, 0, n).copy_(at::ones({n, n}, at::kBool).tril());
     for (std::int64_t i = 0; i < n; ++i) kept[static_cast<std::size_t>(b)].push_back(i);
     last.push_back(n - 1);
   }
   const at::Tensor hidden = at::linear(features, draft_.fc), input_ids = ids.to(features.device());
-  const at::Tensor offsets = at::arange(width, at::kLong).expand({rows, width});
-  // The first observation (the prompts) is right-padded into an empty cache:
-  // plain causal attention, without a [width, width] mask.
+  // The first observation (the prompts) goes into an empty cache with plain
+  // causal attention, which right padding leaves exact: no [width, width]
+  // mask. Later ones (a few tokens) are masked: a row's tokens see its
+  // earlier ones, its padding only itself.
+  auto masked = [&] {
+    const at::Tensor columns = at::arange(width, at::kLong);
+    const at::Tensor real = columns.unsqueeze(0) <= at::tensor(last, at::kLong).unsqueeze(1);  // [B, width]
+    const at::Tensor block =
+        (at::ones({width, width}, at::kBool).tril().unsqueeze(0) & real.unsqueeze(2) & real.unsqueeze(1)) |
+        at::eye(width, at::kBool).unsqueeze(0);
+    const at::Tensor offsets = columns.expand({rows, width});
+    return model::draft_extend(draft_, hidden, input_ids, cache_.positions(offsets), cache_.mask(block), cache_.kv());
+  };
   const model::DraftStep step =
-      cache_.kv().length() == 0
-          ? model::draft_prefill(draft_, hidden, input_ids, cache_.kv())
-          : model::draft_extend(draft_, hidden, input_ids, cache_.positions(offsets), cache_.mask(block), cache_.kv());
+      cache_.kv().length() == 0 ? model::draft_prefill(draft_, hidden, input_ids, cache_.kv()) : masked();
   cache_.settle(kept);
   const at::Tensor index = at::tensor(last, at::kLong).to(features.device()).view({rows, 1, 1});
   last_ = {step.hidden.gather(1, index.expand({rows, 1, step.hidden.size(2)})),

@@ -59,8 +59,7 @@ std::vector<Tokens> generate(const model::TargetModel& target, const std::vector
   if (prompts.empty()) return out;
   model::BatchCache cache(count);
   const model::TargetFeatures f = prefill(target, cache, prompts, aux);
-  const at::Tensor last = last_positions(prompts).to(f.hidden.device());
-  at::Tensor next = next_tokens(f.hidden.index({at::arange(count, last.options()), last}));
+  at::Tensor next = next_tokens(at_last_positions(f.hidden, prompts));
   std::vector<std::int64_t> rows(prompts.size());  // batch row -> prompt
   for (std::int64_t b = 0; b < count; ++b) rows[static_cast<std::size_t>(b)] = b;
   while (true) {

@@ -13,7 +13,6 @@ namespace talon::eval {
 struct Sampling {
   double temperature = 0;  // 0: greedy
   double top_p = 1;        // sample from the smallest set of tokens whose probability reaches top_p
-  std::uint64_t seed = 0;
 };
 
 // The generated tokens of each prompt (prompt excluded). When sampling,

@@ -31,13 +31,18 @@ std::vector<std::vector<std::int64_t>> load_prompts(const std::string& path, con
     while (end > 0 && conversation[end - 1].role != text::Role::User) --end;
     if (end == 0) fail("{}: the conversation has no user turn to prompt with", where);
     conversation.resize(end);
-    const std::string text =
-        chat_template.render(text::with_system_prompt(conversation, chat_template, system_prompt)) +
-        chat_template.assistant.header;
-    const std::vector<std::int32_t> ids = tokenizer.encode(text);
-    prompts.emplace_back(ids.begin(), ids.end());
+    prompts.push_back(render_prompt(conversation, tokenizer, chat_template, system_prompt));
   }
   return prompts;
+}
+
+std::vector<std::int64_t> render_prompt(const text::Conversation& conversation, const text::Tokenizer& tokenizer,
+                                        const text::ChatTemplate& chat_template,
+                                        const std::optional<std::string>& system_prompt) {
+  const std::vector<std::int32_t> ids =
+      tokenizer.encode(chat_template.render(text::with_system_prompt(conversation, chat_template, system_prompt)) +
+                       chat_template.assistant.header);
+  return {ids.begin(), ids.end()};
 }
 
 std::int64_t end_of_turn_id(const text::Tokenizer& tokenizer, const text::ChatTemplate& chat_template) {

@@ -10,9 +10,16 @@
 #include <vector>
 
 #include "talon/text/chat_template.h"
+#include "talon/text/conversation.h"
 #include "talon/text/tokenizer.h"
 
 namespace talon::eval {
+
+// A conversation that ends with a user turn as a generation prompt: with the
+// system-prompt rule, rendered, the assistant header appended, tokenized.
+std::vector<std::int64_t> render_prompt(const text::Conversation& conversation, const text::Tokenizer& tokenizer,
+                                        const text::ChatTemplate& chat_template,
+                                        const std::optional<std::string>& system_prompt);
 
 // The first `limit` prompts of `path` (all when limit <= 0); a line without
 // a user turn is an error naming file:line.

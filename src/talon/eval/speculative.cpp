@@ -43,8 +43,7 @@ std::vector<SpeculativeResult> speculative_generate(const model::TargetModel& ta
   const auto count = static_cast<std::int64_t>(prompts.size());
   model::BatchCache cache(count);  // the target's: s_0..s_{N-1}; `pending` holds s_N
   const model::TargetFeatures f = prefill(target, cache, prompts, aux_layers);
-  const at::Tensor last = last_positions(prompts).to(f.hidden.device());
-  const at::Tensor pending_all = target_argmax(target, f.hidden.index({at::arange(count, last.options()), last}));
+  const at::Tensor pending_all = target_argmax(target, at_last_positions(f.hidden, prompts));
   std::vector<std::int64_t> rows;  // batch row -> prompt
   std::vector<bool> over;
   std::vector<at::Tensor> aux;
