@@ -16,10 +16,9 @@ out="${1:-out/quickstart}"
   --draft-global-batch-size 4 --draft-micro-batch-size 2 --quiet
 "$talon" eval --target-model-path "$out/target" --draft-model-path "$out/untrained/$(cat "$out/untrained/latest")" \
   --data-path "$out/data/heldout.jsonl" --max-new-tokens 64 --batch-size 10 --output "$out/eval_untrained.json"
-# node: installed by scripts/setup.sh (the test fixtures), and it reads JSON.
-length() { node -e "console.log(JSON.parse(require('fs').readFileSync('$1')).acceptance_length.toFixed(3))"; }
+length() { .venv/bin/python -c "import json, sys; print(f\"{json.load(open(sys.argv[1]))['acceptance_length']:.3f}\")" "$1"; }
 trained=$(length "$out/eval.json")
 untrained=$(length "$out/eval_untrained.json")
 echo "acceptance length on the held-out prompts: trained $trained, untrained $untrained"
-node -e "process.exit($trained >= $untrained + 0.05 ? 0 : 1)" ||
+.venv/bin/python -c "import sys; sys.exit(0 if $trained >= $untrained + 0.05 else 1)" ||
   { echo "acceptance_check: the trained draft is not clearly better" >&2; exit 1; }

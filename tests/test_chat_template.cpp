@@ -29,9 +29,9 @@ std::string render_default(const std::string& name, const Conversation& c) {
 }
 
 
-// Goldens: scripts/goldens/make_template_goldens.js rendered the corpus with
-// the models' own Jinja templates (@huggingface/jinja, Python string
-// semantics) and found the spans with the same regex in JavaScript.
+// Goldens: scripts/goldens/make_template_goldens.py rendered the corpus with
+// the models' own Jinja templates through transformers' apply_chat_template
+// and found the spans with the same regex in Python.
 void check_goldens(const std::string& name) {
   std::string dir = std::string(TALON_TEST_DATA) + "/templates/";
   std::vector<json> conversations = read_jsonl(dir + "conversations.jsonl");

@@ -1,6 +1,6 @@
 // config.json parsing against real files (Hugging Face targets, SpecForge's
-// draft configs), the llama3 RoPE scaling against a Node reference
-// (scripts/goldens/make_rope_golden.js), and the errors for bad fields.
+// draft configs), the llama3 RoPE scaling against a Python reference
+// (scripts/goldens/make_rope_golden.py), and the errors for bad fields.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <unistd.h>

@@ -1,5 +1,5 @@
 // model/layers.h against independent computations: the llama3 RoPE golden
-// from a Node script, RMSNorm and RoPE written out element by element, and
+// from a Python script, RMSNorm and RoPE written out element by element, and
 // the fused causal attention against the plain one.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
@@ -16,9 +16,9 @@ namespace {
 
 using nlohmann::json;
 
-// tests/data/configs/llama3_inv_freq.json: scripts/goldens/make_rope_golden.js,
+// tests/data/configs/llama3_inv_freq.json: scripts/goldens/make_rope_golden.py,
 // HF's _compute_llama3_parameters in double precision.
-TEST(Rope, Llama3InvFreqMatchesNodeReference) {
+TEST(Rope, Llama3InvFreqMatchesPythonReference) {
   json cases = json::parse(util::read_file(std::string(TALON_TEST_DATA) + "/configs/llama3_inv_freq.json"));
   ASSERT_EQ(cases.size(), 2u);
   for (const json& c : cases) {

@@ -1,7 +1,7 @@
 // talon::text::nfc (normalizes only the runs NFC can change) against
 // utf8proc_NFC on the whole string, its slow twin, and against Hugging Face's
 // NFC for every code point (tests/data/tokenizer/hf_nfc.json, made by
-// scripts/goldens/make_unicode_goldens.js).
+// scripts/goldens/make_unicode_goldens.py).
 #include <gtest/gtest.h>
 #include <utf8proc.h>
 

@@ -7,6 +7,7 @@
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/autograd.h>
+#include <ATen/core/grad_mode.h>
 
 #include <cstdlib>
 #include <nlohmann/json.hpp>

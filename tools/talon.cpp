@@ -2,16 +2,36 @@
 // every flag of every command.
 #include <fmt/format.h>
 
+#include <torch/version.h>
+
 #include <CLI/CLI.hpp>
 #include <exception>
+#include <string>
 
 #include "commands.h"
 #include "talon/util/error.h"
 
+namespace {
+
+// Talon's version and what this binary was built with (tools/CMakeLists.txt).
+std::string version() {
+  std::string text = fmt::format("talon {}\nlibtorch {}\n", TALON_VERSION, TORCH_VERSION);
+  if (TALON_HAS_CUDA_KERNELS) {
+    text += fmt::format("CUDA: compiled in (toolkit {}, architectures {})\n", TALON_CUDA_TOOLKIT,
+                        TALON_CUDA_ARCHITECTURES);
+  } else {
+    text += "CUDA: not compiled in\n";
+  }
+  text += TALON_HAS_NCCL ? "NCCL: compiled in" : "NCCL: not compiled in";
+  return text;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   CLI::App app{"Talon: trains EAGLE-3 speculative-decoding draft models"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "talon 0.1.0");
+  app.set_version_flag("--version", version);
   talon::cli::add_tokenize_commands(app);
   talon::cli::add_prepare_command(app);
   talon::cli::add_init_target_command(app);

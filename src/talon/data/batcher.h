@@ -17,7 +17,7 @@ namespace talon::data {
 // uniform j in [0, i]) driven by splitmix64 started at
 // state = mix64(mix64(seed) + epoch); bounded draws reject outputs below
 // 2^64 mod bound, so they are unbiased. scripts/goldens/
-// make_epoch_order_golden.js is an independent copy.
+// make_epoch_order_golden.py is an independent copy.
 std::vector<std::size_t> epoch_order(std::size_t n, std::uint64_t seed, std::int64_t epoch);
 
 // B samples right-padded to the longest, L. CPU tensors.

@@ -11,7 +11,6 @@
 #include "talon/util/atomic_file.h"
 #include "talon/util/error.h"
 #include "talon/util/mmap_file.h"
-#include "talon/util/torch_compat.h"
 #include "talon/util/utf8.h"
 
 // Tensors are viewed and written as raw bytes, and safetensors is little-endian.
@@ -108,8 +107,8 @@ at::Tensor SafetensorsFile::tensor(const std::string& name) const {
   }
   // from_blob wants a mutable pointer; the mapping is PROT_READ (see header).
   std::shared_ptr<const void> owner = state_->owner;
-  return compat::from_blob(
-      const_cast<std::uint8_t*>(bytes), info->shape, [owner](void*) {}, type);
+  return at::from_blob(
+      const_cast<std::uint8_t*>(bytes), info->shape, [owner](void*) {}, at::TensorOptions().dtype(type));
 }
 
 namespace {

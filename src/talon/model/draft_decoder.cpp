@@ -1,6 +1,7 @@
 #include "talon/model/draft_decoder.h"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 #include "talon/model/draft_layer.h"
 #include "talon/model/layers.h"

@@ -6,7 +6,6 @@
 
 #include "talon/model/flash_attention.h"
 #include "talon/util/error.h"
-#include "talon/util/torch_compat.h"
 
 namespace talon::model {
 
@@ -101,7 +100,8 @@ at::Tensor causal_attention_reference(const at::Tensor& q, const at::Tensor& k, 
 at::Tensor causal_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
   const std::int64_t groups = q.size(1) / k.size(1);
   if (q.is_cuda()) {
-    if (auto fused = compat::fused_causal_attention(q, repeat_kv(k, groups), repeat_kv(v, groups))) return *fused;
+    return at::scaled_dot_product_attention(q, repeat_kv(k, groups), repeat_kv(v, groups), /*attn_mask=*/{},
+                                            /*dropout_p=*/0.0, /*is_causal=*/true);
   }
   at::Tensor lengths = at::full({q.size(0)}, q.size(2), q.options().dtype(at::kLong));
   return flash_attention_forward(q, k, v, lengths, 1.0 / std::sqrt(static_cast<double>(q.size(3)))).out;

@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 #include <torch/autograd.h>
+#include <ATen/core/grad_mode.h>
 
 #include "talon/util/custom_backward.h"
 

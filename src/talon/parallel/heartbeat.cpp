@@ -58,7 +58,7 @@ void Heartbeat::finish() {
   stop();
   try {
     c10::intrusive_ptr<c10d::Store> store = connect(options_, options_.timeout);
-    store->set(done_key(options_.rank), {1});
+    store->set(done_key(options_.rank), std::vector<std::uint8_t>{1});
     if (options_.rank == 0 && options_.rank0_serves_store) {
       std::vector<std::string> everyone;
       for (int r = 0; r < options_.world; ++r) everyone.push_back(done_key(r));

@@ -60,13 +60,13 @@ void join_everyone(c10d::Store& store, int world, std::chrono::milliseconds time
   }
 }
 
-c10::intrusive_ptr<C10dBackend> make_backend(const Backends& b, const c10::intrusive_ptr<c10d::Store>& store,
+c10::intrusive_ptr<c10d::Backend> make_backend(const Backends& b, const c10::intrusive_ptr<c10d::Store>& store,
                                              int rank, int size) {
   if (b.nccl) {
 #ifdef TALON_NCCL
-    // Without blocking wait an NCCL collective never times out on the CPU
-    // side (1.13) or aborts the process unannounced (2.x); the variable is
-    // read when the group is made. The user's setting wins.
+    // Without blocking wait a timed-out NCCL collective aborts the process
+    // unannounced; the variable is read when the group is made. The user's
+    // setting wins.
     ::setenv("TORCH_NCCL_BLOCKING_WAIT", "1", 0);
     ::setenv("NCCL_BLOCKING_WAIT", "1", 0);
     auto options = c10d::ProcessGroupNCCL::Options::create();
@@ -184,7 +184,7 @@ void ProcessGroups::rank0_first(const std::function<void()>& fn) {
   const std::string key = fmt::format("rank0_first/{}", rank0_first_calls_++);
   if (rank() == 0) {
     fn();
-    store_->store->set(key, {1});
+    store_->store->set(key, std::vector<std::uint8_t>{1});
   } else {
     store_->store->wait({key}, std::chrono::hours(24 * 365));
     fn();

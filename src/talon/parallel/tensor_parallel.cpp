@@ -1,6 +1,7 @@
 #include "talon/parallel/tensor_parallel.h"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 #include <limits>
 

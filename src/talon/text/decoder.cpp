@@ -9,7 +9,7 @@
 namespace talon::text {
 
 Decoder Decoder::build(const nlohmann::json& spec, const util::JsonLocation& where, const Bpe& model,
-                       const AddedVocabulary& added) {
+                       const AddedVocabulary& added, const Normalizer& normalizer) {
   if (spec.is_null()) fail("{}: missing; Talon needs a ByteLevel decoder", where.str());
   std::string type = util::JsonFields(spec, where).required_string("type");
   if (type != "ByteLevel") {
@@ -22,14 +22,18 @@ Decoder Decoder::build(const nlohmann::json& spec, const util::JsonLocation& whe
   auto add = [&](std::int32_t id, std::string_view token) {
     if (!byte_level::token_to_bytes(token, bytes)) bytes.assign(token);
     if (d.arena_.size() + bytes.size() > UINT32_MAX) fail("{}: token strings exceed 4 GiB", where.str());
-    // Hugging Face skips by the token's string, whatever id produced it.
+    // Hugging Face skips by the token's string, whatever id produced it (for
+    // a normalized added token, its normalized string).
     d.entries_.push_back({id, added.is_special(token), static_cast<std::uint32_t>(d.arena_.size()),
                           static_cast<std::uint32_t>(bytes.size())});
     d.arena_ += bytes;
     d.vocab_size_ = std::max<std::int64_t>(d.vocab_size_, std::int64_t{id} + 1);
   };
   d.entries_.reserve(model.vocab().size() + added.tokens().size());
-  for (const auto& [id, token] : added.tokens()) add(id, token.content);
+  std::string normalized;
+  for (const auto& [id, token] : added.tokens()) {
+    add(id, token.normalized ? normalizer.normalize(token.content, normalized) : std::string_view(token.content));
+  }
   model.vocab().for_each([&](std::string_view token, std::int32_t id) { add(id, token); });
   std::stable_sort(d.entries_.begin(), d.entries_.end());
   auto last =

@@ -2,8 +2,10 @@
 // token's characters are mapped back to bytes through GPT-2's table (a token
 // with a character outside the table contributes its own UTF-8 instead), the
 // bytes of all tokens are concatenated, and ill-formed UTF-8 becomes U+FFFD
-// (maximal subparts, like String::from_utf8_lossy). Each token's bytes are
-// computed once when loading, into one arena indexed by a table sorted by id.
+// (maximal subparts, like String::from_utf8_lossy). An added token with
+// normalized=true is decoded from its normalized content, as tokenizers
+// 0.23 does (huggingface/tokenizers#1995). Each token's bytes are computed
+// once when loading, into one arena indexed by a table sorted by id.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +14,7 @@
 
 #include "talon/text/added_vocabulary.h"
 #include "talon/text/bpe.h"
+#include "talon/text/normalizer.h"
 #include "talon/util/json_fields.h"
 
 namespace talon::text {
@@ -20,7 +23,7 @@ class Decoder {
  public:
   // `spec` is tokenizer.json's "decoder", which must be ByteLevel.
   static Decoder build(const nlohmann::json& spec, const util::JsonLocation& where, const Bpe& model,
-                       const AddedVocabulary& added);
+                       const AddedVocabulary& added, const Normalizer& normalizer);
 
   // Throws talon::Error for an id with no token.
   std::string decode(const std::vector<std::int32_t>& ids, bool skip_special_tokens) const;

@@ -71,7 +71,7 @@ Tokenizer Tokenizer::build(std::string_view tokenizer_json, std::string_view tok
   impl->model = Bpe::from_json(fields.required("model"), root / "model");
   impl->added = AddedVocabulary::from_json(field("added_tokens"), root / "added_tokens", impl->model, impl->normalizer);
   impl->post_processor = PostProcessor::from_json(field("post_processor"), root / "post_processor");
-  impl->decoder = Decoder::build(field("decoder"), root / "decoder", impl->model, impl->added);
+  impl->decoder = Decoder::build(field("decoder"), root / "decoder", impl->model, impl->added, impl->normalizer);
 
   XXH64_state_t* hash = XXH64_createState();
   XXH64_reset(hash, 0);

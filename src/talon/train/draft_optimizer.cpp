@@ -1,6 +1,7 @@
 #include "talon/train/draft_optimizer.h"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <fmt/ranges.h>
 
 #include <map>

@@ -1,6 +1,7 @@
 #include "talon/train/offline_features.h"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 #include "talon/util/error.h"
 

@@ -1,6 +1,7 @@
 #include "talon/train/online_features.h"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 namespace talon::train {
 

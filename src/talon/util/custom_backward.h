@@ -6,6 +6,7 @@
 
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/function.h>
+#include <ATen/core/grad_mode.h>
 
 #include <functional>
 #include <string>
