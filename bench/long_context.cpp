@@ -15,14 +15,25 @@
 // line per L. The plain path needs O(T L^2) memory (about 11 GiB at 8K with
 // T = 7), so it is skipped above --max-plain-length.
 //
+// Then whole `talon train` processes, as a user runs them: the same tiny
+// target (made by `talon init-target` with the real Llama-3.1 tokenizer, so
+// the full 128K vocabulary), one conversation cut to L tokens, one optimizer
+// step, --train-repeats runs per L, each reported: wall time and peak RSS
+// (VmHWM, read from /proc while it runs), start-up, data preparation and the
+// checkpoint included.
+//
 // Usage (from the repository root):
 //   build/bench/long_context [--lengths 2048,4096,8192,16384,32768] [--max-plain-length 8192]
 //       [--ttt-length 7] [--threads N] [--target-config examples/tiny-target-config.json]
 //       [--draft-config examples/tiny-draft-config.json]
+//       [--train-lengths 8192,16384,32768,65536] [--train-repeats 2] [--talon build/tools/talon]
+//       [--tokenizer build/fixtures/tokenizers/llama3_1]
+// An empty list (--lengths "" or --train-lengths "") skips that part.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -35,9 +46,12 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
+#include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "talon/data/batcher.h"
@@ -71,6 +85,10 @@ struct Options {
   int threads = at::get_num_threads();  // torch's default, which `talon train` keeps
   std::string target_config = "examples/tiny-target-config.json";
   std::string draft_config = "examples/tiny-draft-config.json";
+  std::vector<std::int64_t> train_lengths = {8192, 16384, 32768, 65536};
+  int train_repeats = 2;
+  std::string talon = "build/tools/talon";
+  std::string tokenizer = "build/fixtures/tokenizers/llama3_1";
 };
 
 // What one child measures; every figure in MiB or seconds.
@@ -238,6 +256,7 @@ void print_ratio(const char* path, const std::map<std::int64_t, double>& peak_mi
 }
 
 void run_all(const Options& o) {
+  if (o.lengths.empty()) return;
   const io::TargetConfig target = io::load_target_config(o.target_config);
   const io::DraftConfig draft = io::load_draft_config(o.draft_config);
   print_setup(o, target, draft);
@@ -265,13 +284,106 @@ void run_all(const Options& o) {
   print_ratio("long", long_peak, kRatioLimit);
 }
 
+// ------------------------------------------------------ whole talon train runs
+
+struct ProcessFigures {
+  double peak_mib = 0, wall_s = 0;
+};
+
+// The high-water mark of process `pid`'s address space, MiB; 0 once it has
+// gone (its memory freed).
+double peak_rss_mib_of(pid_t pid) {
+  std::ifstream status(fmt::format("/proc/{}/status", pid));
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  }
+  return 0;
+}
+
+// Runs `args` (output to `log`) and watches its VmHWM until it exits:
+// wait4's ru_maxrss would include this process's own peak, which a spawned
+// child inherits until it execs.
+ProcessFigures run_watched(const std::vector<std::string>& args, const std::string& log) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  std::vector<char*> argv;
+  for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+  argv.push_back(nullptr);
+  const auto start = std::chrono::steady_clock::now();
+  pid_t pid = 0;
+  const int spawned = posix_spawn(&pid, args[0].c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (spawned != 0) fail("posix_spawn {}: {}", args[0], std::strerror(spawned));
+  ProcessFigures f;
+  int status = 0;
+  for (;;) {
+    f.peak_mib = std::max(f.peak_mib, peak_rss_mib_of(pid));
+    const pid_t done = waitpid(pid, &status, WNOHANG);
+    if (done == pid) break;
+    if (done < 0 && errno != EINTR) fail("waitpid: {}", std::strerror(errno));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  f.wall_s = seconds_since(start);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) fail("`{}` failed; its output is in {}", fmt::join(args, " "), log);
+  return f;
+}
+
+// One conversation whose answer is `words` common English words, each one
+// token of the Llama-3.1 tokenizer with its leading space: cut to L tokens by
+// --max-length, it is L tokens of real text.
+void write_long_conversation(const std::string& path, std::int64_t words) {
+  static const char* const kWords[] = {"the", "of", "and", "to", "in", "is", "was", "for", "on", "that", "with",
+                                       "as", "by", "at", "from", "it", "be", "this", "which", "or", "are", "his",
+                                       "had", "not", "but", "were", "have", "they", "one", "their", "all", "been"};
+  std::mt19937_64 random(0);
+  std::string answer;
+  for (std::int64_t i = 0; i < words; ++i) {
+    if (i > 0) answer += ' ';
+    answer += kWords[random() % std::size(kWords)];
+  }
+  nlohmann::json conversation = {
+      {"conversations", {{{"role", "user"}, {"content", "Write a long text."}}, {{"role", "assistant"}, {"content", answer}}}}};
+  std::ofstream(path) << conversation.dump() << "\n";
+}
+
+void run_train_processes(const Options& o) {
+  if (o.train_lengths.empty()) return;
+  TempDir work;
+  const std::string talon = fs::absolute(o.talon).string();
+  run_watched({talon, "init-target", "--config", o.target_config, "--tokenizer", o.tokenizer, "--output-dir",
+               work.path + "/target", "--seed", "0"},
+              work.path + "/init-target.log");
+  const std::string data = work.path + "/long.jsonl";
+  write_long_conversation(data, *std::max_element(o.train_lengths.begin(), o.train_lengths.end()) + 64);
+  const char* threads = std::getenv("OMP_NUM_THREADS");
+  fmt::print("talon train: {} (OMP_NUM_THREADS {}), one step of one sample, T = {}, {} runs per length\n", talon,
+             threads ? threads : "unset: torch's default", o.ttt_length, o.train_repeats);
+  std::fflush(stdout);
+  for (std::int64_t length : o.train_lengths) {
+    for (int run = 1; run <= o.train_repeats; ++run) {
+      const std::string out = work.path + "/train";
+      fs::remove_all(out);
+      const ProcessFigures f = run_watched(
+          {talon, "train", "--target-model-path", work.path + "/target", "--draft-model-config", o.draft_config,
+           "--train-data-path", data, "--chat-template", "llama3", "--max-length", std::to_string(length),
+           "--output-dir", out, "--num-epochs", "1", "--max-steps", "1", "--ttt-length", std::to_string(o.ttt_length),
+           "--seed", "0", "--quiet"},
+          work.path + "/train.log");
+      fmt::print("train_length {} run {} peak_rss_mib {:.0f} wall_s {:.1f}\n", length, run, f.peak_mib, f.wall_s);
+      std::fflush(stdout);
+    }
+  }
+}
+
 std::vector<std::int64_t> parse_lengths(const std::string& list) {
   std::vector<std::int64_t> lengths;
   std::istringstream in(list);
   for (std::string item; std::getline(in, item, ',');) {
     std::size_t used = 0;
     const std::int64_t length = std::stoll(item, &used);
-    if (used != item.size() || length < 2) fail("--lengths: expected integers >= 2, found \"{}\"", item);
+    if (used != item.size() || length < 2) fail("lengths: expected integers >= 2, found \"{}\"", item);
     lengths.push_back(length);
   }
   return lengths;
@@ -289,6 +401,10 @@ Options parse_options(int argc, char** argv) {
     else if (flag == "--threads") o.threads = std::stoi(value);
     else if (flag == "--target-config") o.target_config = value;
     else if (flag == "--draft-config") o.draft_config = value;
+    else if (flag == "--train-lengths") o.train_lengths = parse_lengths(value);
+    else if (flag == "--train-repeats") o.train_repeats = std::stoi(value);
+    else if (flag == "--talon") o.talon = value;
+    else if (flag == "--tokenizer") o.tokenizer = value;
     else fail("unknown flag {} (see the usage at the top of bench/long_context.cpp)", flag);
   }
   return o;
@@ -303,7 +419,9 @@ int main(int argc, char** argv) {
       run_one_step(std::string(argv[2]) == "plain", std::stoll(argv[3]), std::stoi(argv[4]), std::stoi(argv[5]),
                    argv[6], argv[7]);
     } else {
-      run_all(parse_options(argc, argv));
+      const Options options = parse_options(argc, argv);
+      run_all(options);
+      run_train_processes(options);
     }
   } catch (const std::exception& e) {
     fmt::print(stderr, "long_context: {}\n", e.what());

@@ -17,7 +17,7 @@ cd "$root"
 packages=(
   build-essential cmake ninja-build git pkg-config xz-utils python3
   libgloo-dev nlohmann-json3-dev libpcre2-dev libcli11-dev libfmt-dev libutf8proc-dev libxxhash-dev
-  libprotobuf-dev protobuf-compiler libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev
+  libprotobuf-dev protobuf-compiler libmimalloc-dev libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev
 )
 missing=()
 for p in "${packages[@]}"; do

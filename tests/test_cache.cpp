@@ -166,9 +166,13 @@ TEST(Cache, AKilledRunIsFinishedByTheNextAsIfNeverStopped) {
   expect_same_cache(cache, whole);
 }
 
+// Byte for byte whatever the thread counts: one process on 3 torch threads
+// against two ranks on 1 each.
 TEST(Cache, RanksShareTheShardsAndMergeOneIndex) {
   CacheFixture f;
+  ::setenv("OMP_NUM_THREADS", "3", 1);
   const std::string whole = f.make_cache("whole");
+  ::setenv("OMP_NUM_THREADS", "1", 1);
   const std::string two = f.tmp.file("two");
   auto run = run_talon("launch --nproc-per-node 2 -- " +
                        f.cache_args(two, "--dtype fp32 --shard-size 100K --batch-size 3"));

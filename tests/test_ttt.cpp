@@ -301,6 +301,23 @@ TEST(TargetDistribution, ChunkedArgmaxMatchesFullArgmaxWithTies) {
       EXPECT_TRUE(at::equal(chunked_argmax(hidden, lm_head, chunk, rows), want)) << "chunk " << chunk << " rows " << rows;
     }
   }
+  EXPECT_TRUE(at::equal(chunked_argmax(hidden, lm_head), want));  // the block sized to the work
+}
+
+// The block grows with the rows and their width up to 2048 x 16384 logits,
+// from at least 2^20.
+TEST(TargetDistribution, ArgmaxBlockFollowsTheWork) {
+  auto logits = [](ArgmaxBlock b) { return b.rows * b.vocab_chunk; };
+  const ArgmaxBlock tiny = argmax_block(100, 64);  // 8 N H = 51,200: the floor
+  EXPECT_EQ(tiny.rows, 100);
+  EXPECT_EQ(tiny.vocab_chunk, (1 << 20) / 100);
+  const ArgmaxBlock mid = argmax_block(8191, 64);  // 8 N H = 4,193,792
+  EXPECT_EQ(mid.rows, 2048);
+  EXPECT_EQ(mid.vocab_chunk, 8 * 8191 * 64 / 2048);
+  EXPECT_LE(logits(mid), 8 * 8191 * 64);
+  const ArgmaxBlock large = argmax_block(16384, 4096);  // an 8B target: the cap
+  EXPECT_EQ(large.rows, 2048);
+  EXPECT_EQ(large.vocab_chunk, 16384);
 }
 
 TEST(TargetDistribution, LastRowIsUniformAndShifted) {

@@ -2,9 +2,11 @@
 // every flag of every command.
 #include <fmt/format.h>
 
+#include <mimalloc.h>
 #include <torch/version.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <exception>
 #include <string>
 
@@ -22,7 +24,14 @@ std::string version() {
   } else {
     text += "CUDA: not compiled in\n";
   }
-  text += TALON_HAS_NCCL ? "NCCL: compiled in" : "NCCL: not compiled in";
+  text += TALON_HAS_NCCL ? "NCCL: compiled in\n" : "NCCL: not compiled in\n";
+  // Whether mimalloc really serves malloc in this process (cmake/allocator.cmake).
+  void* probe = std::malloc(64);
+  const bool mimalloc = mi_is_in_heap_region(probe);
+  std::free(probe);
+  const int v = mi_version();
+  text += mimalloc ? fmt::format("allocator: mimalloc {}.{}.{}", v / 100, v / 10 % 10, v % 10)
+                   : std::string("allocator: the C library's malloc");
   return text;
 }
 

@@ -35,7 +35,7 @@ model::TargetFeatures prefill(const model::TargetModel& target, model::BatchCach
 at::Tensor target_argmax(const model::TargetModel& target, const at::Tensor& hidden) {
   const at::Tensor flat = hidden.reshape({-1, hidden.size(-1)});
   at::IntArrayRef shape = hidden.sizes();
-  return model::chunked_argmax(flat, target.lm_head(), 16384, 2048, target.tp())
+  return model::chunked_argmax(flat, target.lm_head(), 0, 0, target.tp())
       .cpu()
       .view(shape.slice(0, shape.size() - 1));
 }

@@ -41,8 +41,20 @@ std::pair<at::Tensor, at::Tensor> max_over_vocab(const at::Tensor& hidden, const
 
 }  // namespace
 
+ArgmaxBlock argmax_block(std::int64_t rows, std::int64_t hidden) {
+  constexpr std::int64_t kMaxRows = 2048, kMaxChunk = 16384, kMinLogits = std::int64_t{1} << 20;
+  const std::int64_t block_rows = std::clamp<std::int64_t>(rows, 1, kMaxRows);
+  const std::int64_t logits = std::clamp(8 * rows * hidden, kMinLogits, kMaxRows * kMaxChunk);
+  return {block_rows, std::clamp<std::int64_t>(logits / block_rows, 1, kMaxChunk)};
+}
+
 at::Tensor chunked_argmax(const at::Tensor& hidden, const at::Tensor& lm_head, std::int64_t vocab_chunk,
                           std::int64_t rows, const parallel::Group& group) {
+  if (vocab_chunk == 0 && rows == 0) {
+    const ArgmaxBlock block = argmax_block(hidden.size(0), hidden.size(1));
+    rows = block.rows;
+    vocab_chunk = block.vocab_chunk;
+  }
   std::vector<at::Tensor> values, indices;
   for (std::int64_t start = 0; start < hidden.size(0); start += rows) {
     auto [value, index] =
@@ -59,7 +71,7 @@ TargetDistribution target_distribution(const at::Tensor& hidden, const at::Tenso
                                        const parallel::Group& target_tp) {
   const std::int64_t batch = hidden.size(0), length = hidden.size(1);
   at::Tensor next = hidden.narrow(1, 1, length - 1).reshape({-1, hidden.size(2)});  // positions 1..L-1
-  at::Tensor top = chunked_argmax(next, lm_head, 16384, 2048, target_tp).view({batch, length - 1});
+  at::Tensor top = chunked_argmax(next, lm_head, 0, 0, target_tp).view({batch, length - 1});
   at::Tensor t2d = vocab.t2d.to(hidden.device());
   at::Tensor in_draft = t2d.index_select(0, top.flatten()).view({batch, length - 1}).to(at::kFloat);
   // Past the end z = 0: argmax 0.

@@ -49,10 +49,21 @@ TargetDistribution target_distribution(const at::Tensor& hidden, const at::Tenso
 at::Tensor draft_head_rows(const at::Tensor& lm_head, const DraftVocab& vocab);
 
 // argmax over v of hidden[n] . lm_head[v] (first index on ties): [N, H] x
-// [V, H] -> [N] int64, over blocks of at most `rows` x `vocab_chunk` logits.
-// Over a vocab-parallel group, lm_head is this member's rows and the index
-// is over the whole vocabulary.
-at::Tensor chunked_argmax(const at::Tensor& hidden, const at::Tensor& lm_head, std::int64_t vocab_chunk = 16384,
-                          std::int64_t rows = 2048, const parallel::Group& group = {});
+// [V, H] -> [N] int64, over blocks of at most `rows` x `vocab_chunk` logits;
+// 0 for both sizes the block to the work (argmax_block). Over a
+// vocab-parallel group, lm_head is this member's rows and the index is over
+// the whole vocabulary.
+at::Tensor chunked_argmax(const at::Tensor& hidden, const at::Tensor& lm_head, std::int64_t vocab_chunk = 0,
+                          std::int64_t rows = 0, const parallel::Group& group = {});
+
+// The block chunked_argmax uses for N rows of width H: up to 2048 rows by
+// 16384 logits, but at most 8 N H logits, so that the block never dwarfs
+// the hidden states it comes from (2048 x 16384 fp32 logits are 134 MB,
+// more than a whole training step of a small model at a few thousand
+// tokens), and at least 2^20 logits, which keep the products efficient.
+struct ArgmaxBlock {
+  std::int64_t rows, vocab_chunk;
+};
+ArgmaxBlock argmax_block(std::int64_t rows, std::int64_t hidden);
 
 }  // namespace talon::model

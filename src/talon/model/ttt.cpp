@@ -84,8 +84,10 @@ TttOutput ttt_forward(const Eagle3Draft& draft, const TttBatch& batch, int ttt_l
   at::Tensor input_ids = shift_left(batch.input_ids, 1);          // alignment: predict the token after t
   at::Tensor loss = at::zeros({}, batch.loss_mask.options().dtype(at_least_fp32(dtype)));
   std::vector<at::Tensor> ploss, correct, supervised;
+  // Step s sees positions s .. s + L - 1: one table for them all, viewed per step.
+  const RopeTable table = rope_table(inv_freq, at::arange(length + ttt_length - 1, batch.lengths.options()), dtype);
   for (int s = 0; s < ttt_length; ++s) {
-    RopeTable rope = rope_table(inv_freq, at::arange(s, s + length, batch.lengths.options()), dtype);
+    const RopeTable rope{table.cos.narrow(0, s, length), table.sin.narrow(0, s, length)};
     StepOutput out = run_decoder_step(draft, hidden, input_ids, cache, rope, batch.lengths, options);
     cache.keys.push_back(out.key);
     cache.values.push_back(out.value);
