@@ -68,19 +68,64 @@ void expect_blocks_match_naive(at::ScalarType dtype, double tolerance) {
       EXPECT_LE(max_diff(grads.dv, dv), tolerance) << "L " << length << " block " << block;
     }
     // The padded sample's rows past its length still see its real keys only.
-    if (length > 2) EXPECT_GT(want.out.abs().sum().item<double>(), 0);
+    if (length > 2) {
+      EXPECT_GT(want.out.abs().sum().item<double>(), 0);
+    }
   }
 }
 
 TEST(FlashAttention, BlocksMatchNaiveFp64) { expect_blocks_match_naive(at::kDouble, 1e-12); }
 TEST(FlashAttention, BlocksMatchNaiveFp32) { expect_blocks_match_naive(at::kFloat, 1e-5); }
 
-// The dispatching entry points agree with the block loop (on CPU they are
-// it; on a CUDA build with a GPU test_flash_attention_cuda covers the kernel).
+// The dispatching entry points on the CPU against the block loop, their slow
+// twin: PyTorch's fused kernel when no sample is padded, the block loop when
+// one is. The backward is given a softmax over more keys than k holds (a
+// larger lse and another output, as TTT gives it), whose gradients differ
+// from this attention's own.
+void expect_dispatch_matches_blocks(at::ScalarType dtype, double tolerance) {
+  for (std::int64_t length : {1, 37, 300}) {
+    for (bool padded : {false, true}) {
+      Inputs in = random_inputs(length, 16, dtype, 20 + length);
+      if (!padded) in.lengths.fill_(length);
+      const double scale = 1 / std::sqrt(16.0);
+      const FlashForward want = flash_attention_forward_blocks(in.q, in.k, in.v, in.lengths, scale);
+      const FlashForward got = flash_attention_forward(in.q, in.k, in.v, in.lengths, scale);
+      EXPECT_EQ(got.lse.scalar_type(), want.lse.scalar_type());
+      EXPECT_LE(max_diff(got.out, want.out), tolerance) << "L " << length << " padded " << padded;
+      EXPECT_LE(max_diff(got.lse, want.lse), tolerance) << "L " << length << " padded " << padded;
+
+      at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(30 + length);
+      const at::Tensor wider_lse = want.lse + at::log1p(0.5 + 1.5 * at::rand(want.lse.sizes(), gen, want.lse.scalar_type()));
+      const at::Tensor other_out = want.out + at::randn(want.out.sizes(), gen, at::kDouble).to(dtype);
+      const at::Tensor grad_out = at::randn(want.out.sizes(), gen, at::kDouble).to(dtype);
+      const at::Tensor delta = (grad_out * other_out).sum(-1);
+      const FlashGrads slow =
+          flash_attention_backward_blocks(in.q, in.k, in.v, in.lengths, grad_out, wider_lse, delta, scale);
+      const FlashGrads fast = flash_attention_backward(in.q, in.k, in.v, in.lengths, grad_out, other_out, wider_lse, scale);
+      EXPECT_LE(max_diff(fast.dq, slow.dq), tolerance) << "L " << length << " padded " << padded;
+      EXPECT_LE(max_diff(fast.dk, slow.dk), tolerance) << "L " << length << " padded " << padded;
+      EXPECT_LE(max_diff(fast.dv, slow.dv), tolerance) << "L " << length << " padded " << padded;
+    }
+  }
+}
+
+TEST(FlashAttention, DispatchMatchesBlocksFp64) { expect_dispatch_matches_blocks(at::kDouble, 1e-12); }
+TEST(FlashAttention, DispatchMatchesBlocksFp32) { expect_dispatch_matches_blocks(at::kFloat, 2e-5); }
+
+// The target's attention (PyTorch's fused kernel; on the CPU its flash
+// kernel, with grouped kv heads) against the plain form, over lengths that
+// span several of the kernel's blocks, in fp64 and fp32.
 TEST(FlashAttention, CausalAttentionMatchesReferenceAcrossBlocks) {
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(3);
-  at::Tensor q = at::randn({1, 4, 600, 16}, gen), k = at::randn({1, 2, 600, 16}, gen), v = at::randn({1, 2, 600, 16}, gen);
-  EXPECT_LE(max_diff(causal_attention(q, k, v), causal_attention_reference(q, k, v)), 1e-5);
+  for (auto [dtype, tolerance] : {std::pair{at::kDouble, 1e-12}, std::pair{at::kFloat, 1e-5}}) {
+    for (std::int64_t length : {1, 37, 600}) {
+      at::Tensor q = at::randn({2, 4, length, 16}, gen, at::kDouble).to(dtype);
+      at::Tensor k = at::randn({2, 2, length, 16}, gen, at::kDouble).to(dtype);
+      at::Tensor v = at::randn({2, 2, length, 16}, gen, at::kDouble).to(dtype);
+      EXPECT_LE(max_diff(causal_attention(q, k, v), causal_attention_reference(q, k, v)), tolerance)
+          << c10::toString(dtype) << " length " << length;
+    }
+  }
 }
 
 // ------------------------------------------------------------ TTT attention

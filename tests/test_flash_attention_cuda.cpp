@@ -152,12 +152,14 @@ void check_forward(const Shape& shape, at::ScalarType type, double tolerance) {
   expect_close(got.lse, ref.lse, 1e-4, "lse, " + describe(shape));  // fp32 from inputs exact in fp32
 }
 
-void check_backward(const Inputs& in, const at::Tensor& lse, const at::Tensor& delta, double tolerance,
+// The kernel against the formulas for a softmax with log-sum-exp `lse` and
+// whole output `out`, given in q's dtype (delta = rowsum(grad_out * out)).
+void check_backward(const Inputs& in, const at::Tensor& out, const at::Tensor& lse, double tolerance,
                     const std::string& what) {
-  const FlashGrads want = reference_backward(in, lse, delta);
-  const FlashGrads got =
-      flash_attention_backward(cuda(in.q), cuda(in.k), cuda(in.v), cuda(in.lengths), cuda(in.grad_out),
-                               cuda(lse.to(at::kFloat)), cuda(delta.to(at::kFloat)), in.scale);
+  const at::Tensor given = out.to(in.q.scalar_type());
+  const FlashGrads want = reference_backward(in, lse, (in.grad_out.to(at::kDouble) * given.to(at::kDouble)).sum(-1));
+  const FlashGrads got = flash_attention_backward(cuda(in.q), cuda(in.k), cuda(in.v), cuda(in.lengths),
+                                                  cuda(in.grad_out), cuda(given), cuda(lse.to(at::kFloat)), in.scale);
   EXPECT_EQ(got.dq.scalar_type(), in.q.scalar_type()) << what;
   expect_close(got.dq, want.dq, tolerance, "dq, " + what);
   expect_close(got.dk, want.dk, tolerance, "dk, " + what);
@@ -182,7 +184,7 @@ TEST(FlashAttentionCuda, BackwardMatchesPlainGradientsFp32) {
   for (const Shape& shape : shapes()) {
     const Inputs in = make_inputs(shape, at::kFloat);
     const Reference ref = reference_forward(in);
-    check_backward(in, ref.lse, ref.delta, 1e-4, describe(shape));
+    check_backward(in, ref.out, ref.lse, 1e-4, describe(shape));
   }
 }
 
@@ -192,14 +194,15 @@ TEST(FlashAttentionCuda, BackwardMatchesPlainGradientsBf16) {
   for (const Shape& shape : shapes()) {
     const Inputs in = make_inputs(shape, at::kBFloat16);
     const Reference ref = reference_forward(in);
-    check_backward(in, ref.lse, ref.delta, 2e-2, describe(shape));  // gradients rounded to bf16
+    check_backward(in, ref.out, ref.lse, 2e-2, describe(shape));  // gradients rounded to bf16
   }
 }
 
-// TTT's softmax covers extra keys outside k: its lse is larger and its delta
-// differs. The kernel must take both as given; recomputing them from q and k
-// would give this attention's own gradients, which the test tells apart.
-TEST(FlashAttentionCuda, BackwardUsesTheGivenLseAndDelta) {
+// TTT's softmax covers extra keys outside k: its lse is larger and its
+// output, hence delta, differs. The kernel must take both as given;
+// recomputing them from q and k would give this attention's own gradients,
+// which the test tells apart.
+TEST(FlashAttentionCuda, BackwardUsesTheGivenLseAndOutput) {
   if (!have_kernel()) GTEST_SKIP() << "needs a GPU and a build with the CUDA kernels";
   at::manual_seed(5);
   for (const Shape& shape : {Shape{2, 4, 2, 64, 37}, Shape{2, 4, 2, 128, 300}}) {
@@ -207,11 +210,11 @@ TEST(FlashAttentionCuda, BackwardUsesTheGivenLseAndDelta) {
     const Reference ref = reference_forward(in);
     // log(exp(lse) + extra mass) with the extra between 0.5 and 2 times this attention's own.
     const at::Tensor wider_lse = ref.lse + at::log1p(0.5 + 1.5 * at::rand(ref.lse.sizes(), at::kDouble));
-    const at::Tensor other_delta = ref.delta + at::randn(ref.delta.sizes(), at::kDouble);
+    const at::Tensor other_out = ref.out + at::randn(ref.out.sizes(), at::kDouble);
     const FlashGrads own = reference_backward(in, ref.lse, ref.delta);
-    const FlashGrads wider = reference_backward(in, wider_lse, other_delta);
+    const FlashGrads wider = reference_backward(in, wider_lse, (in.grad_out.to(at::kDouble) * other_out).sum(-1));
     ASSERT_GT((own.dq - wider.dq).abs().max().item<double>(), 0.1 * own.dq.abs().max().item<double>());
-    check_backward(in, wider_lse, other_delta, 1e-4, "given lse and delta, " + describe(shape));
+    check_backward(in, other_out, wider_lse, 1e-4, "given lse and output, " + describe(shape));
   }
 }
 

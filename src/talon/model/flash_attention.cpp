@@ -152,6 +152,16 @@ FlashGrads flash_attention_backward_blocks(const at::Tensor& q, const at::Tensor
   return {dq.to(q.scalar_type()), dk.to(k.scalar_type()), dv.to(v.scalar_type())};
 }
 
+namespace {
+
+// Whether PyTorch's CPU flash kernel computes this attention: it knows no
+// per-sample lengths, so only when every sample is L long.
+bool cpu_fused(const at::Tensor& q, const at::Tensor& lengths) {
+  return q.device().is_cpu() && (lengths == q.size(2)).all().item<bool>();
+}
+
+}  // namespace
+
 #if TALON_CUDA_KERNELS
 namespace {
 
@@ -188,12 +198,27 @@ FlashForward flash_attention_forward(const at::Tensor& q, const at::Tensor& k, c
     return result;
   }
 #endif
+  if (cpu_fused(q, lengths)) {
+    auto [out, lse] = at::_scaled_dot_product_flash_attention_for_cpu(q, k.to(q.scalar_type()), v.to(q.scalar_type()),
+                                                                      /*dropout_p=*/0.0, /*is_causal=*/true,
+                                                                      /*attn_mask=*/{}, scale);
+    return {out, lse.to(at_least_fp32(q.scalar_type()))};
+  }
   return flash_attention_forward_blocks(q, k, v, lengths, scale);
 }
 
 FlashGrads flash_attention_backward(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                                    const at::Tensor& lengths, const at::Tensor& grad_out, const at::Tensor& lse,
-                                    const at::Tensor& delta, double scale) {
+                                    const at::Tensor& lengths, const at::Tensor& grad_out, const at::Tensor& out,
+                                    const at::Tensor& lse, double scale) {
+  if (cpu_fused(q, lengths)) {
+    const at::ScalarType type = q.scalar_type();
+    auto [dq, dk, dv] = at::_scaled_dot_product_flash_attention_for_cpu_backward(
+        grad_out.to(type), q, k.to(type), v.to(type), out.to(type), lse, /*dropout_p=*/0.0, /*is_causal=*/true,
+        /*attn_mask=*/{}, scale);
+    return {dq, dk.to(k.scalar_type()), dv.to(v.scalar_type())};
+  }
+  const at::ScalarType wide = at_least_fp32(q.scalar_type());
+  const at::Tensor delta = (grad_out.to(wide) * out.to(wide)).sum(-1);
 #if TALON_CUDA_KERNELS
   if (auto dims = kernel_dims(q, k, scale)) {
     const at::ScalarType type = q.scalar_type();

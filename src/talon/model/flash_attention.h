@@ -29,13 +29,16 @@ struct FlashGrads {
   at::Tensor dq, dk, dv;  // shapes and dtypes of q, k, v
 };
 
-// Dispatches to the CUDA kernel for CUDA tensors when Talon was built with
-// it, else to the ATen block loop (any device).
+// The dispatching entry points: for CUDA tensors the CUDA kernel when Talon
+// was built with it; on the CPU, when no sample is padded (every length is
+// L), PyTorch's fused CPU flash kernel, which takes the same lse and output
+// (bench/attention: faster than the block loop); else the ATen block loop.
+// The backward takes `out`, the whole softmax's output, whose delta it forms.
 FlashForward flash_attention_forward(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                      const at::Tensor& lengths, double scale);
 FlashGrads flash_attention_backward(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                                    const at::Tensor& lengths, const at::Tensor& grad_out, const at::Tensor& lse,
-                                    const at::Tensor& delta, double scale);
+                                    const at::Tensor& lengths, const at::Tensor& grad_out, const at::Tensor& out,
+                                    const at::Tensor& lse, double scale);
 
 // The ATen block loop itself, on any device: blocks of `block` queries
 // against blocks of `block` keys, scores accumulated in at least fp32.

@@ -4,7 +4,6 @@
 
 #include <cmath>
 
-#include "talon/model/flash_attention.h"
 #include "talon/util/error.h"
 
 namespace talon::model {
@@ -98,13 +97,13 @@ at::Tensor causal_attention_reference(const at::Tensor& q, const at::Tensor& k, 
 }
 
 at::Tensor causal_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
-  const std::int64_t groups = q.size(1) / k.size(1);
-  if (q.is_cuda()) {
-    return at::scaled_dot_product_attention(q, repeat_kv(k, groups), repeat_kv(v, groups), /*attn_mask=*/{},
-                                            /*dropout_p=*/0.0, /*is_causal=*/true);
-  }
-  at::Tensor lengths = at::full({q.size(0)}, q.size(2), q.options().dtype(at::kLong));
-  return flash_attention_forward(q, k, v, lengths, 1.0 / std::sqrt(static_cast<double>(q.size(3)))).out;
+  // The CPU kernel reads grouped kv heads as they are; on CUDA they are
+  // repeated, the form every one of its fused kernels takes.
+  const bool repeat = q.is_cuda();
+  const std::int64_t groups = repeat ? q.size(1) / k.size(1) : 1;
+  return at::scaled_dot_product_attention(q, repeat_kv(k, groups), repeat_kv(v, groups), /*attn_mask=*/{},
+                                          /*dropout_p=*/0.0, /*is_causal=*/true, /*scale=*/std::nullopt,
+                                          /*enable_gqa=*/!repeat);
 }
 
 }  // namespace talon::model

@@ -82,7 +82,7 @@ class TttAttention : public torch::autograd::Function<TttAttention> {
 
     at::Tensor grad = grad_outputs[0];
     at::Tensor delta = (grad.to(wide) * out.to(wide)).sum(-1);  // [B, h, L]: sum_j P_j dP_j over every key
-    FlashGrads step0 = flash_attention_backward(q, keys[0], values[0], lengths, grad, lse, delta, scale);
+    FlashGrads step0 = flash_attention_backward(q, keys[0], values[0], lengths, grad, out, lse, scale);
     variable_list dkeys = {step0.dk}, dvalues = {step0.dv};
     at::Tensor dq = step0.dq;
     if (steps > 1) {
