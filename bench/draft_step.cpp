@@ -4,6 +4,8 @@
 // Shapes: "tiny" (examples/tiny-draft-config.json) and "llama3-8b"
 // (SpecForge's configs/llama3-8B-eagle3.json: H 4096, I 14336, 32/8 heads,
 // V 128256, Vd 32000). CPU runs in fp32, CUDA in bf16.
+// Prints the first (cold) step's time, then the mean of `steps` more (none
+// with 0: the way to measure long lengths once), and the peak memory.
 // Usage: build/bench/draft_step [tiny|llama3-8b] [cpu|cuda] [length] [ttt_length] [steps]
 #include <ATen/ATen.h>
 #include <fmt/format.h>
@@ -12,6 +14,7 @@
 #include <chrono>
 #include <string>
 
+#include "device_memory.h"
 #include "talon/model/eagle3_draft.h"
 #include "talon/model/ttt.h"
 
@@ -73,13 +76,22 @@ int main(int argc, char** argv) {
     (void)draft.fc.grad().sum().item<float>();
     for (auto& [n, p] : draft.parameters()) p.mutable_grad() = at::Tensor();
   };
-  run();  // warm-up: allocator, kernels
-  const auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < steps; ++i) run();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / steps;
+  auto seconds_since = [](std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
   fmt::print("shape {} device {} dtype {} length {} ttt {}\n", name, device.str(), c10::toString(dtype), length, ttt);
-  fmt::print("ms_per_step {:.1f}\n", seconds * 1e3);
-  fmt::print("tokens_per_s {:.0f}\n", length / seconds);
-  fmt::print("peak_rss_mib {:.0f}\n", peak_rss_mib());  // host memory; device memory is not measured here
+  talon::bench::reset_peak_device_memory(device);
+  auto start = std::chrono::steady_clock::now();
+  run();  // the first step also warms the allocator and the kernels up
+  fmt::print("first_step_ms {:.1f}\n", seconds_since(start) * 1e3);
+  if (steps > 0) {
+    start = std::chrono::steady_clock::now();
+    for (int i = 0; i < steps; ++i) run();
+    const double seconds = seconds_since(start) / steps;
+    fmt::print("ms_per_step {:.1f}\n", seconds * 1e3);
+    fmt::print("tokens_per_s {:.0f}\n", length / seconds);
+  }
+  fmt::print("peak_rss_mib {:.0f}\n", peak_rss_mib());
+  fmt::print("peak_device_gib {:.2f}\n", talon::bench::peak_device_memory_gib(device));
   return 0;
 }

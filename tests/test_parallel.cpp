@@ -6,6 +6,10 @@
 // groups against the whole model, and ZeRO-2 against one process.
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
+#ifdef TALON_NCCL
+#include <torch/csrc/distributed/c10d/HashStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
 #include <torch/autograd.h>
 #include <ATen/core/grad_mode.h>
 
@@ -18,6 +22,7 @@
 #include "talon/model/target_model.h"
 #include "talon/model/target_weights.h"
 #include "talon/model/ttt.h"
+#include "talon/parallel/group_impl.h"
 #include "talon/parallel/launch_env.h"
 #include "talon/parallel/layout.h"
 #include "talon/parallel/process_groups.h"
@@ -186,31 +191,71 @@ TEST(TpShard, SplitsByWholeUnitsOrReplicatesKvHeads) {
 
 // ---------------------------------------------------------------- several processes
 
+// Every collective of `world` on tensors of `device`, against its
+// definition for n members.
+void expect_collectives(const Group& world, at::Device device) {
+  const int r = world.rank(), n = world.size();
+  const auto on = [&](const at::Tensor& t) { return t.to(device); };
+  const auto back = [](const at::Tensor& t) { return t.cpu(); };
+  const float ranks_sum = n * (n - 1) / 2.0f;
+  at::Tensor x = on(at::tensor(std::vector<float>{float(r), float(10 - r), 1}));
+  world.all_reduce(x);
+  EXPECT_TRUE(at::equal(back(x), at::tensor(std::vector<float>{ranks_sum, 10.0f * n - ranks_sum, float(n)})));
+  at::Tensor m = on(at::tensor(std::vector<std::int64_t>{r, -r}));
+  world.all_reduce(m, parallel::ReduceOp::Max);
+  EXPECT_TRUE(at::equal(back(m), at::tensor(std::vector<std::int64_t>{n - 1, 0})));
+  world.all_reduce(m, parallel::ReduceOp::Min);
+  EXPECT_TRUE(at::equal(back(m), at::tensor(std::vector<std::int64_t>{n - 1, 0})));
+  std::vector<at::Tensor> all = world.all_gather(on(at::full({2}, double(r))));
+  ASSERT_EQ(all.size(), static_cast<std::size_t>(n));
+  for (int k = 0; k < n; ++k) EXPECT_TRUE(at::equal(back(all[k]), at::full({2}, double(k))));
+  // [n * 2] rows: block r of the sum over members.
+  at::Tensor rows = on(at::arange(2 * n, at::kFloat) * (r + 1));
+  EXPECT_TRUE(at::equal(back(world.reduce_scatter(rows)), at::arange(2 * n, at::kFloat).narrow(0, 2 * r, 2) *
+                                                             (n * (n + 1) / 2.0f)));
+  at::Tensor b = on(at::full({3}, double(r)));
+  world.broadcast(b, n - 1);
+  EXPECT_TRUE(at::equal(back(b), at::full({3}, double(n - 1))));
+  world.barrier();
+}
+
 TEST(Collectives, MatchTheirDefinitions) {
   if (!is_rank_process()) return run_test_ranks(3);
   auto groups = connect(1, 1);
-  const Group& world = groups->world();
-  const int r = world.rank();
-  ASSERT_EQ(world.size(), 3);
-  at::Tensor x = at::tensor(std::vector<float>{float(r), float(10 - r), 1});
-  world.all_reduce(x);
-  EXPECT_TRUE(at::equal(x, at::tensor(std::vector<float>{3, 27, 3})));
-  at::Tensor m = at::tensor(std::vector<std::int64_t>{r, -r});
-  world.all_reduce(m, parallel::ReduceOp::Max);
-  EXPECT_TRUE(at::equal(m, at::tensor(std::vector<std::int64_t>{2, 0})));
-  world.all_reduce(m, parallel::ReduceOp::Min);
-  EXPECT_TRUE(at::equal(m, at::tensor(std::vector<std::int64_t>{2, 0})));
-  std::vector<at::Tensor> all = world.all_gather(at::full({2}, double(r)));
-  ASSERT_EQ(all.size(), 3u);
-  for (int k = 0; k < 3; ++k) EXPECT_TRUE(at::equal(all[k], at::full({2}, double(k))));
-  // [3 * 2] rows: block r of the sum over members.
-  at::Tensor rows = at::arange(6, at::kFloat) * (r + 1);
-  EXPECT_TRUE(at::equal(world.reduce_scatter(rows), at::arange(6, at::kFloat).narrow(0, 2 * r, 2) * 6));
-  at::Tensor b = at::full({3}, double(r));
-  world.broadcast(b, 2);
-  EXPECT_TRUE(at::equal(b, at::full({3}, 2.0)));
-  world.barrier();
+  ASSERT_EQ(groups->world().size(), 3);
+  expect_collectives(groups->world(), at::kCPU);
   groups->finish();
+}
+
+// The same over NCCL on this machine's GPUs: a rank per GPU where there are
+// two or more. NCCL refuses two ranks on one GPU, so with one the group is
+// a c10d ProcessGroupNCCL of one member, which still makes a communicator
+// and runs every collective's kernel.
+TEST(Collectives, MatchTheirDefinitionsOverNccl) {
+#ifndef TALON_NCCL
+  GTEST_SKIP() << "built without NCCL";
+#else
+  if (!at::hasCUDA()) GTEST_SKIP() << "no CUDA device";
+  const int gpus = static_cast<int>(at::getNumGPUs());
+  if (gpus >= 2) {
+    if (!is_rank_process()) return run_test_ranks(std::min(gpus, 4));
+    parallel::ConnectOptions options;
+    options.device = at::kCUDA;
+    options.collective_timeout = std::chrono::seconds(120);
+    auto groups = ProcessGroups::connect(parallel::LaunchEnv::from_environment(), options);
+    expect_collectives(groups->world(), parallel::local_device(at::kCUDA, groups->local_rank()));
+    groups->finish();
+    return;
+  }
+  auto impl = std::make_shared<Group::Impl>();
+  impl->name = "nccl";
+  impl->nccl = true;
+  impl->device_index = 0;
+  impl->timeout = std::chrono::seconds(120);
+  impl->backend = c10::make_intrusive<c10d::ProcessGroupNCCL>(c10::make_intrusive<c10d::HashStore>(), 0, 1,
+                                                              c10d::ProcessGroupNCCL::Options::create());
+  expect_collectives(Group(impl), at::Device(at::kCUDA, 0));
+#endif
 }
 
 // Megatron's MLP with the conjugate operators, the vocabulary-parallel

@@ -90,7 +90,14 @@ TargetModel TargetModel::load(const std::string& dir, at::Device device, at::Sca
     fail("{}: target compute dtype must be float32, bfloat16 or float16, found {}", dir, c10::toString(dtype));
   }
   io::TargetConfig config = io::load_target_config(dir);
-  std::unordered_map<std::string, at::Tensor> w = load_weights(dir, config, device, dtype, tp);
+  std::unordered_map<std::string, at::Tensor> weights = load_weights(dir, config, device, dtype, tp);
+  return from_weights(std::move(config), std::move(weights), device, dtype, std::move(tp),
+                      (std::filesystem::path(dir) / "config.json").string());
+}
+
+TargetModel TargetModel::from_weights(io::TargetConfig config, std::unordered_map<std::string, at::Tensor> w,
+                                      at::Device device, at::ScalarType dtype, parallel::Group tp,
+                                      const std::string& source) {
   auto take = [&w](const std::string& name) {
     auto it = w.find(name);
     return it == w.end() ? at::Tensor() : it->second;  // absent: an optional tensor the config leaves out
@@ -120,8 +127,7 @@ TargetModel TargetModel::load(const std::string& dir, at::Device device, at::Sca
     layer.down_proj = take(p + "mlp.down_proj.weight");
     model.layers_.push_back(std::move(layer));
   }
-  std::string config_path = (std::filesystem::path(dir) / "config.json").string();
-  model.inv_freq_ = rope_inv_freq(config.head_dim, config.rope_theta, config.rope_scaling, config_path).to(device);
+  model.inv_freq_ = rope_inv_freq(config.head_dim, config.rope_theta, config.rope_scaling, source).to(device);
   return model;
 }
 

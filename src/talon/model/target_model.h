@@ -10,6 +10,7 @@
 
 #include <array>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "talon/io/hf_config.h"
@@ -40,6 +41,14 @@ class TargetModel {
   // slices (target_weights.h), read from the mapped files; sizes the group
   // cannot split are errors naming --tp-size.
   static TargetModel load(const std::string& dir, at::Device device, at::ScalarType dtype, parallel::Group tp = {});
+
+  // A model over weights already on `device` in `dtype`, under their Hugging
+  // Face names with this TP member's shapes, as load() reads them
+  // (target_weights.h lists them); not checked again. `source` names the
+  // config in errors. bench/online_step makes an 8B target on a GPU this way.
+  static TargetModel from_weights(io::TargetConfig config, std::unordered_map<std::string, at::Tensor> weights,
+                                  at::Device device, at::ScalarType dtype, parallel::Group tp,
+                                  const std::string& source);
 
   // input_ids [B, L] int64 (any device), right-padded: plain causal
   // attention makes every real position exact, since padding comes after it.
