@@ -9,7 +9,6 @@ checked to encode the same thing.
 
 Usage, from the repository root: .venv/bin/python bench/hf_tokenizer_throughput.py
 """
-import json
 import os
 import pathlib
 import sys
@@ -21,26 +20,15 @@ os.environ["TOKENIZERS_PARALLELISM"] = "false"
 
 from tokenizers import Tokenizer  # noqa: E402
 
+# The generators' helpers, found from this file's place in the repository
+# (not from the working directory), ahead of anything installed under the
+# same names: scripts/ for the package lib, scripts/goldens for fixtures.
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts/goldens"))
+sys.path[:0] = [str(ROOT / "scripts"), str(ROOT / "scripts/goldens")]
 import fixtures  # noqa: E402  (the Llama-3.1 and Qwen3 tokenizer files)
+from lib.corpus import read_corpus  # noqa: E402  (the strings the tokenizer goldens encode)
 
-CORPUS = ROOT / "tests/data/tokenizer/corpus.jsonl"
 REPEATS = 16
-
-
-def corpus_lines():
-    """The corpus strings; invalid UTF-8 repaired as Talon's repair_utf8 does
-    (U+FFFD per maximal subpart)."""
-    lines = []
-    with open(CORPUS, encoding="utf-8") as f:
-        for line in f:
-            entry = json.loads(line)
-            if "text" in entry:
-                lines.append(entry["text"])
-            else:
-                lines.append(bytes.fromhex(entry["bytes_hex"]).decode("utf-8", errors="replace"))
-    return lines
 
 
 def documents(lines, document_bytes):
@@ -72,7 +60,7 @@ def run(tokenizer, docs):
 
 
 def main():
-    lines = corpus_lines()
+    lines = read_corpus()
     for name in ["llama3_1", "qwen3"]:
         tokenizer = Tokenizer.from_file(str(fixtures.tokenizer_dir(name) / "tokenizer.json"))
         for kb in [4, 64]:

@@ -13,7 +13,11 @@ shift || true
 build=build-fuzz
 flags="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g"
 if [[ ! -f "$build/CMakeCache.txt" ]]; then
+  TALON_SKIP_BUILD=1 scripts/setup.sh  # torch in .venv
+  torch_prefix=$(.venv/bin/python -c 'import torch.utils; print(torch.utils.cmake_prefix_path)')
+  # The CUDA kernels stay out: nvcc does not take clang as its host compiler.
   CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_PREFIX_PATH="$torch_prefix" -DTALON_CUDA=OFF \
     -DTALON_BUILD_FUZZ=ON -DTALON_BUILD_TESTS=OFF -DTALON_BUILD_BENCH=OFF \
     -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_C_FLAGS="$flags"
 fi

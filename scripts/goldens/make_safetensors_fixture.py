@@ -12,14 +12,16 @@ as well (that check needs numpy, torch and safetensors, all in .venv).
 
 Usage: .venv/bin/python scripts/goldens/make_safetensors_fixture.py [OUT_DIR]
 """
-import decimal
 import json
 import math
 import pathlib
 import struct
 import sys
 
-DEFAULT_OUT = pathlib.Path(__file__).resolve().parents[2] / "tests/data/safetensors"
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+DEFAULT_OUT = ROOT / "tests/data/safetensors"
+sys.path.insert(0, str(ROOT / "scripts"))
+from lib.js_json import js_json  # noqa: E402  (scripts/lib: expected.json as JSON.stringify wrote it)
 
 
 def f32(x):
@@ -95,53 +97,6 @@ def write(path, tensors, metadata, pad_to_8):
     elif len(text) % 2 == 0:
         text += b" "
     path.write_bytes(struct.pack("<Q", len(text)) + text + b"".join(chunks))
-
-
-def js_number(x):
-    """x as JavaScript's Number.prototype.toString writes it (expected.json was
-    first written by JSON.stringify): the same shortest round-trip digits as
-    repr, but 1 rather than 1.0, 0 for -0, and exponents (e-7, e+21) only
-    outside [1e-6, 1e21)."""
-    if isinstance(x, int):
-        return str(x)
-    if not math.isfinite(x):
-        raise ValueError(f"{x} has no JSON form")
-    if x == 0:
-        return "0"
-    sign, digits, exponent = decimal.Decimal(repr(x)).normalize().as_tuple()
-    s = "".join(map(str, digits))
-    k = len(s)
-    n = k + exponent  # x = 0.s * 10^n
-    if k <= n <= 21:
-        text = s + "0" * (n - k)
-    elif 0 < n <= 21:
-        text = s[:n] + "." + s[n:]
-    elif -6 < n <= 0:
-        text = "0." + "0" * -n + s
-    else:
-        mantissa = s if k == 1 else s[0] + "." + s[1:]
-        text = f"{mantissa}e{'+' if n > 0 else '-'}{abs(n - 1)}"
-    return "-" + text if sign else text
-
-
-def js_json(value, indent=" ", level=0):
-    """JSON.stringify(value, null, indent) for dicts, lists, strings and numbers."""
-    inner = indent * (level + 1)
-    if isinstance(value, dict):
-        if not value:
-            return "{}"
-        items = [f"{inner}{json.dumps(k, ensure_ascii=False)}: {js_json(v, indent, level + 1)}"
-                 for k, v in value.items()]
-    elif isinstance(value, list):
-        if not value:
-            return "[]"
-        items = [inner + js_json(v, indent, level + 1) for v in value]
-    elif isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    else:
-        return js_number(value)
-    opening, closing = ("{", "}") if isinstance(value, dict) else ("[", "]")
-    return opening + "\n" + ",\n".join(items) + "\n" + indent * level + closing
 
 
 def check_with_safetensors(path, expected, has_metadata):

@@ -20,7 +20,6 @@ Usage (after make_synthetic_tokenizers.py when the corpus or the synthetic
 tokenizers change):
   .venv/bin/python scripts/goldens/make_tokenizer_goldens.py
 """
-import json
 import pathlib
 import sys
 
@@ -31,7 +30,8 @@ import fixtures
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests/data/tokenizer"
 sys.path.insert(0, str(ROOT / "scripts"))
-from lib.jsonl import to_jsonl_bytes  # noqa: E402  (scripts/lib: shared with the other generators)
+from lib.corpus import read_corpus  # noqa: E402  (scripts/lib: shared with the other generators)
+from lib.jsonl import to_jsonl_bytes  # noqa: E402
 from lib.random import random  # noqa: E402
 
 # Corpus lines containing one of these always go into the synthetic goldens:
@@ -41,21 +41,6 @@ SYNTHETIC_MARKERS = ["[MASK]", "<tok>", "hello", "Ωmega", "\u00C5", "\u212B", "
                      "<pad>", "\u0005", "\u0010"]
 
 RANDOM_SEQUENCES = 300
-
-
-def read_corpus():
-    """The corpus strings, one per line of corpus.jsonl."""
-    texts = []
-    with open(DATA / "corpus.jsonl", encoding="utf-8") as f:
-        for line in f:
-            entry = json.loads(line)
-            if "text" in entry:
-                texts.append(entry["text"])
-            else:
-                # What a Python caller would hand to Hugging Face for bytes that
-                # are not UTF-8 (and what Talon's repair_utf8 does).
-                texts.append(bytes.fromhex(entry["bytes_hex"]).decode("utf-8", errors="replace"))
-    return texts
 
 
 def utf16_length(text):
