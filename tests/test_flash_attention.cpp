@@ -4,7 +4,7 @@
 // that do not divide L, GQA, right padding, in fp64 and fp32.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
-#include <torch/torch.h>
+#include <torch/autograd.h>
 
 #include <cmath>
 #include <vector>

@@ -4,7 +4,7 @@
 // NoGradGuard.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
-#include <torch/torch.h>
+#include <torch/autograd.h>
 #include <ATen/core/grad_mode.h>
 
 #include "talon/model/recompute.h"

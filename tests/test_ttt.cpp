@@ -5,7 +5,7 @@
 // Also a finite-difference check of the production gradients in fp64.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
-#include <torch/torch.h>
+#include <torch/autograd.h>
 #include <ATen/core/grad_mode.h>
 
 #include <cmath>

@@ -4,7 +4,7 @@
 // chunk sizes that do not divide L and steps whose rows run past the end.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
-#include <torch/torch.h>
+#include <torch/autograd.h>
 #include <ATen/core/grad_mode.h>
 
 #include "talon/model/eagle3_draft.h"
