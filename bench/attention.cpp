@@ -1,9 +1,11 @@
 // Causal attention on the CPU: Talon's ATen block loop
-// (flash_attention_forward_blocks, memory O(L)) against PyTorch's fused
-// scaled_dot_product_attention (its CPU flash kernel, also O(L)), forward
-// only, as the target's prefill runs it: one sample, no padding, fp32.
-// Prints one line per (shape, L): ms per call for each and their ratio, and
-// the largest difference between their outputs.
+// (flash_attention_forward_blocks / _backward_blocks, memory O(L)) against
+// PyTorch's fused CPU flash kernel (also O(L)), one sample without padding,
+// fp32: the forward as the target's prefill runs it
+// (scaled_dot_product_attention), and the forward and backward as TTT's
+// step-0 attention runs them (flash_attention_forward / _backward, which
+// dispatch to the kernel without padding). Prints one line per (shape, L):
+// ms per call for each and their ratios, and the largest differences.
 // Usage: build/bench/attention [--lengths 1024,4096,16384] [--repeats 3]
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -71,8 +73,30 @@ int main(int argc, char** argv) {
                                                      scale, /*enable_gqa=*/true);
           },
           repeats);
-      fmt::print("shape {} length {} blocks_ms {:.1f} sdpa_ms {:.1f} blocks_over_sdpa {:.2f} max_abs_diff {:.2e}\n",
-                 s.name, length, blocks_ms, fused_ms, blocks_ms / fused_ms, (blocks - fused).abs().max().item<double>());
+      // The backward of the same attention, given its own lse and output.
+      const talon::model::FlashForward forward =
+          talon::model::flash_attention_forward_blocks(q, k, v, lengths_t, scale);
+      const at::Tensor grad = at::randn_like(q);
+      const at::Tensor delta = (grad * forward.out).sum(-1);
+      talon::model::FlashGrads slow, fast;
+      const double blocks_backward_ms = ms_per_call(
+          [&] {
+            slow = talon::model::flash_attention_backward_blocks(q, k, v, lengths_t, grad, forward.lse, delta, scale);
+          },
+          repeats);
+      const double fused_backward_ms = ms_per_call(
+          [&] {
+            fast = talon::model::flash_attention_backward(q, k, v, lengths_t, grad, forward.out, forward.lse, scale);
+          },
+          repeats);
+      fmt::print(
+          "shape {} length {} blocks_ms {:.1f} sdpa_ms {:.1f} blocks_over_sdpa {:.2f} max_abs_diff {:.2e} "
+          "blocks_backward_ms {:.1f} fused_backward_ms {:.1f} backward_blocks_over_fused {:.2f} max_abs_grad_diff {:.2e}\n",
+          s.name, length, blocks_ms, fused_ms, blocks_ms / fused_ms, (blocks - fused).abs().max().item<double>(),
+          blocks_backward_ms, fused_backward_ms, blocks_backward_ms / fused_backward_ms,
+          at::stack({(slow.dq - fast.dq).abs().max(), (slow.dk - fast.dk).abs().max(), (slow.dv - fast.dv).abs().max()})
+              .max()
+              .item<double>());
       std::fflush(stdout);
     }
   }

@@ -13,8 +13,11 @@
 //   target forward  2 L P_target + 2 L^2 (heads x head_dim) per layer (causal attention: QK^T and PV,
 //                   half the square each)
 //   argmax          2 L V H         (the position mask's full-vocabulary argmax)
-//   probabilities   2 T L Vd H      (the draft vocabulary's softmax, once per TTT step)
-//   draft           3 x (2 L 3H h + T (2 L P_layer + 2 L^2 q + 2 L Vd h))   (forward and backward;
+//   probabilities   2 L Vd H        (the draft vocabulary's logits: once, though Talon
+//                                    recomputes them per TTT step rather than keep them)
+//   draft           2 x 2 L 3H h    (fc: forward and its weight gradient; its input, the
+//                                    target's features, needs none)
+//                   + 3 x T (2 L P_layer + 2 L^2 q + 2 L Vd h)   (forward and backward;
 //                   q = the draft's heads x head_dim)
 // where P_target counts the decoder layers' matrices and P_layer the draft
 // layer's (its q, k, v read 2h inputs).
@@ -105,8 +108,9 @@ double step_flops(const io::TargetConfig& t, const io::DraftConfig& d, std::int6
   const double h = d.hidden_size, Vd = d.draft_vocab_size;
   const double dqo = d.num_attention_heads * d.head_dim, dkv = d.num_key_value_heads * d.head_dim;
   const double draft_layer = 2 * h * dqo + 2 * h * dkv * 2 + dqo * h + 3 * h * d.intermediate_size;
-  const double draft = 2 * l * 3 * H * h + T * (2 * l * draft_layer + 2 * l * l * dqo + 2 * l * Vd * h);
-  return target + 2 * l * V * H + T * 2 * l * Vd * H + 3 * draft;
+  const double fc = 2 * l * 3 * H * h;
+  const double steps = T * (2 * l * draft_layer + 2 * l * l * dqo + 2 * l * Vd * h);
+  return target + 2 * l * V * H + 2 * l * Vd * H + 2 * fc + 3 * steps;
 }
 
 double seconds_since(std::chrono::steady_clock::time_point start) {

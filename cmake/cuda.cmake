@@ -7,7 +7,6 @@
 #
 # Sets TALON_HAS_CUDA_KERNELS, TALON_HAS_NCCL and TALON_CUDA_ARCHITECTURES
 # (what the -gencode flags produce: sm_90 for code, compute_90 for PTX).
-option(TALON_CUDA "Compile the CUDA kernels and NCCL when torch is a CUDA build" ON)
 set(TALON_HAS_CUDA_KERNELS OFF)
 set(TALON_HAS_NCCL OFF)
 set(TALON_CUDA_ARCHITECTURES "")

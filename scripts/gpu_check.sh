@@ -5,7 +5,7 @@
 #
 #   scripts/gpu_check.sh bundle     here: copies the binaries the checks run, and
 #                                   the shared libraries they need beyond torch's,
-#                                   into build/gpu-bundle (about 35 MB)
+#                                   into build/gpu-bundle (about 32 MB)
 #   scripts/gpu_check.sh run        there, from the repository root: every check
 #                                   below, in under 8 minutes on an H100; writes
 #                                   $OUT/gpu_check.json (without $OUT: out/gpu_check/)
@@ -56,7 +56,7 @@ if [[ "$mode" != run && "$mode" != dry-run ]]; then
 fi
 dry=$([[ "$mode" == dry-run ]] && echo 1 || echo 0)
 start=$(date +%s)
-budget=${TALON_GPU_CHECK_BUDGET:-450}  # seconds: the whole check stays under 8 minutes
+budget=${TALON_GPU_CHECK_BUDGET:-450}  # seconds for every check together: the whole run stays under 8 minutes
 out="${OUT:-$root/out/gpu_check}"
 work="$out/gpu_check"
 rm -rf "$work"
@@ -71,27 +71,50 @@ python=python3
 [[ -x "$root/.venv/bin/python" ]] && python="$root/.venv/bin/python"
 python="${TALON_PYTHON:-$python}"
 torch_lib=$("$python" -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')
-nvidia_libs=$(ls -d "$(dirname "$(dirname "$torch_lib")")"/nvidia/*/lib 2>/dev/null | tr '\n' ':')
-export LD_LIBRARY_PATH="$bundle/lib:$torch_lib:$nvidia_libs${LD_LIBRARY_PATH:-}"
+torch_version=$("$python" -c 'import torch; print(torch.__version__, torch.version.cuda)')
+shopt -s nullglob
+library_path="$bundle/lib:$torch_lib"
+for dir in "$(dirname "$(dirname "$torch_lib")")"/nvidia/*/lib; do library_path+=":$dir"; done
+shopt -u nullglob
+export LD_LIBRARY_PATH="$library_path${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+
+# The report, written again after every phase, so that whatever ran is kept.
+report() { "$python" "$root/scripts/gpu_check_report.py" "$work" "$out/gpu_check.json" "$dry" "$(elapsed)"; }
+elapsed() { echo $(($(date +%s) - start)); }
+left() { echo $((budget - $(elapsed))); }
+# timeout for a phase: its own cap, or what is left of the budget.
+cap() { local l; l=$(left); echo $((l < $1 ? (l > 1 ? l : 1) : $1)); }
+
+# 1. The build against the machine: the bundle's libtorch and CUDA must be
+# the installed torch's (2.11.0 and CUDA 13 for a bundle made here).
+echo "$torch_version" >"$work/torch.txt"
 if ! "$bundle/bin/talon" --version >"$work/version.txt" 2>&1; then
   if grep -q GLIBCXX "$work/version.txt"; then
     export LD_LIBRARY_PATH="$bundle/fallback:$LD_LIBRARY_PATH"
-    "$bundle/bin/talon" --version >"$work/version.txt" 2>&1
-  else
-    cat "$work/version.txt" >&2
-    exit 1
+    "$bundle/bin/talon" --version >"$work/version.txt" 2>&1 || true
   fi
 fi
 (nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>&1 || echo "no nvidia-smi") \
   >"$work/gpu.txt"
-elapsed() { echo $(($(date +%s) - start)); }
+built=$(sed -n 's/^libtorch //p' "$work/version.txt")
+built_cuda=$(sed -n 's/^CUDA: compiled in (toolkit \([0-9]*\)\..*/\1/p' "$work/version.txt")
+torch_cuda=${torch_version#* }
+if [[ -z "$built" || "${torch_version%%[+ ]*}" != "$built" || ( -n "$built_cuda" && "${torch_cuda%%.*}" != "$built_cuda" ) ]]; then
+  echo "gpu_check: the bundle needs libtorch $built with CUDA $built_cuda, this machine has torch $torch_version" \
+    >"$work/abort.txt"
+  report
+  cat "$work/abort.txt" "$work/version.txt" >&2
+  exit 1
+fi
+report
 
 # 2. The CUDA tests, each with its gtest JSON report.
 run_test() {  # name binary filter
   local seconds=$SECONDS status=0
-  timeout 120 "$bundle/bin/$2" --gtest_filter="$3" --gtest_output="json:$work/test_$1.json" \
+  timeout "$(cap 120)" "$bundle/bin/$2" --gtest_filter="$3" --gtest_output="json:$work/test_$1.json" \
     >"$work/test_$1.log" 2>&1 || status=$?
   echo "$1 $status $((SECONDS - seconds))" >>"$work/tests.txt"
+  report
 }
 run_test flash_attention_cuda test_flash_attention_cuda 'FlashAttentionCuda.*'
 run_test target_model_cuda test_target_model 'TargetModel.CudaBf16StaysCloseToCpuFp32'
@@ -109,79 +132,28 @@ else
   lengths=(4096 8192 16384 32768 65536 131072)
 fi
 status=0
-timeout 240 "$bundle/bin/online_step" "${online[@]}" >"$work/online_step.txt" 2>&1 || status=$?
+timeout "$(cap 180)" "$bundle/bin/online_step" "${online[@]}" >"$work/online_step.txt" 2>&1 || status=$?
 echo "status $status" >>"$work/online_step.txt"
+report
 
 # 4. The draft step at growing L: attention makes a step about 4x longer per
 # doubling, so a length starts only when 5x the previous one fits the budget.
 previous=0
 for length in "${lengths[@]}"; do
-  left=$((budget - $(elapsed)))
-  if ((left < 10 || previous * 5 > left)); then
-    echo "length $length skipped: $left s left, the previous length took $previous s" >>"$work/draft_step.txt"
+  remaining=$(left)
+  if ((remaining < 10 || previous * 5 > remaining)); then
+    echo "length $length skipped: $remaining s left, the previous length took $previous s" >>"$work/draft_step.txt"
     break
   fi
   steps=$((length <= 16384 ? 1 : 0))  # past 16K the first step alone is timed
   seconds=$SECONDS
   status=0
-  timeout "$left" "$bundle/bin/draft_step" "${draft[@]}" "$length" 7 "$steps" >"$work/draft_step_$length.txt" 2>&1 ||
+  timeout "$remaining" "$bundle/bin/draft_step" "${draft[@]}" "$length" 7 "$steps" >"$work/draft_step_$length.txt" 2>&1 ||
     status=$?
   previous=$((SECONDS - seconds + 1))
   echo "length $length status $status seconds $previous" >>"$work/draft_step.txt"
+  report
   ((status == 0)) || break  # out of memory (or of time): the largest L is the one before
 done
-
-"$python" - "$work" "$out/gpu_check.json" "$dry" "$(elapsed)" <<'PY'
-import json, pathlib, re, sys
-
-work, target, dry, seconds = pathlib.Path(sys.argv[1]), sys.argv[2], sys.argv[3] == "1", int(sys.argv[4])
-
-def figures(text):
-    """The `key value` pairs of a bench program's lines, numbers as numbers."""
-    pairs = {}
-    for key, value in re.findall(r"(\w+) (-?[0-9.]+(?:e-?[0-9]+)?)\b", text):
-        pairs[key] = float(value) if "." in value or "e" in value else int(value)
-    return pairs
-
-tests = []
-for line in (work / "tests.txt").read_text().splitlines():
-    name, status, took = line.split()
-    report = work / f"test_{name}.json"
-    cases = []
-    if report.exists():
-        for suite in json.loads(report.read_text())["testsuites"]:
-            for case in suite["testsuite"]:
-                cases.append({"name": f"{suite['name']}.{case['name']}", "result": case.get("result"),
-                              "failures": [f["failure"] for f in case.get("failures", [])]})
-    tests.append({"test": name, "exit_status": int(status), "seconds": int(took), "cases": cases,
-                  "log_tail": (work / f"test_{name}.log").read_text()[-2000:]})
-
-online_text = (work / "online_step.txt").read_text()
-online = [figures(line) for line in online_text.splitlines() if line.startswith("length ")]
-online_status = int(re.search(r"^status (\d+)$", online_text, re.M)[1])
-
-draft = []
-for line in (work / "draft_step.txt").read_text().splitlines():
-    entry = {"line": line}
-    match = re.match(r"length (\d+) status (\d+) seconds (\d+)", line)
-    if match:
-        length = int(match[1])
-        text = (work / f"draft_step_{length}.txt").read_text()
-        entry = {"length": length, "exit_status": int(match[2]), "seconds": int(match[3]), **figures(text)}
-        if int(match[2]) != 0:
-            entry["error_tail"] = text[-1500:]
-    draft.append(entry)
-fitted = [d["length"] for d in draft if d.get("exit_status") == 0]
-
-report = {
-    "dry_run": dry,
-    "seconds": seconds,
-    "gpu": (work / "gpu.txt").read_text().strip(),
-    "talon_version": (work / "version.txt").read_text().strip().splitlines(),
-    "tests": tests,
-    "online_step": {"exit_status": online_status, "runs": online, "output_tail": online_text[-1500:]},
-    "draft_step": {"runs": draft, "largest_length_that_ran": max(fitted) if fitted else None},
-}
-pathlib.Path(target).write_text(json.dumps(report, indent=1) + "\n")
-print(f"gpu_check: {target} ({seconds} s)")
-PY
+report
+echo "gpu_check: $out/gpu_check.json ($(elapsed) s)"

@@ -44,11 +44,24 @@ fi
 
 [[ "${TALON_SKIP_BUILD:-0}" == 1 ]] && exit 0
 
+# PyPI's torch is a CUDA build, and its CMake config stops without the CUDA
+# toolkit (nvcc, headers, libraries), which Debian 12 does not package in
+# version 13: it must be installed (NVIDIA's packages put it in /usr/local/cuda).
+[[ -x /usr/local/cuda/bin/nvcc ]] && export PATH="$PATH:/usr/local/cuda/bin"
+if ! command -v nvcc >/dev/null; then
+  echo "setup: no nvcc: torch's CMake config needs the CUDA 13 toolkit (README.md, Dependencies)" >&2
+  exit 1
+fi
+
 build_dir="${TALON_BUILD_DIR:-build}"
+torch_prefix=$("$venv/bin/python" -c 'import torch.utils; print(torch.utils.cmake_prefix_path)')
+# A build directory configured against another libtorch (Debian's 1.13 before
+# this one) is configured again.
+if [[ -f "$build_dir/CMakeCache.txt" ]] && ! grep -qxF "Torch_DIR:PATH=$torch_prefix/Torch" "$build_dir/CMakeCache.txt"; then
+  echo "setup: $build_dir was configured against another libtorch: configuring it again"
+  rm -rf "$build_dir/CMakeCache.txt" "$build_dir/CMakeFiles"
+fi
 if [[ ! -f "$build_dir/CMakeCache.txt" ]]; then
-  torch_prefix=$("$venv/bin/python" -c 'import torch.utils; print(torch.utils.cmake_prefix_path)')
-  # nvcc is usually not on PATH: torch's config finds the toolkit through it.
-  [[ -x /usr/local/cuda/bin/nvcc ]] && export PATH="$PATH:/usr/local/cuda/bin"
   cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="${TALON_BUILD_TYPE:-Release}" \
     -DCMAKE_PREFIX_PATH="$torch_prefix" ${TALON_CMAKE_ARGS:-}
 fi

@@ -19,6 +19,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 #include "talon/io/hf_config.h"
 #include "talon/io/safetensors.h"
@@ -404,6 +405,29 @@ void expect_matches_reference(const json& config, const std::array<int, 3>& aux_
 TEST(TargetModel, LlamaMatchesReference) { expect_matches_reference(llama_config(), {1, 2, 4}); }
 TEST(TargetModel, Qwen2MatchesReference) { expect_matches_reference(qwen2_config(), {0, 1, 3}); }
 TEST(TargetModel, Qwen3MatchesReference) { expect_matches_reference(qwen3_config(), {1, 2, 5}); }
+
+// from_weights over the tensors load() reads gives load()'s model; a
+// missing or misshapen tensor is named.
+TEST(TargetModel, FromWeightsMatchesLoadAndNamesBadTensors) {
+  TempDir tmp;
+  const json config = qwen2_config();
+  const Weights weights = random_weights(config, 4);
+  const TargetModel loaded = TargetModel::load(write_model(tmp, "qwen2", config, weights), at::kCPU, at::kFloat);
+  const io::TargetConfig parsed = io::parse_target_config(config, "qwen2.json");
+  auto from = [&](std::unordered_map<std::string, at::Tensor> w) {
+    return TargetModel::from_weights(parsed, std::move(w), at::kCPU, at::kFloat, {}, "qwen2.json");
+  };
+  std::unordered_map<std::string, at::Tensor> all(weights.begin(), weights.end());
+  const at::Tensor ids = at::tensor(std::vector<std::int64_t>{3, 1, 4, 1, 5, 9}).view({1, -1});
+  EXPECT_TRUE(at::equal(from(all).forward(ids, {0, 1, 3}).aux, loaded.forward(ids, {0, 1, 3}).aux));
+
+  std::unordered_map<std::string, at::Tensor> missing = all;
+  missing.erase("model.layers.1.self_attn.k_proj.bias");
+  expect_error([&] { from(missing); }, {"qwen2.json", "model.layers.1.self_attn.k_proj.bias"});
+  std::unordered_map<std::string, at::Tensor> misshapen = all;
+  misshapen["model.norm.weight"] = at::ones({3});
+  expect_error([&] { from(misshapen); }, {"qwen2.json", "model.norm.weight", "[3]"});
+}
 
 TEST(TargetModel, LlamaWithAttentionBiasMatchesReference) {
   json config = llama_config();

@@ -18,8 +18,8 @@ namespace {
 
 const std::string kData = std::string(TALON_TEST_DATA) + "/transformers/";
 
-// Both sides compute in fp32 but in different orders (Talon's attention runs
-// blockwise with an online softmax, transformers' eager one materialises the
+// Both sides compute in fp32 but in different orders (Talon's attention is
+// PyTorch's fused flash kernel, transformers' eager one materialises the
 // scores), so they differ by accumulated rounding: at most 5.6e-7 of the
 // reference's largest magnitude here, as transformers' own eager and SDPA
 // paths differ (5.7e-7). Allowed: 2e-6 of it, about 16 fp32 ulps.

@@ -14,6 +14,7 @@
 #include "talon/model/eagle3_draft.h"
 #include "talon/model/target_distribution.h"
 #include "talon/model/ttt.h"
+#include "test_support.h"
 
 namespace talon::model {
 namespace {
@@ -305,19 +306,20 @@ TEST(TargetDistribution, ChunkedArgmaxMatchesFullArgmaxWithTies) {
 }
 
 // The block grows with the rows and their width up to 2048 x 16384 logits,
-// from at least 2^20.
+// from at least 2^20; sizes worked by hand.
 TEST(TargetDistribution, ArgmaxBlockFollowsTheWork) {
-  auto logits = [](ArgmaxBlock b) { return b.rows * b.vocab_chunk; };
-  const ArgmaxBlock tiny = argmax_block(100, 64);  // 8 N H = 51,200: the floor
+  const ArgmaxBlock tiny = argmax_block(100, 64);  // 8 N H = 51,200 < 2^20 = 1,048,576
   EXPECT_EQ(tiny.rows, 100);
-  EXPECT_EQ(tiny.vocab_chunk, (1 << 20) / 100);
-  const ArgmaxBlock mid = argmax_block(8191, 64);  // 8 N H = 4,193,792
+  EXPECT_EQ(tiny.vocab_chunk, 10485);
+  const ArgmaxBlock mid = argmax_block(8191, 64);  // 8 N H = 4,193,792 over 2048 rows
   EXPECT_EQ(mid.rows, 2048);
-  EXPECT_EQ(mid.vocab_chunk, 8 * 8191 * 64 / 2048);
-  EXPECT_LE(logits(mid), 8 * 8191 * 64);
-  const ArgmaxBlock large = argmax_block(16384, 4096);  // an 8B target: the cap
+  EXPECT_EQ(mid.vocab_chunk, 2047);
+  const ArgmaxBlock large = argmax_block(16384, 4096);  // an 8B target at 16K: the cap
   EXPECT_EQ(large.rows, 2048);
   EXPECT_EQ(large.vocab_chunk, 16384);
+  // One size given without the other is refused, not looped on.
+  const at::Tensor hidden = at::ones({4, 8}), lm_head = at::ones({16, 8});
+  testing::expect_error([&] { chunked_argmax(hidden, lm_head, 0, 2); }, {"chunked_argmax", "positive"});
 }
 
 TEST(TargetDistribution, LastRowIsUniformAndShifted) {

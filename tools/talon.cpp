@@ -2,8 +2,10 @@
 // every flag of every command.
 #include <fmt/format.h>
 
-#include <mimalloc.h>
 #include <torch/version.h>
+#if TALON_MIMALLOC
+#include <mimalloc.h>
+#endif
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
@@ -25,14 +27,15 @@ std::string version() {
     text += "CUDA: not compiled in\n";
   }
   text += TALON_HAS_NCCL ? "NCCL: compiled in\n" : "NCCL: not compiled in\n";
+#if TALON_MIMALLOC
   // Whether mimalloc really serves malloc in this process (cmake/allocator.cmake).
   void* probe = std::malloc(64);
   const bool mimalloc = mi_is_in_heap_region(probe);
   std::free(probe);
   const int v = mi_version();
-  text += mimalloc ? fmt::format("allocator: mimalloc {}.{}.{}", v / 100, v / 10 % 10, v % 10)
-                   : std::string("allocator: the C library's malloc");
-  return text;
+  if (mimalloc) return text + fmt::format("allocator: mimalloc {}.{}.{}", v / 100, v / 10 % 10, v % 10);
+#endif
+  return text + "allocator: the C library's malloc";
 }
 
 }  // namespace

@@ -155,7 +155,10 @@ FlashGrads flash_attention_backward_blocks(const at::Tensor& q, const at::Tensor
 namespace {
 
 // Whether PyTorch's CPU flash kernel computes this attention: it knows no
-// per-sample lengths, so only when every sample is L long.
+// per-sample lengths, so only when every sample is L long. The kernel is
+// the internal operator scaled_dot_product_attention dispatches to on the
+// CPU (torch 2.11); unlike that function it returns the log-sum-exp, and its
+// backward takes one, which TTT's larger softmax needs.
 bool cpu_fused(const at::Tensor& q, const at::Tensor& lengths) {
   return q.device().is_cpu() && (lengths == q.size(2)).all().item<bool>();
 }

@@ -1,7 +1,7 @@
 // Causal attention over right-padded keys, computed block by block with an
 // online softmax (FlashAttention's algorithm): memory O(L), never an [L, L]
-// score matrix. The TTT attention (ttt_attention.h) and the target's own
-// attention are built on it.
+// score matrix, with the log-sum-exp that lets a softmax over more keys
+// take it in. The TTT attention (ttt_attention.h) is built on it.
 //
 // Shapes: q [B, h, L, d]; k, v [B, kv, L, d] with h a multiple of kv (query
 // head i reads kv head i / (h / kv)); lengths [B] int64 >= 1. Query t of

@@ -6,6 +6,7 @@
 
 #include "talon/model/layers.h"
 #include "talon/parallel/tensor_parallel.h"
+#include "talon/util/error.h"
 
 namespace talon::model {
 
@@ -54,6 +55,10 @@ at::Tensor chunked_argmax(const at::Tensor& hidden, const at::Tensor& lm_head, s
     const ArgmaxBlock block = argmax_block(hidden.size(0), hidden.size(1));
     rows = block.rows;
     vocab_chunk = block.vocab_chunk;
+  }
+  if (vocab_chunk <= 0 || rows <= 0) {
+    fail("chunked_argmax: block of {} rows x {} logits; both must be positive, or both 0 to size it", rows,
+         vocab_chunk);
   }
   std::vector<at::Tensor> values, indices;
   for (std::int64_t start = 0; start < hidden.size(0); start += rows) {

@@ -98,6 +98,15 @@ TargetModel TargetModel::load(const std::string& dir, at::Device device, at::Sca
 TargetModel TargetModel::from_weights(io::TargetConfig config, std::unordered_map<std::string, at::Tensor> w,
                                       at::Device device, at::ScalarType dtype, parallel::Group tp,
                                       const std::string& source) {
+  // Present, and whole-shaped without TP (load() has checked its slices).
+  for (const TargetTensorSpec& spec : target_tensor_specs(config)) {
+    auto it = w.find(spec.name);
+    if (it == w.end()) fail("{}: the weights have no tensor {}", source, spec.name);
+    if (tp.size() == 1 && it->second.sizes() != at::IntArrayRef(spec.shape)) {
+      fail("{}: tensor {} is [{}], expected [{}]", source, spec.name, fmt::join(it->second.sizes(), ", "),
+           fmt::join(spec.shape, ", "));
+    }
+  }
   auto take = [&w](const std::string& name) {
     auto it = w.find(name);
     return it == w.end() ? at::Tensor() : it->second;  // absent: an optional tensor the config leaves out

@@ -44,8 +44,9 @@ class TargetModel {
 
   // A model over weights already on `device` in `dtype`, under their Hugging
   // Face names with this TP member's shapes, as load() reads them
-  // (target_weights.h lists them); not checked again. `source` names the
-  // config in errors. bench/online_step makes an 8B target on a GPU this way.
+  // (target_weights.h lists them): a missing tensor, or without TP a
+  // misshapen one, is an error naming `source`. bench/online_step makes an
+  // 8B target on a GPU this way.
   static TargetModel from_weights(io::TargetConfig config, std::unordered_map<std::string, at::Tensor> weights,
                                   at::Device device, at::ScalarType dtype, parallel::Group tp,
                                   const std::string& source);

@@ -81,13 +81,13 @@ class TttAttention : public torch::autograd::Function<TttAttention> {
     const double scale = softmax_scale(q);
 
     at::Tensor grad = grad_outputs[0];
-    at::Tensor delta = (grad.to(wide) * out.to(wide)).sum(-1);  // [B, h, L]: sum_j P_j dP_j over every key
     FlashGrads step0 = flash_attention_backward(q, keys[0], values[0], lengths, grad, out, lse, scale);
     variable_list dkeys = {step0.dk}, dvalues = {step0.dv};
     at::Tensor dq = step0.dq;
     if (steps > 1) {
       const Grouped grouped = Grouped::of(q, keys[0]);
       at::Tensor q5 = grouped(q).to(wide), grad5 = grouped(grad).to(wide);
+      at::Tensor delta = (grad.to(wide) * out.to(wide)).sum(-1);  // [B, h, L]: sum_j P_j dP_j over every key
       at::Tensor lse5 = grouped(lse), delta5 = grouped(delta);
       at::Tensor diagonal = diagonal_scores(grouped(q), keys, scale);
       at::Tensor dq5 = grouped(dq).to(wide);

@@ -1,7 +1,7 @@
 // A backward function given as a closure. torch::autograd::Function keeps
 // its state in IValues, which cannot hold a process group or a recompute
-// function; this node holds any C++ state. Header-only, like
-// torch_compat.h, so util itself stays free of libtorch.
+// function; this node holds any C++ state. Header-only, so util itself
+// stays free of libtorch.
 #pragma once
 
 #include <ATen/ATen.h>
