@@ -50,7 +50,8 @@ train() {  # L, then the command's prefix
   rm -rf "$work/out"
   "$@" "$talon" train --target-model-path "$work/target" --draft-model-config "$root/examples/tiny-draft-config.json" \
     --train-data-path "$work/long.jsonl" --chat-template llama3 --max-length "$length" --output-dir "$work/out" \
-    --num-epochs 1 --max-steps 1 --ttt-length 7 --seed 0 --quiet >/dev/null
+    --num-epochs 1 --max-steps 1 --ttt-length 7 --seed 0 --quiet >"$work/train.log" 2>&1 ||
+    { cat "$work/train.log" >&2; exit 1; }
 }
 configs=(
   "glibc"

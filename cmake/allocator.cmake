@@ -2,8 +2,8 @@
 # libmimalloc-dev), which replaces malloc for the whole process, torch's CPU
 # tensors included. With glibc's malloc a long-context training step's peak
 # RSS grows well beyond its live heap (freed tensors stay in the arenas);
-# with mimalloc it stays the live heap plus a constant, at glibc's speed
-# (docs/memory.md, "Allocator").
+# with mimalloc it stays the live heap plus a constant, within 15% of
+# glibc's speed either way (docs/memory.md, "Allocator").
 # -DTALON_MIMALLOC=OFF keeps glibc's malloc (bench/allocators.sh compares
 # them; sanitizers want their own).
 option(TALON_MIMALLOC "Link mimalloc into talon and bench/" ON)
