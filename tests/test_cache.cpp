@@ -14,6 +14,7 @@
 #include <fstream>
 
 #include "talon/io/safetensors.h"
+#include "talon/util/dir_lock.h"
 #include "train_fixture.h"
 
 namespace talon {
@@ -325,6 +326,23 @@ TEST(Cache, AnExistingCacheKeepsItsSettingsAndData) {
   run = run_talon(f.train_args("--train-hidden-states-path " + cache + " --train-data-path " + f.data,
                                f.tmp.file("both")));
   EXPECT_NE(run.out.find("--train-data-path and --train-hidden-states-path: give one"), std::string::npos) << run.out;
+}
+
+// The cache directory is locked for the run's lifetime: a second run on it
+// fails at once, naming the holder, and writes nothing.
+TEST(Cache, ASecondRunOnTheSameCacheFailsAtOnce) {
+  CacheFixture f;
+  const std::string cache = f.tmp.file("cache");
+  util::DirLock first_run(cache);  // this process stands for a run in progress
+  auto second = run_talon(f.cache_args(cache));
+  EXPECT_EQ(second.status, 1) << second.out;
+  EXPECT_NE(second.out.find("talon: error: " + cache + " is in use by another talon process (pid " +
+                            std::to_string(::getpid()) + ")"),
+            std::string::npos)
+      << second.out;
+  std::vector<std::string> left;
+  for (const fs::directory_entry& entry : fs::directory_iterator(cache)) left.push_back(entry.path().filename().string());
+  EXPECT_EQ(left, std::vector<std::string>{".talon.lock"});
 }
 
 }  // namespace

@@ -123,5 +123,35 @@ TEST(InitTarget, InvalidConfigIsAnError) {
   EXPECT_NE(run.status, 0) << run.out;
 }
 
+// The output directory is replaced only when it holds an earlier
+// init-target output and nothing else; anything else is named and kept.
+TEST(InitTarget, ReplacesOnlyItsOwnEarlierOutput) {
+  TempDir tmp;
+  const std::string out = tmp.file("target");
+  ASSERT_EQ(run_talon(init_args(kTinyConfig, out, "--seed 1")).status, 0);
+  const std::string first = util::read_file(out + "/model.safetensors");
+  testing::CommandResult again = run_talon(init_args(kTinyConfig, out, "--seed 2"));
+  ASSERT_EQ(again.status, 0) << again.out;
+  EXPECT_NE(util::read_file(out + "/model.safetensors"), first);
+
+  const std::string second = util::read_file(out + "/model.safetensors");
+  tmp.write("target/notes.txt", "mine");
+  testing::CommandResult refused = run_talon(init_args(kTinyConfig, out, "--seed 3"));
+  EXPECT_EQ(refused.status, 1) << refused.out;
+  EXPECT_NE(refused.out.find("talon: error: " + out +
+                             " holds an earlier Talon target model and files it did not write: notes.txt"),
+            std::string::npos)
+      << refused.out;
+  EXPECT_EQ(util::read_file(out + "/notes.txt"), "mine");
+  EXPECT_EQ(util::read_file(out + "/model.safetensors"), second);
+
+  const std::string file = tmp.write("file", "mine");
+  refused = run_talon(init_args(kTinyConfig, file));
+  EXPECT_EQ(refused.status, 1) << refused.out;
+  EXPECT_NE(refused.out.find("talon: error: " + file + " is a file, not a directory"), std::string::npos)
+      << refused.out;
+  EXPECT_EQ(util::read_file(file), "mine");
+}
+
 }  // namespace
 }  // namespace talon

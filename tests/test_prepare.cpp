@@ -169,3 +169,39 @@ TEST_F(PrepareTest, CommandLineRunsOnTheBundledExamples) {
   EXPECT_NE(run.out.find("prepared 300 samples from 300 lines"), std::string::npos) << run.out;
   EXPECT_EQ(data::PreparedDataset::open(out).size(), 300u);
 }
+
+// The output directory is replaced only when it holds an earlier prepared
+// dataset and nothing else. Anything else (a training run, the input
+// itself, a regular file) is refused before any work, named, and kept.
+TEST_F(PrepareTest, OutputDirHoldingAnythingElseIsRefusedAndKept) {
+  const std::string in = write("in.jsonl", kGoodLines);
+  const auto o = options({in}, "out");
+  data::prepare_dataset(o);
+  data::prepare_dataset(options({write("one.jsonl", {kGoodLines[0]})}, "out"));  // its own output: replaced
+  EXPECT_EQ(data::PreparedDataset::open(o.output_dir).size(), 1u);
+
+  const std::string inside = scratch_.write("out/in.jsonl", util::read_file(in));
+  talon::testing::expect_error([&] { data::prepare_dataset(options({inside}, "out")); },
+                               {o.output_dir + " holds an earlier Talon prepared dataset and files it did not write: "
+                                               "in.jsonl; Talon replaces only its own output"});
+  EXPECT_EQ(util::read_file(inside), util::read_file(in));
+  EXPECT_EQ(data::PreparedDataset::open(o.output_dir).size(), 1u);
+
+  fs::create_directories(dir_ / "run/epoch_0_step_4");
+  const std::string metrics = scratch_.write("run/metrics.jsonl", "{\"step\": 1}\n");
+  talon::testing::expect_error([&] { data::prepare_dataset(options({in}, "run")); },
+                               {(dir_ / "run").string() + " is not empty and is not an earlier Talon prepared dataset "
+                                                          "(it has no .talon-output.json): it holds epoch_0_step_4/, "
+                                                          "metrics.jsonl"});
+  EXPECT_EQ(util::read_file(metrics), "{\"step\": 1}\n");
+
+  const std::string file = scratch_.write("file", "mine");
+  auto run = talon::testing::run_talon("prepare --quiet --train-data-path " + in + " --tokenizer " + kTokenizer +
+                                       " --chat-template llama3 --output-dir " + file);
+  EXPECT_EQ(run.status, 1) << run.out;
+  EXPECT_NE(run.out.find("talon: error: " + file + " is a file, not a directory"), std::string::npos) << run.out;
+  EXPECT_EQ(util::read_file(file), "mine");
+  for (const fs::directory_entry& entry : fs::directory_iterator(dir_)) {  // no temporaries left
+    EXPECT_EQ(entry.path().filename().string().find(".tmp."), std::string::npos) << entry.path();
+  }
+}

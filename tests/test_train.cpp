@@ -15,6 +15,8 @@
 #include <thread>
 
 #include "talon/io/safetensors.h"
+#include "talon/util/dir_lock.h"
+#include "talon/util/output_manifest.h"
 #include "train_fixture.h"
 
 namespace talon {
@@ -200,6 +202,75 @@ TEST(Train, AFreshRunDoesNotMixWithAnEarlierOne) {
     checkpoints += entry.path().filename().string().rfind("epoch_", 0) == 0;
   }
   EXPECT_EQ(checkpoints, 1u);
+}
+
+// Checksums: --resume verifies the newest checkpoint against its manifest,
+// names a damaged file and falls back to the checkpoint before it, whose
+// resumed run saves an intact one in the damaged one's place; with every
+// checkpoint damaged it refuses, naming the files.
+TEST(Train, ResumeFallsBackFromADamagedCheckpoint) {
+  Fixture f;
+  const std::string straight = f.tmp.file("straight"), out = f.tmp.file("out");
+  ASSERT_EQ(run_talon(f.args(straight, "--max-steps 4")).status, 0);
+  ASSERT_EQ(run_talon(f.args(out, "--max-steps 4 --save-interval 2")).status, 0);  // epoch_0_step_2 and _4
+  const std::string tensors = out + "/epoch_0_step_4/training_state/tensors.safetensors";
+  std::string bytes = util::read_file(tensors);
+  bytes[bytes.size() - 3] ^= 0x01;  // one bit of the last AdamW tensor
+  util::write_file_atomic(tensors, bytes);
+  const std::string config = out + "/epoch_0_step_2/config.json";
+  const std::string intact_config = util::read_file(config);
+  util::write_file_atomic(config, intact_config.substr(0, 10));
+
+  auto refused = run_talon(f.args(out, "--resume"));
+  EXPECT_EQ(refused.status, 1) << refused.out;
+  EXPECT_NE(refused.out.find("talon: error: every checkpoint in " + out + " is damaged (" + tensors +
+                             ": checksum differs from .talon-output.json; " + config +
+                             ": 10 bytes where .talon-output.json lists " + std::to_string(intact_config.size())),
+            std::string::npos)
+      << refused.out;
+
+  util::write_file_atomic(config, intact_config);
+  auto resumed = run_talon(f.args(out, "--max-steps 4 --resume"));
+  ASSERT_EQ(resumed.status, 0) << resumed.out;
+  EXPECT_NE(resumed.out.find("warning: checkpoint " + out + "/epoch_0_step_4 is damaged: " + tensors +
+                             ": checksum differs from .talon-output.json; trying the one before it"),
+            std::string::npos)
+      << resumed.out;
+  EXPECT_NE(resumed.out.find("resumed from " + out + "/epoch_0_step_2 (step 2)"), std::string::npos) << resumed.out;
+  expect_same_run(straight, out);
+  EXPECT_EQ(util::damaged_files(out + "/epoch_0_step_4"), std::vector<std::string>{});
+}
+
+// A checkpoint of a Talon from before the manifests resumes, with a warning.
+TEST(Train, ACheckpointWithoutManifestResumesUnverified) {
+  Fixture f;
+  const std::string out = f.tmp.file("out");
+  ASSERT_EQ(run_talon(f.args(out, "--max-steps 1")).status, 0);
+  std::filesystem::remove(out + "/epoch_0_step_1/.talon-output.json");
+  auto resumed = run_talon(f.args(out, "--max-steps 2 --resume"));
+  ASSERT_EQ(resumed.status, 0) << resumed.out;
+  EXPECT_NE(resumed.out.find("warning: " + out + "/epoch_0_step_1 has no .talon-output.json (an earlier Talon wrote "
+                                                 "it): resuming from it unverified"),
+            std::string::npos)
+      << resumed.out;
+  EXPECT_NE(resumed.out.find("resumed from " + out + "/epoch_0_step_1 (step 1)"), std::string::npos) << resumed.out;
+}
+
+// The output directory is locked for the run's lifetime: a second run on it
+// fails at once, naming the holder, and writes nothing.
+TEST(Train, ASecondRunOnTheSameOutputDirFailsAtOnce) {
+  Fixture f;
+  const std::string out = f.tmp.file("out");
+  util::DirLock first_run(out);  // this process stands for a run in progress
+  auto second = run_talon(f.args(out));
+  EXPECT_EQ(second.status, 1) << second.out;
+  EXPECT_NE(second.out.find("talon: error: " + out + " is in use by another talon process (pid " +
+                            std::to_string(::getpid()) + ")"),
+            std::string::npos)
+      << second.out;
+  std::vector<std::string> left;
+  for (const auto& entry : std::filesystem::directory_iterator(out)) left.push_back(entry.path().filename().string());
+  EXPECT_EQ(left, std::vector<std::string>{".talon.lock"});
 }
 
 // A Qwen3 target (q/k norms, its own tokenizer and chat template) trains too.

@@ -33,6 +33,7 @@ struct InitTargetOptions {
 };
 
 void init_target(const InitTargetOptions& o) {
+  util::AtomicDir out(o.output_dir, "target model");  // first: refuses an output dir holding anything else
   nlohmann::json config_json = util::load_json_file(o.config_path);
   io::TargetConfig config = io::parse_target_config(config_json, o.config_path);
   // transformers' PretrainedConfig default; the weights are drawn from N(0, this).
@@ -52,7 +53,6 @@ void init_target(const InitTargetOptions& o) {
   config_json["torch_dtype"] = dtype_name;
   if (config_json.contains("dtype")) config_json["dtype"] = dtype_name;  // transformers 5's name for it
 
-  util::AtomicDir out(o.output_dir);
   util::write_file_atomic(out.file("config.json"), config_json.dump(2) + "\n");
   auto weights = model::random_target_weights(config, initializer_range, o.seed, bf16 ? at::kBFloat16 : at::kFloat);
   io::write_safetensors(out.file("model.safetensors"), weights, {{"format", "pt"}});
@@ -84,7 +84,7 @@ void add_init_target_command(CLI::App& app) {
   cmd->add_option("--tokenizer", options->tokenizer_dir, "Directory holding tokenizer.json (and tokenizer_config.json)")
       ->required()
       ->check(CLI::ExistingDirectory);
-  cmd->add_option("--output-dir", options->output_dir, "Directory to write (replaced atomically)")->required();
+  cmd->add_option("--output-dir", options->output_dir, "Directory to write: absent, empty, or an earlier init-target output, replaced atomically")->required();
   cmd->add_option("--seed", options->seed, "Random seed; the same seed gives byte-identical files")
       ->capture_default_str();
   cmd->add_option("--dtype", options->dtype, "Weight dtype on disk (also written as torch_dtype)")

@@ -101,6 +101,7 @@ DatasetProvenance make_provenance(const text::Tokenizer& tokenizer, const text::
 PrepareReport prepare_dataset(const PrepareOptions& options) {
   auto start = std::chrono::steady_clock::now();
   if (options.inputs.empty()) fail("no input files given");
+  PreparedDatasetWriter writer(options.output_dir);  // first: refuses an output dir holding anything else
   text::Tokenizer tokenizer = text::Tokenizer::load(options.tokenizer_dir);
   text::ChatTemplate chat_template = text::resolve_template(options.chat_template);
   std::int64_t vocab_size = options.vocab_size > 0 ? options.vocab_size : tokenizer.vocab_size();
@@ -121,7 +122,6 @@ PrepareReport prepare_dataset(const PrepareOptions& options) {
 
   PrepareReport report;
   VocabCounter counter(vocab_size);
-  PreparedDatasetWriter writer(options.output_dir);
   nlohmann::json sources = nlohmann::json::array();
   std::optional<util::Progress> progress;
   if (options.show_progress) progress.emplace("prepare", total_lines, "samples");

@@ -35,7 +35,7 @@ nlohmann::json provenance_json(const DatasetProvenance& p) {
 }  // namespace
 
 PreparedDatasetWriter::PreparedDatasetWriter(const std::string& dir)
-    : dir_(dir), ids_(dir_.file(kIdsFile)), mask_(dir_.file(kMaskFile)) {}
+    : dir_(dir, kPreparedDatasetKind), ids_(dir_.file(kIdsFile)), mask_(dir_.file(kMaskFile)) {}
 
 void PreparedDatasetWriter::append(const TokenizedSample& sample) {
   static_assert(sizeof(std::int32_t) == 4, "input_ids.bin holds int32");

@@ -19,6 +19,9 @@ namespace talon::data {
 
 struct TokenizedSample;
 
+// The kind its directory's manifest records (util/output_manifest.h).
+inline constexpr const char* kPreparedDatasetKind = "prepared dataset";
+
 // What the samples depend on; recorded in header.json, checked by readers.
 struct DatasetProvenance {
   std::string tokenizer_fingerprint;      // hex XXH64 of the tokenizer files

@@ -20,6 +20,7 @@
 #include "talon/train/datasets.h"
 #include "talon/train/device.h"
 #include "talon/util/atomic_file.h"
+#include "talon/util/dir_lock.h"
 #include "talon/util/error.h"
 #include "talon/util/mmap_file.h"
 #include "talon/util/progress.h"
@@ -53,7 +54,7 @@ data::PreparedDataset stage_dataset(const CacheOptions& options, const data::Pre
   source.check_compatible(expected);
   if (staged && staged->header().at("files") == source.header().at("files")) return *staged;
   if (cache_exists) refuse();
-  util::AtomicDir copy(staged_dir);
+  util::AtomicDir copy(staged_dir, data::kPreparedDatasetKind);
   for (const fs::directory_entry& entry : fs::directory_iterator(inputs[0])) {
     if (!entry.is_regular_file()) continue;
     // Through AtomicFile, which syncs what it writes, as AtomicDir expects.
@@ -198,6 +199,10 @@ void maybe_kill(std::int64_t written) {
 CacheReport build_cache(const CacheOptions& options, parallel::ProcessGroups& groups) {
   if (options.batch_size < 1) fail("--batch-size must be at least 1, found {}", options.batch_size);
   if (options.shard_size == 0) fail("--shard-size must be positive");
+  // Rank 0 indexes the cache, so it alone locks it: one run's ranks share it,
+  // a second run fails at once.
+  std::optional<util::DirLock> lock;
+  if (groups.rank() == 0) lock.emplace(options.output_dir);
   const io::TargetConfig target_config = io::load_target_config(options.target_model_path);
   const io::DraftConfig draft_config = io::load_draft_config(options.draft_model_config);
   data::PrepareOptions prepare = options.data;

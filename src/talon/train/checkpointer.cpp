@@ -1,6 +1,7 @@
 #include "talon/train/checkpointer.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -8,6 +9,8 @@
 #include <vector>
 
 #include "talon/util/atomic_file.h"
+#include "talon/util/error.h"
+#include "talon/util/output_manifest.h"
 
 namespace talon::train {
 namespace fs = std::filesystem;
@@ -50,7 +53,9 @@ std::string Checkpointer::save(std::int64_t epoch, std::int64_t step,
   const std::string path = output_dir_ + "/" + name;
   if (!writer_) return path;
   {
-    util::AtomicDir dir(path);
+    // The name is Talon's own, inside the run's locked directory: what it
+    // replaces is a checkpoint that resume() found damaged and passed over.
+    util::AtomicDir dir(path, "checkpoint", util::AtomicDir::Replace::kAnything);
     write(dir.temp_path());
     dir.commit();
   }
@@ -66,6 +71,30 @@ std::optional<std::string> Checkpointer::newest() const {
   std::vector<Found> all = list_checkpoints(output_dir_, writer_);
   if (all.empty()) return std::nullopt;
   return all.back().path.string();
+}
+
+std::optional<std::string> Checkpointer::newest_intact() const {
+  const std::vector<Found> all = list_checkpoints(output_dir_, writer_);
+  std::vector<std::string> damage;
+  for (auto it = all.rbegin(); it != all.rend(); ++it) {
+    const std::string dir = it->path.string();
+    const std::optional<std::vector<std::string>> damaged = util::damaged_files(dir);
+    if (!damaged) {
+      if (writer_) {
+        fmt::print(stderr, "warning: {} has no {} (an earlier Talon wrote it): resuming from it unverified\n", dir,
+                   util::kManifestFile);
+      }
+      return dir;
+    }
+    if (damaged->empty()) return dir;
+    damage.push_back(fmt::format("{}", fmt::join(*damaged, "; ")));
+    if (writer_) fmt::print(stderr, "warning: checkpoint {} is damaged: {}; trying the one before it\n", dir, damage.back());
+  }
+  if (!damage.empty()) {
+    fail("every checkpoint in {} is damaged ({}): restore one from a copy, or start a new run in another --output-dir",
+         output_dir_, fmt::join(damage, "; "));
+  }
+  return std::nullopt;
 }
 
 }  // namespace talon::train

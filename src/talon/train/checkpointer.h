@@ -29,6 +29,13 @@ class Checkpointer {
   // removes leftover temporary directories of a killed run.
   std::optional<std::string> newest() const;
 
+  // The complete checkpoint with the highest step whose files match its
+  // manifest (util/output_manifest.h): a damaged one is named on stderr (by
+  // the writer) and passed over for the one before it. One without a
+  // manifest, written before Talon made them, is taken with a warning.
+  // Throws naming the damaged files when every checkpoint is damaged.
+  std::optional<std::string> newest_intact() const;
+
  private:
   std::string output_dir_;
   std::int64_t keep_last_;

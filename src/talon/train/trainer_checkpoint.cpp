@@ -35,7 +35,7 @@ void Trainer::Run::save() {
 }
 
 bool Trainer::Run::resume() {
-  std::optional<std::string> newest = checkpointer.newest();
+  std::optional<std::string> newest = checkpointer.newest_intact();
   std::optional<LoadedTrainingState> loaded;
   if (newest) loaded = load_training_state(*newest);
   // Every rank must take the same checkpoint: one output directory, shared by all.

@@ -26,6 +26,7 @@
 #include "talon/train/train_options.h"
 #include "talon/train/training_state.h"
 #include "talon/train/trainer.h"
+#include "talon/util/dir_lock.h"
 
 namespace talon::train {
 
@@ -38,6 +39,7 @@ struct Trainer::Run {
   // each from the ones above it.
   TrainOptions options;
   parallel::ProcessGroups& groups;
+  std::optional<util::DirLock> output_lock;  // rank 0's, on options.output_dir, for the run's lifetime
   at::Device device;
   io::TargetConfig target_config;
   io::DraftConfig draft_config;

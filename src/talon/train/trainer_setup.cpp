@@ -16,10 +16,18 @@
 #include "talon/train/offline_features.h"
 #include "talon/train/online_features.h"
 #include "talon/train/trainer_run.h"
+#include "talon/util/dir_lock.h"
 #include "talon/util/error.h"
 
 namespace talon::train {
 namespace {
+
+// Rank 0 writes the output directory, so it alone locks it: the ranks of
+// one run do not lock each other out, and a second run fails at once.
+std::optional<util::DirLock> lock_output_dir(const TrainOptions& options, const parallel::ProcessGroups& groups) {
+  if (groups.rank() != 0) return std::nullopt;
+  return std::optional<util::DirLock>(std::in_place, options.output_dir);
+}
 
 // Online runs read --train-data-path, offline runs a hidden-state cache,
 // which holds its own data; each evaluates from the same kind of source.
@@ -199,6 +207,7 @@ model::DraftVocab load_draft_vocab(const std::string& path) {
 Trainer::Run::Run(TrainOptions o, parallel::ProcessGroups& g)
     : options(std::move(o)),
       groups(g),
+      output_lock(lock_output_dir(options, g)),
       device(parse_device(options.device, g.local_rank())),
       target_config(io::load_target_config(options.target_model_path)),
       draft_config(load_checked_draft_config(options, target_config, g)),

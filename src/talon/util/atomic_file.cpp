@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "talon/util/error.h"
+#include "talon/util/output_manifest.h"
 
 namespace talon::util {
 namespace fs = std::filesystem;
@@ -78,7 +79,9 @@ void write_file_atomic(const std::string& path, std::string_view bytes) {
   file.commit();
 }
 
-AtomicDir::AtomicDir(std::string path) : path_(std::move(path)), temp_path_(temp_name(path_)) {
+AtomicDir::AtomicDir(std::string path, std::string kind, Replace replace)
+    : path_(std::move(path)), kind_(std::move(kind)), replace_(replace), temp_path_(temp_name(path_)) {
+  if (replace_ == Replace::kOwnOutput) check_replaceable(path_, kind_);
   std::error_code ec;
   fs::remove_all(temp_path_, ec);
   if (!fs::create_directories(temp_path_, ec) || ec) {
@@ -95,6 +98,8 @@ AtomicDir::~AtomicDir() {
 
 void AtomicDir::commit() {
   if (committed_) fail("{}: committed twice", path_);
+  if (replace_ == Replace::kOwnOutput) check_replaceable(path_, kind_);  // again: the run may have been long
+  write_manifest(temp_path_, kind_);
   std::error_code ec;
   // Files inside were synced as they were written; the directory entries
   // (subdirectories included) must be too before the tree becomes visible.

@@ -30,11 +30,20 @@ class AtomicFile {
 
 void write_file_atomic(const std::string& path, std::string_view bytes);
 
-// A directory built under "<path>.tmp.<pid>" and renamed into place; an
-// existing directory at path is replaced only at commit().
+// A directory built under "<path>.tmp.<pid>" and renamed into place at
+// commit(), with the manifest of its files (output_manifest.h) written last.
 class AtomicDir {
  public:
-  explicit AtomicDir(std::string path);
+  // What may stand at path for commit() to replace it.
+  enum class Replace {
+    kOwnOutput,  // nothing, an empty directory, or an earlier output of the same kind (check_replaceable)
+    kAnything,   // whatever is there: for names Talon alone writes inside its own directories
+  };
+  // `kind` ("prepared dataset", "target model", "checkpoint") goes into the
+  // manifest. With kOwnOutput, path is checked here, before any work, and
+  // again at commit(); the directory it replaces goes only once the new one
+  // is in place.
+  AtomicDir(std::string path, std::string kind, Replace replace = Replace::kOwnOutput);
   ~AtomicDir();  // removes the temp tree unless committed
   AtomicDir(const AtomicDir&) = delete;
   AtomicDir& operator=(const AtomicDir&) = delete;
@@ -45,6 +54,8 @@ class AtomicDir {
 
  private:
   std::string path_;
+  std::string kind_;
+  Replace replace_;
   std::string temp_path_;
   bool committed_ = false;
 };
