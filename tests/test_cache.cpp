@@ -341,7 +341,9 @@ TEST(Cache, ASecondRunOnTheSameCacheFailsAtOnce) {
             std::string::npos)
       << second.out;
   std::vector<std::string> left;
-  for (const fs::directory_entry& entry : fs::directory_iterator(cache)) left.push_back(entry.path().filename().string());
+  for (const fs::directory_entry& entry : fs::directory_iterator(cache)) {
+    left.push_back(entry.path().filename().string());
+  }
   EXPECT_EQ(left, std::vector<std::string>{".talon.lock"});
 }
 

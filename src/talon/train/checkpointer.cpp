@@ -88,7 +88,9 @@ std::optional<std::string> Checkpointer::newest_intact() const {
     }
     if (damaged->empty()) return dir;
     damage.push_back(fmt::format("{}", fmt::join(*damaged, "; ")));
-    if (writer_) fmt::print(stderr, "warning: checkpoint {} is damaged: {}; trying the one before it\n", dir, damage.back());
+    if (writer_) {
+      fmt::print(stderr, "warning: checkpoint {} is damaged: {}; trying the one before it\n", dir, damage.back());
+    }
   }
   if (!damage.empty()) {
     fail("every checkpoint in {} is damaged ({}): restore one from a copy, or start a new run in another --output-dir",

@@ -97,13 +97,15 @@ std::vector<std::string> top_level_entries(const std::string& dir) {
 }  // namespace
 
 void write_manifest(const std::string& dir, const std::string& kind) {
-  json files = json::object();
+  // ordered_json: written in this order, "format" first, for a reader's eyes.
+  nlohmann::ordered_json files = nlohmann::ordered_json::object();
   for (const std::string& name : files_under(dir)) {
     if (name == kManifestFile) continue;
     const MmapFile file(dir + "/" + name);
     files[name] = {{"bytes", file.size()}, {"xxh64", xxh64_hex(file)}};
   }
-  const json manifest = {{"format", kFormat}, {"version", kVersion}, {"kind", kind}, {"files", files}};
+  const nlohmann::ordered_json manifest = {
+      {"format", kFormat}, {"version", kVersion}, {"kind", kind}, {"files", files}};
   write_file_atomic(dir + "/" + kManifestFile, manifest.dump(2) + "\n");
 }
 
