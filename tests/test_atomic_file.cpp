@@ -165,6 +165,15 @@ TEST_F(AtomicFileTest, ReplacesOnlyItsOwnEarlierOutputOfTheSameKind) {
   EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator{}), 1);  // no temporaries left
 }
 
+TEST_F(AtomicFileTest, ATrailingSlashNamesTheSameDirectory) {
+  const std::string path = (dir_ / "out").string();
+  commit_tree(path + "/", "test output", {{"a", "1"}});
+  commit_tree(path + "//", "test output", {{"b", "2"}});
+  EXPECT_FALSE(fs::exists(path + "/a"));
+  EXPECT_EQ(read_file(path + "/b"), "2");
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator{}), 1);
+}
+
 TEST_F(AtomicFileTest, ReplaceAnythingTakesWhateverIsThere) {
   const std::string path = (dir_ / "out").string();
   write_tree(path, {{"stale", "1"}});

@@ -28,6 +28,13 @@ void fsync_path(const std::string& path, int flags) {
   ::close(fd);
 }
 
+// "out/" -> "out": the temporary and the set-aside directories are siblings
+// named after it, never entries inside it.
+std::string without_trailing_slashes(std::string path) {
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  return path;
+}
+
 std::string parent_dir(const std::string& path) {
   fs::path parent = fs::path(path).parent_path();
   return parent.empty() ? "." : parent.string();
@@ -80,7 +87,7 @@ void write_file_atomic(const std::string& path, std::string_view bytes) {
 }
 
 AtomicDir::AtomicDir(std::string path, std::string kind, Replace replace)
-    : path_(std::move(path)), kind_(std::move(kind)), replace_(replace), temp_path_(temp_name(path_)) {
+    : path_(without_trailing_slashes(std::move(path))), kind_(std::move(kind)), replace_(replace), temp_path_(temp_name(path_)) {
   if (replace_ == Replace::kOwnOutput) check_replaceable(path_, kind_);
   std::error_code ec;
   fs::remove_all(temp_path_, ec);
