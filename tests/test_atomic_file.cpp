@@ -130,6 +130,12 @@ TEST_F(AtomicFileTest, ReplacesOnlyItsOwnEarlierOutputOfTheSameKind) {
   EXPECT_EQ(read_file(path), "a file");
   fs::remove(path);
 
+  fs::create_directories(dir_ / "elsewhere");
+  fs::create_directory_symlink(dir_ / "elsewhere", path);
+  refused({path + " is a symbolic link", "give the directory it points to"});
+  fs::remove(path);
+  fs::remove(dir_ / "elsewhere");
+
   write_tree(path, {{"notes.txt", "mine"}, {"run/metrics.jsonl", "{}"}, {"b", ""}, {"c", ""}, {"d", ""}, {"e", ""}});
   refused({path + " is not empty and is not an earlier Talon test output (it has no .talon-output.json): it holds "
                   "b, c, d, e, notes.txt, ... (6 in all)"});

@@ -23,6 +23,8 @@ using nlohmann::json;
 constexpr const char* kFormat = "talon-output";
 constexpr int kVersion = 1;
 constexpr std::size_t kNamesShown = 5;
+constexpr const char* kMoveIt = "move it away or choose another --output-dir";
+constexpr const char* kMoveThese = "move these away or choose another --output-dir";
 
 std::string xxh64_hex(const MmapFile& file) { return fmt::format("{:016x}", XXH64(file.data(), file.size(), 0)); }
 
@@ -144,7 +146,6 @@ void check_replaceable(const std::string& path, const std::string& kind) {
   std::error_code ec;
   const fs::file_status status = fs::symlink_status(path, ec);
   if (!fs::exists(status)) return;
-  const char* what_to_do = "move it away or choose another --output-dir";
   if (fs::is_symlink(status)) {
     fail("{} is a symbolic link; Talon writes a new directory in its place and will not replace a link: give the "
          "directory it points to, or choose another --output-dir",
@@ -152,7 +153,7 @@ void check_replaceable(const std::string& path, const std::string& kind) {
   }
   if (!fs::is_directory(status)) {
     fail("{} is a {}, not a directory; Talon replaces only its own output: {}", path,
-         fs::is_regular_file(status) ? "file" : "special file", what_to_do);
+         fs::is_regular_file(status) ? "file" : "special file", kMoveIt);
   }
   if (fs::is_empty(path)) return;
   std::optional<Manifest> manifest;
@@ -164,23 +165,21 @@ void check_replaceable(const std::string& path, const std::string& kind) {
   }
   if (!manifest) {
     const std::vector<std::string> entries = top_level_entries(path);
-    fail("{} is not empty and is not an earlier Talon {}{}: it holds {}; Talon replaces only its own output: move "
-         "these away or choose another --output-dir",
-         path, kind, unreadable.empty() ? fmt::format(" (it has no {})", kManifestFile) : unreadable,
-         listing(entries));
+    fail("{} is not empty and is not an earlier Talon {}{}: it holds {}; Talon replaces only its own output: {}", path,
+         kind, unreadable.empty() ? fmt::format(" (it has no {})", kManifestFile) : unreadable, listing(entries),
+         kMoveThese);
   }
   if (manifest->kind != kind) {
     fail("{} holds a Talon {}, not a {}; Talon replaces only an earlier output of the same kind: {}", path,
-         manifest->kind, kind, what_to_do);
+         manifest->kind, kind, kMoveIt);
   }
   std::vector<std::string> extra;
   for (const std::string& name : files_under(path)) {
     if (name != kManifestFile && !manifest->files.contains(name)) extra.push_back(name);
   }
   if (!extra.empty()) {
-    fail("{} holds an earlier Talon {} and files it did not write: {}; Talon replaces only its own output: move "
-         "these away or choose another --output-dir",
-         path, kind, listing(extra));
+    fail("{} holds an earlier Talon {} and files it did not write: {}; Talon replaces only its own output: {}", path,
+         kind, listing(extra), kMoveThese);
   }
 }
 
