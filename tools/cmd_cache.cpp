@@ -86,7 +86,8 @@ void add_cache_command(CLI::App& app) {
   cmd->add_option("--chat-template", o->data.chat_template, "Template name or .json file")->default_val("llama3");
   cmd->add_option("--system-prompt", *system_prompt, "System prompt for conversations without one ('' for none)");
   cmd->add_option("--max-length", o->data.max_length, "Tokens kept per sample")->capture_default_str();
-  cmd->add_option("--output-dir", o->output_dir, "The cache directory (a rerun continues an unfinished one; locked while the run lasts)");
+  cmd->add_option("--output-dir", o->output_dir,
+                  "The cache directory (a rerun continues an unfinished one; locked while the run lasts)");
   cmd->add_option("--dtype", *dtype, "Stored hidden states: bf16 or fp32")
       ->check(CLI::IsMember({"bf16", "fp32"}))
       ->capture_default_str();

@@ -84,7 +84,9 @@ void add_init_target_command(CLI::App& app) {
   cmd->add_option("--tokenizer", options->tokenizer_dir, "Directory holding tokenizer.json (and tokenizer_config.json)")
       ->required()
       ->check(CLI::ExistingDirectory);
-  cmd->add_option("--output-dir", options->output_dir, "Directory to write: absent, empty, or an earlier init-target output, replaced atomically")->required();
+  cmd->add_option("--output-dir", options->output_dir,
+                  "Directory to write: absent, empty, or an earlier init-target output, replaced atomically")
+      ->required();
   cmd->add_option("--seed", options->seed, "Random seed; the same seed gives byte-identical files")
       ->capture_default_str();
   cmd->add_option("--dtype", options->dtype, "Weight dtype on disk (also written as torch_dtype)")

@@ -20,7 +20,9 @@ void add_prepare_command(CLI::App& app) {
   cmd->add_option("--train-data-path", options->inputs, "Conversation JSONL files (ShareGPT or OpenAI shape)")
       ->required()
       ->check(CLI::ExistingFile);
-  cmd->add_option("--output-dir", options->output_dir, "Directory to write: absent, empty, or an earlier prepare output, replaced atomically")->required();
+  cmd->add_option("--output-dir", options->output_dir,
+                  "Directory to write: absent, empty, or an earlier prepare output, replaced atomically")
+      ->required();
   auto* model_opt = cmd->add_option("--target-model-path", *target_model,
                                     "Target model directory: tokenizer files and config.json (vocab_size)");
   auto* tok_opt = cmd->add_option("--tokenizer", options->tokenizer_dir,

@@ -47,7 +47,9 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--chat-template", o->chat_template, "Template name or .json file")->capture_default_str();
   cmd->add_option("--system-prompt", *system_prompt, "System prompt for conversations without one ('' for none)");
   cmd->add_option("--max-length", o->max_length, "Tokens kept per sample")->capture_default_str();
-  cmd->add_option("--output-dir", o->output_dir, "Checkpoints, metrics.jsonl, tensorboard/ (locked while the run lasts)")->required();
+  cmd->add_option("--output-dir", o->output_dir,
+                  "Checkpoints, metrics.jsonl, tensorboard/ (locked while the run lasts)")
+      ->required();
   cmd->add_option("--num-epochs", o->num_epochs, "Passes over the training set")->capture_default_str();
   cmd->add_option("--max-steps", *max_steps, "Stop after this many optimizer steps (the schedule still spans "
                                              "--num-epochs)");
@@ -65,7 +67,9 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--draft-vocab-size", *draft_vocab_size, "Must equal the draft config's draft_vocab_size");
   cmd->add_option("--init-draft", o->init_draft, "Start from this draft checkpoint (Talon's or SpecForge's)")
       ->check(CLI::ExistingDirectory);
-  cmd->add_flag("--resume", o->resume, "Continue from the newest intact checkpoint in --output-dir (checksums verified; a damaged one is named and passed over)");
+  cmd->add_flag("--resume", o->resume,
+                "Continue from the newest intact checkpoint in --output-dir (checksums verified; a damaged one is "
+                "named and passed over)");
   cmd->add_option("--save-interval", o->save_interval, "Checkpoint every N steps (and at the end)")
       ->capture_default_str();
   cmd->add_option("--eval-interval", o->eval_interval, "Evaluate every N steps (0: at the end only)")

@@ -87,7 +87,10 @@ void write_file_atomic(const std::string& path, std::string_view bytes) {
 }
 
 AtomicDir::AtomicDir(std::string path, std::string kind, Replace replace)
-    : path_(without_trailing_slashes(std::move(path))), kind_(std::move(kind)), replace_(replace), temp_path_(temp_name(path_)) {
+    : path_(without_trailing_slashes(std::move(path))),
+      kind_(std::move(kind)),
+      replace_(replace),
+      temp_path_(temp_name(path_)) {
   if (replace_ == Replace::kOwnOutput) check_replaceable(path_, kind_);
   std::error_code ec;
   fs::remove_all(temp_path_, ec);

@@ -14,7 +14,8 @@ class DirLock {
  public:
   // Creates dir if needed. Throws talon::Error at once, naming dir and the
   // holder's pid, when another process holds it (or another DirLock of
-  // this process: each open of the file is its own lock).
+  // this process: each open of the file is its own lock). On a filesystem
+  // without locks it warns on stderr and holds nothing.
   explicit DirLock(const std::string& dir);
   ~DirLock();
   DirLock(const DirLock&) = delete;

@@ -18,8 +18,8 @@ inline constexpr const char* kManifestFile = ".talon-output.json";
 // in dir/.talon-output.json, written atomically.
 void write_manifest(const std::string& dir, const std::string& kind);
 
-// The files of dir that do not match its manifest, one clause each
-// ("training_state/tensors.safetensors: checksum differs from .talon-output.json");
+// The files of dir that do not match its manifest, one clause each naming
+// the file ("DIR/config.json: checksum differs from .talon-output.json");
 // empty when every listed file is intact, nullopt when dir has no manifest.
 std::optional<std::vector<std::string>> damaged_files(const std::string& dir);
 
