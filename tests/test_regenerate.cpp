@@ -7,6 +7,9 @@
 // is test_regenerate_server.cpp.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <functional>
+
 #include "talon/eval/generate.h"
 #include "talon/eval/prompts.h"
 #include "talon/regen/conversation_rewrite.h"
@@ -75,6 +78,41 @@ TEST(Url, ParsesServerAddresses) {
             std::string::npos);
   EXPECT_NE(testing::error_of([] { regen::Url::parse("host:port"); }).find("expected [http://]host[:port][/path]"),
             std::string::npos);
+}
+
+TEST(Url, RefusesWhatIsNotAServerAddress) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"http//127.0.0.1:59999", "the path //127.0.0.1:59999 has an empty segment (is a ':' missing after http?)"},
+      {"http://127.0.0.1:99999", "the port 99999 is not a number in [1, 65535]"},
+      {"127.0.0.1:0", "the port 0 is not a number in [1, 65535]"},
+      {"http://h:", "the port '' is not a number in [1, 65535]"},
+      {"http://[::1", "the IPv6 host has no closing ']'"},
+      {"http://[::1]x:80", "x:80 follows the IPv6 host"},
+      {"http://h:80/v1?key=1", "it has a query (?key=1)"},
+      {"http://h:80/v1#top", "it has a fragment (#top)"},
+      {"ftp://h:21", "the scheme ftp is not http"},
+      {"http://user@h:80", "the host user@h has a '@'"},
+      {"http://:80", "the host is empty"},
+  };
+  for (const auto& [address, reason] : cases) {
+    const std::string error = testing::error_of([&] { regen::Url::parse(address); });
+    EXPECT_NE(error.find(fmt::format("\"{}\": {}", address, reason)), std::string::npos) << error;
+  }
+}
+
+TEST(Regenerate, ABadServerAddressIsRefusedBeforeStarting) {
+  testing::TempDir tmp;
+  const std::string input = tmp.write("in.jsonl", R"({"messages":[{"role":"user","content":"hi"}]})" "\n");
+  const std::string output = tmp.file("out.jsonl");
+  auto run = run_talon(fmt::format("regenerate --server-address 'http://[::1' --input-file-path {} "
+                                   "--output-file-path {}",
+                                   input, output));
+  EXPECT_EQ(run.status, 1);
+  EXPECT_NE(run.out.find("talon: error: regenerate: --server-address \"http://[::1\": the IPv6 host has no closing "
+                         "']'; expected [http://]host[:port][/path]"),
+            std::string::npos)
+      << run.out;
+  EXPECT_FALSE(std::filesystem::exists(output));
 }
 
 const char* kRecords =
@@ -146,6 +184,172 @@ TEST(Regenerate, SampledTextFollowsTheSeed) {
   }
   EXPECT_EQ(outputs[0], outputs[1]);
   EXPECT_NE(outputs[1], outputs[2]);
+}
+
+// A copy of the fixture's target with `edit` applied to its config.json.
+std::string edited_target(const testing::Fixture& f, const std::string& name,
+                          const std::function<void(nlohmann::json&)>& edit) {
+  const std::string dir = f.tmp.file(name);
+  std::filesystem::copy(f.target, dir, std::filesystem::copy_options::recursive);
+  nlohmann::json config = nlohmann::json::parse(util::read_file(dir + "/config.json"));
+  edit(config);
+  util::write_file_atomic(dir + "/config.json", config.dump(2));
+  return dir;
+}
+
+TEST(Regenerate, ATokenizerOfAnotherModelIsRefusedBeforeStarting) {
+  testing::Fixture f(1);
+  const std::string target = edited_target(f, "qwen_tokenizer", [](nlohmann::json&) {});
+  for (const char* file : {"tokenizer.json", "tokenizer_config.json"}) {
+    std::filesystem::copy_file(testing::kQwenTokenizerDir + "/" + file, target + "/" + file,
+                               std::filesystem::copy_options::overwrite_existing);
+  }
+  const std::string input = f.tmp.write("in.jsonl", kRecords), output = f.tmp.file("out.jsonl");
+  auto run = run_talon(fmt::format("regenerate --target-model-path {} --input-file-path {} --output-file-path {}",
+                                   target, input, output));
+  EXPECT_EQ(run.status, 1);
+  const std::int64_t qwen_ids = text::Tokenizer::load(testing::kQwenTokenizerDir).vocab_size();
+  EXPECT_NE(run.out.find(fmt::format("talon: error: {}/config.json: vocab_size 128256 is smaller than the vocabulary "
+                                     "of the tokenizer in {} ({} ids)",
+                                     target, target, qwen_ids)),
+            std::string::npos)
+      << run.out;
+  EXPECT_FALSE(std::filesystem::exists(output));
+}
+
+// A line whose prompt or reply would pass the target's
+// max_position_embeddings fails, naming the turn; the others are written.
+TEST(Regenerate, ALineBeyondTheTargetsContextFails) {
+  testing::Fixture f(1);
+  const text::Tokenizer tokenizer = text::Tokenizer::load(f.target);
+  const text::ChatTemplate llama3 = text::resolve_template("llama3");
+  using text::Role;
+  const text::Conversation short_one = {{Role::User, "Say hi.", std::nullopt}};
+  const eval::Tokens prompt = eval::render_prompt(short_one, tokenizer, llama3, std::string());
+  // Room for two reply tokens after the short prompt.
+  const auto context = static_cast<std::int64_t>(prompt.size()) + 2;
+  const std::string target =
+      edited_target(f, "short_context", [&](nlohmann::json& c) { c["max_position_embeddings"] = context; });
+  const std::string long_user(200, 'x');
+  const std::string input = f.tmp.write(
+      "in.jsonl", R"({"messages":[{"role":"user","content":"Say hi."}]})"
+                  "\n"
+                  R"({"messages":[{"role":"user","content":")" + long_user + R"("}]})" "\n");
+  const std::string output = f.tmp.file("out.jsonl");
+  auto run = run_talon(fmt::format("regenerate --target-model-path {} --input-file-path {} --output-file-path {} "
+                                   "--max-new-tokens 6 --system-prompt '' --temperature 0",
+                                   target, input, output));
+  const std::vector<nlohmann::json> failures = testing::read_jsonl(output + ".failed.jsonl");
+  // The short prompt's reply fits only if the target ends it within two tokens.
+  const model::TargetModel model = model::TargetModel::load(target, at::kCPU, at::kFloat);
+  const std::int64_t eot = eval::end_of_turn_id(tokenizer, llama3);
+  const eval::Tokens reply = eval::generate(model, {prompt}, {2, {eot}}).front();
+  const bool fits = reply.back() == eot;
+  ASSERT_EQ(run.status, fits ? 0 : 1) << run.out;
+  ASSERT_EQ(failures.size(), fits ? 1u : 2u) << run.out;
+  if (!fits) {
+    EXPECT_EQ(failures[0]["line"], 1);
+    EXPECT_EQ(failures[0]["error"], fmt::format("turn 1: the prompt ({} tokens) and the reply reach the target's "
+                                                "max_position_embeddings {} before the reply's end of turn",
+                                                prompt.size(), context));
+  }
+  EXPECT_EQ(failures.back()["line"], 2);
+  EXPECT_NE(failures.back()["error"].get<std::string>().find(fmt::format(
+                "turn 1: the prompt is {} tokens, the target's max_position_embeddings {} leaves no room for a reply",
+                eval::render_prompt({{Role::User, long_user, std::nullopt}}, tokenizer, llama3, std::string()).size(),
+                context)),
+            std::string::npos)
+      << failures.back();
+}
+
+// Conversations of several turns (and one of one) in one batch: every
+// reply is what generating from the whole conversation so far, rendered
+// and tokenized afresh, gives: the path without a kept cache.
+TEST(Regenerate, KeptCachesWriteTheRepliesOfFreshPrompts) {
+  testing::Fixture f(1);
+  std::string records;
+  const std::vector<std::vector<std::string>> users = {
+      {"Name a color.", "Another one.", "And a third?", "Why?", "Thanks!"}, {"Count to three."}, {"Hi.", "Bye."}};
+  for (const auto& turns : users) {
+    nlohmann::json messages = nlohmann::json::array();
+    for (const std::string& u : turns) {
+      messages.push_back({{"role", "user"}, {"content", u}});
+      messages.push_back({{"role", "assistant"}, {"content", "old"}});
+    }
+    records += nlohmann::json{{"messages", messages}}.dump() + "\n";
+  }
+  const std::string input = f.tmp.write("in.jsonl", records), output = f.tmp.file("out.jsonl");
+  auto run = run_talon(regenerate_args(f, input, output, "--temperature 0 --batch-size 3"));
+  ASSERT_EQ(run.status, 0) << run.out;
+  const std::vector<nlohmann::json> got = testing::read_jsonl(output);
+  ASSERT_EQ(got.size(), users.size());
+
+  const model::TargetModel target = model::TargetModel::load(f.target, at::kCPU, at::kFloat);
+  const text::Tokenizer tokenizer = text::Tokenizer::load(f.target);
+  const text::ChatTemplate llama3 = text::resolve_template("llama3");
+  const std::int64_t eot = eval::end_of_turn_id(tokenizer, llama3);
+  for (std::size_t c = 0; c < users.size(); ++c) {
+    text::Conversation so_far;
+    for (std::size_t t = 0; t < users[c].size(); ++t) {
+      so_far.push_back({text::Role::User, users[c][t], std::nullopt});
+      const std::vector<std::int32_t> ids = tokenizer.encode(llama3.render(so_far) + llama3.assistant.header);
+      eval::Tokens tokens = eval::generate(target, {{ids.begin(), ids.end()}}, {6, {eot}}).front();
+      if (!tokens.empty() && tokens.back() == eot) tokens.pop_back();
+      const std::string reply = tokenizer.decode({tokens.begin(), tokens.end()});
+      EXPECT_EQ(got[c]["messages"][2 * t + 1]["content"], reply) << "conversation " << c << " turn " << t;
+      so_far.push_back({text::Role::Assistant, reply, std::nullopt});
+    }
+  }
+}
+
+// Token-level turns: each prompt is the last prompt, the reply and a few
+// new tokens. Replies equal generate()'s on the whole prompt, and only the
+// tokens the cache does not hold run as prompt: one for the reply's last
+// token (never fed back) plus the new ones, so the cost is linear in turns.
+TEST(ContinuedGeneration, RunsOnlyTheNewTokensOfEachTurn) {
+  testing::Fixture f(1);
+  const model::TargetModel target = model::TargetModel::load(f.target, at::kCPU, at::kFloat);
+  const eval::GenerationLimits limits{5, {}};
+  std::vector<eval::Tokens> prompts = {{128000, 9906, 11, 1917}, {128000, 791, 6460, 374, 264, 1296, 13}};
+  eval::ContinuedGeneration generation(target, 2);
+  std::int64_t expected = 11;
+  for (int turn = 0; turn < 6; ++turn) {
+    const bool last = turn == 5;
+    const std::vector<eval::Tokens> replies = generation.reply({0, 1}, prompts, {last, last}, limits);
+    EXPECT_EQ(generation.prefilled(), expected) << "turn " << turn;
+    for (std::size_t c = 0; c < 2; ++c) {
+      EXPECT_EQ(replies[c], eval::generate(target, {prompts[c]}, limits).front()) << "turn " << turn << " row " << c;
+      prompts[c].insert(prompts[c].end(), replies[c].begin(), replies[c].end());
+      prompts[c].insert(prompts[c].end(), {271, static_cast<std::int64_t>(100 + turn)});
+      expected += 1 + 2;
+    }
+  }
+}
+
+// Where a prompt departs from the tokens its cache holds (a reply the
+// tokenizer encodes otherwise), the cache is cut back to the common prefix
+// and the replies stay generate()'s; a conversation that is over leaves.
+TEST(ContinuedGeneration, CutsTheCacheBackWherePromptsDepart) {
+  testing::Fixture f(1);
+  const model::TargetModel target = model::TargetModel::load(f.target, at::kCPU, at::kFloat);
+  const eval::GenerationLimits limits{4, {}};
+  std::vector<eval::Tokens> prompts = {{128000, 9906, 11, 1917, 0}, {128000, 791, 6460}, {128000, 40}};
+  eval::ContinuedGeneration generation(target, 3);
+  std::vector<eval::Tokens> replies = generation.reply({0, 1, 2}, prompts, {false, false, true}, limits);
+  for (std::size_t c = 0; c < 3; ++c) EXPECT_EQ(replies[c], eval::generate(target, {prompts[c]}, limits).front());
+  const std::int64_t before = generation.prefilled();
+  // Row 0 changes its prompt's third token; row 1 continues from its reply's
+  // second token, replaced.
+  prompts[0][2] = 13;
+  prompts[0].push_back(55);
+  prompts[1].insert(prompts[1].end(), {replies[1][0], 777, 888});
+  replies = generation.reply({0, 1}, {prompts[0], prompts[1]}, {true, true}, limits);
+  EXPECT_EQ(generation.prefilled() - before, (6 - 2) + 2);
+  EXPECT_EQ(replies[0], eval::generate(target, {prompts[0]}, limits).front());
+  EXPECT_EQ(replies[1], eval::generate(target, {prompts[1]}, limits).front());
+  EXPECT_NE(testing::error_of([&] { generation.reply({2}, {prompts[2]}, {true}, limits); })
+                .find("conversation 2 is over or was never started"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -154,11 +155,12 @@ std::string expected_output() {
   return text;
 }
 
-std::string args(const FakeChatServer& server, const std::string& input, const std::string& output) {
+std::string args(const FakeChatServer& server, const std::string& input, const std::string& output,
+                 const std::string& extra = "--max-retries 3") {
   return fmt::format(
       "regenerate --server-address {} --input-file-path {} --output-file-path {} --seed 100 "
-      "--system-prompt '' --concurrency 4 --request-timeout 0.5 --max-retries 3 --retry-backoff 0.05",
-      server.address(), input, output);
+      "--system-prompt '' --concurrency 4 --request-timeout 0.5 --retry-backoff 0.05 {}",
+      server.address(), input, output, extra);
 }
 
 void expect_failures(const std::string& path) {
@@ -186,6 +188,8 @@ TEST(RegenerateServer, RewritesInOrderRetriesAndRecordsFailures) {
   auto run = run_talon(args(server, input, output));
   ASSERT_EQ(run.status, 0) << run.out;
   EXPECT_NE(run.out.find("26 lines covered (0 by earlier runs), 5 failed"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("regenerate: the first failure: line 4: HTTP 500: overloaded (4 tries)\n"), std::string::npos)
+      << run.out;
   EXPECT_EQ(util::read_file(output), expected_output());
   expect_failures(output + ".failed.jsonl");
   EXPECT_EQ(server.tries("always-500"), 4);
@@ -244,14 +248,60 @@ TEST(RegenerateServer, AnUnreachableServerFailsEverySampleClearly) {
       run_talon(fmt::format("regenerate --server-address http://127.0.0.1:{}/v1 --input-file-path {} "
                             "--output-file-path {} --max-retries 1 --retry-backoff 0.01",
                             port, input, output));
-  ASSERT_EQ(run.status, 0) << run.out;
+  EXPECT_EQ(run.status, 1) << run.out;
   EXPECT_NE(run.out.find("1 failed"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find(fmt::format("talon: error: regenerate: no line succeeded; the first failure: line 1: "
+                                     "http://127.0.0.1:{}/v1/chat/completions: cannot connect",
+                                     port)),
+            std::string::npos)
+      << run.out;
   const std::vector<nlohmann::json> failures = testing::read_jsonl(output + ".failed.jsonl");
   ASSERT_EQ(failures.size(), 1u);
   EXPECT_NE(failures[0]["error"].get<std::string>().find(
                 fmt::format("http://127.0.0.1:{}/v1/chat/completions: cannot connect", port)),
             std::string::npos)
       << failures[0];
+}
+
+// Without retries, more lines fail (the flaky one, the one that stalls
+// once); --retry-failed asks again for exactly the failed lines and leaves
+// the files a run with retries writes. A retry killed midway leaves the
+// output as it was and resumes.
+TEST(RegenerateServer, RetryFailedAsksAgainForTheFailedLinesOnly) {
+  TempDir tmp;
+  FakeChatServer server;
+  const std::string input = tmp.write("in.jsonl", input_text()), output = tmp.file("out.jsonl");
+  auto first = run_talon(args(server, input, output, "--max-retries 0"));
+  ASSERT_EQ(first.status, 0) << first.out;
+  EXPECT_NE(first.out.find("26 lines covered (0 by earlier runs), 7 failed"), std::string::npos) << first.out;
+  const std::string output_then = util::read_file(output), failures_then = util::read_file(output + ".failed.jsonl");
+
+  ::setenv("TALON_REGENERATE_KILL_AFTER_LINES", "12", 1);
+  auto killed = run_talon(args(server, input, output, "--max-retries 3 --retry-failed"));
+  ::unsetenv("TALON_REGENERATE_KILL_AFTER_LINES");
+  ASSERT_EQ(killed.status, 137) << killed.out;
+  EXPECT_EQ(util::read_file(output), output_then);
+  EXPECT_EQ(util::read_file(output + ".failed.jsonl"), failures_then);
+
+  auto retried = run_talon(args(server, input, output, "--max-retries 3 --retry-failed"));
+  ASSERT_EQ(retried.status, 0) << retried.out;
+  EXPECT_NE(retried.out.find("26 lines covered (26 by earlier runs), 7 failed lines asked again, 5 failed"),
+            std::string::npos)
+      << retried.out;
+  EXPECT_EQ(util::read_file(output), expected_output());
+  expect_failures(output + ".failed.jsonl");
+  EXPECT_FALSE(std::filesystem::exists(output + ".retry"));
+  EXPECT_FALSE(std::filesystem::exists(output + ".retry.progress"));
+  for (int line = 9; line <= 24; ++line) {
+    EXPECT_EQ(server.tries("n" + std::to_string(line)), 1) << "line " << line << " succeeded and was asked again";
+  }
+  EXPECT_GE(server.tries("always-500"), 1 + 4);
+
+  const int before = server.requests();
+  auto plain = run_talon(args(server, input, output));
+  ASSERT_EQ(plain.status, 0) << plain.out;
+  EXPECT_EQ(server.requests(), before) << "a rerun without --retry-failed asks nothing";
+  EXPECT_EQ(util::read_file(output), expected_output());
 }
 
 }  // namespace

@@ -218,8 +218,8 @@ TEST(Speculative, DraftStepsMatchARecomputationAndAreRolledBack) {
   const model::DraftStep first = model::draft_prefill(draft, hidden.narrow(1, 0, 9), ids.narrow(1, 0, 9), prefilled);
   EXPECT_TRUE(close(first.hidden, step.hidden));
   EXPECT_TRUE(close(first.logits, step.logits));
-  EXPECT_TRUE(close(prefilled.keys[0], parts.kv().keys[0]));
-  EXPECT_TRUE(close(prefilled.values[0], parts.kv().values[0]));
+  EXPECT_TRUE(close(prefilled.keys(0), parts.kv().keys(0)));
+  EXPECT_TRUE(close(prefilled.values(0), parts.kv().values(0)));
   at::Tensor h_in = hidden.narrow(1, 0, 9), step_ids = ids.narrow(1, 0, 9);
   for (std::int64_t j = 1; j <= 3; ++j) {
     const at::Tensor token = at::tensor({std::int64_t{100 * j}}).unsqueeze(0);

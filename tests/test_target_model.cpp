@@ -772,10 +772,10 @@ TEST(TargetModel, PrefillMatchesTheMaskedPath) {
                                         aux);
   EXPECT_TRUE(at::allclose(f.hidden, s.hidden, 1e-5, 1e-5));
   EXPECT_TRUE(at::allclose(f.aux, s.aux, 1e-5, 1e-5));
-  ASSERT_EQ(fast.keys.size(), slow.keys.size());
-  for (std::size_t layer = 0; layer < fast.keys.size(); ++layer) {
-    EXPECT_TRUE(at::allclose(fast.keys[layer], slow.keys[layer], 1e-5, 1e-5)) << "layer " << layer;
-    EXPECT_TRUE(at::allclose(fast.values[layer], slow.values[layer], 1e-5, 1e-5)) << "layer " << layer;
+  ASSERT_EQ(fast.layers(), slow.layers());
+  for (std::size_t layer = 0; layer < fast.layers(); ++layer) {
+    EXPECT_TRUE(at::allclose(fast.keys(layer), slow.keys(layer), 1e-5, 1e-5)) << "layer " << layer;
+    EXPECT_TRUE(at::allclose(fast.values(layer), slow.values(layer), 1e-5, 1e-5)) << "layer " << layer;
   }
   expect_error([&] { model.prefill(ids, fast, aux); }, {"target prefill: the cache must be empty"});
 }

@@ -14,6 +14,8 @@
 #include <thread>
 
 #include "talon/text/byte_level.h"
+#include "talon/text/chat_template.h"
+#include "talon/text/incremental_encoding.h"
 #include "talon/text/regex.h"
 #include "talon/text/tokenizer.h"
 #include "talon/text/unicode_classes.h"
@@ -167,7 +169,45 @@ TEST_P(PrefixCounts, CutsAroundAddedTokens) {
   }
 }
 
+// An encoding kept across edits at the text's end (cuts anywhere, inside
+// added tokens and code points too, then appends) equals encode afresh.
+TEST_P(PrefixCounts, IncrementalEncodingEqualsEncode) {
+  const Tokenizer& t = tokenizer(GetParam());
+  talon::text::IncrementalEncoding incremental(t);
+  const std::vector<std::string> pieces = {"<|im_start|>user\nhello [MASK]  <pad>  x",
+                                           "<tok> y hello<|eot_id|>",
+                                           "<|eot_id|>  <|begin_of_text|>\u00c5 A\u030A ",
+                                           "<think>\n</think>\n\n<|im_end|>\n",
+                                           " plain words, 12345 ",
+                                           "\xff bad byte"};
+  std::mt19937 rng(7);
+  std::string text;
+  for (int step = 0; step < 400; ++step) {
+    const std::size_t cut = rng() % 3 == 0 ? rng() % (text.size() + 1) : text.size();
+    const std::string& piece = pieces[rng() % pieces.size()];
+    text = text.substr(0, cut) + piece.substr(0, rng() % 4 == 0 ? rng() % (piece.size() + 1) : piece.size());
+    ASSERT_EQ(incremental.encode(text), t.encode(text)) << GetParam() << " step " << step << " "
+                                                        << Json(talon::util::repair_utf8(text)).dump();
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Tokenizer, PrefixCounts, ::testing::Values("llama3_1", "qwen3", "gpt2_style", "nfc_split"));
+
+// A conversation rendered again after each turn re-encodes only the text
+// after its last turn: a constant per turn, not the conversation's length.
+TEST(Tokenizer, IncrementalEncodingOfAGrowingConversationReencodesTheLastTurn) {
+  const Tokenizer& t = tokenizer("llama3_1");
+  const talon::text::ChatTemplate& llama3 = talon::text::builtin_template("llama3");
+  talon::text::IncrementalEncoding incremental(t);
+  talon::text::Conversation conversation;
+  for (int turn = 0; turn < 60; ++turn) {
+    conversation.push_back({talon::text::Role::User, "question " + std::to_string(turn), std::nullopt});
+    const std::string text = llama3.render(conversation) + llama3.assistant.header;
+    ASSERT_EQ(incremental.encode(text), t.encode(text)) << "turn " << turn;
+    if (turn > 0) EXPECT_LT(incremental.last_encoded_bytes(), 200u) << "turn " << turn << " of " << text.size();
+    conversation.push_back({talon::text::Role::Assistant, "answer " + std::to_string(turn) + ".", std::nullopt});
+  }
+}
 
 TEST(Tokenizer, PrefixCountsRejectBadCuts) {
   const Tokenizer& t = tokenizer("llama3_1");

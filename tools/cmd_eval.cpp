@@ -98,6 +98,7 @@ void add_eval_command(CLI::App& app) {
         io::aux_layer_ids(checkpoint.config, static_cast<int>(target.config().num_hidden_layers));
 
     const text::Tokenizer tokenizer = text::Tokenizer::load(o->target_model_path);
+    text::check_tokenizer_fits(tokenizer, target.config().vocab_size, o->target_model_path + "/config.json");
     const text::ChatTemplate chat_template = text::resolve_template(o->chat_template);
     const auto prompts = eval::load_prompts(o->data_path, tokenizer, chat_template, o->system_prompt, o->num_prompts);
     const eval::GenerationLimits limits{o->max_new_tokens, {eval::end_of_turn_id(tokenizer, chat_template)}};

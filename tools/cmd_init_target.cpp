@@ -43,10 +43,7 @@ void init_target(const InitTargetOptions& o) {
 
   // Every id the tokenizer can produce must index the embedding.
   text::Tokenizer tokenizer = text::Tokenizer::load(o.tokenizer_dir);
-  if (config.vocab_size < tokenizer.vocab_size()) {
-    fail("{}: vocab_size {} is smaller than the vocabulary of the tokenizer in {} ({} ids)", o.config_path,
-         config.vocab_size, o.tokenizer_dir, tokenizer.vocab_size());
-  }
+  text::check_tokenizer_fits(tokenizer, config.vocab_size, o.config_path);
 
   const bool bf16 = o.dtype == "bf16";
   const char* dtype_name = bf16 ? "bfloat16" : "float32";

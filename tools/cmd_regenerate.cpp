@@ -7,10 +7,9 @@
 #include <optional>
 
 #include "commands.h"
-#include "talon/eval/generate.h"
-#include "talon/eval/prompts.h"
 #include "talon/regen/chat_server.h"
 #include "talon/regen/conversation_rewrite.h"
+#include "talon/regen/native_rewriter.h"
 #include "talon/regen/regenerate.h"
 #include "talon/train/device.h"
 #include "talon/util/error.h"
@@ -28,92 +27,23 @@ struct RegenerateOptions {
   std::uint64_t seed = 0;
 };
 
-// A per-(seed, line, turn) stream, so the random numbers a sample draws do
-// not depend on the batch it ran in or on a resume (splitmix64's finaliser).
-std::uint64_t mix(std::uint64_t seed, std::int64_t line, std::int64_t turn) {
-  std::uint64_t z = seed + 0x9E3779B97F4A7C15ULL * static_cast<std::uint64_t>(line * 1024 + turn + 1);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
-// Builds each sample's rewrite; a record that cannot be rewritten fails alone.
-std::vector<std::optional<regen::ConversationRewrite>> start_rewrites(const std::vector<regen::Sample>& samples,
-                                                                      std::vector<regen::Outcome>& outcomes) {
-  std::vector<std::optional<regen::ConversationRewrite>> rewrites(samples.size());
-  outcomes.assign(samples.size(), {});
-  for (std::size_t i = 0; i < samples.size(); ++i) {
-    try {
-      rewrites[i].emplace(samples[i].record);
-    } catch (const std::exception& e) {  // talon::Error, or nlohmann's on a record of mixed shapes
-      outcomes[i].error = e.what();
-    }
-  }
-  return rewrites;
-}
-
-void finish_rewrites(std::vector<std::optional<regen::ConversationRewrite>>& rewrites,
-                     std::vector<regen::Outcome>& outcomes) {
-  for (std::size_t i = 0; i < rewrites.size(); ++i) {
-    if (rewrites[i] && outcomes[i].error.empty()) outcomes[i].record = rewrites[i]->result();
-  }
-}
-
-// The target in this process: every waiting turn of the group generated as
-// one batch, turn after turn.
-regen::Rewriter native_rewriter(const RegenerateOptions& o, const model::TargetModel& target,
-                                const text::Tokenizer& tokenizer, const text::ChatTemplate& chat_template) {
-  const eval::GenerationLimits limits{o.chat.max_tokens, {eval::end_of_turn_id(tokenizer, chat_template)}};
-  const eval::Sampling sampling{o.chat.temperature, o.chat.top_p};
-  return [&, limits, sampling, o](const std::vector<regen::Sample>& samples) {
-    std::vector<regen::Outcome> outcomes;
-    auto rewrites = start_rewrites(samples, outcomes);
-    for (std::int64_t turn = 0;; ++turn) {
-      std::vector<std::size_t> waiting;
-      std::vector<eval::Tokens> prompts;
-      std::vector<std::uint64_t> seeds;
-      for (std::size_t i = 0; i < samples.size(); ++i) {
-        if (!rewrites[i] || rewrites[i]->done() || !outcomes[i].error.empty()) continue;
-        try {
-          prompts.push_back(eval::render_prompt(rewrites[i]->prompt(), tokenizer, chat_template, o.system_prompt));
-        } catch (const Error& e) {
-          outcomes[i].error = e.what();
-          continue;
-        }
-        waiting.push_back(i);
-        seeds.push_back(mix(o.seed, samples[i].line, turn));
-      }
-      if (waiting.empty()) break;
-      const std::vector<eval::Tokens> replies = eval::generate(target, prompts, limits, sampling, seeds);
-      for (std::size_t j = 0; j < waiting.size(); ++j) {
-        std::vector<std::int32_t> ids(replies[j].begin(), replies[j].end());
-        if (!ids.empty() && ids.back() == limits.stop_ids.front()) ids.pop_back();
-        rewrites[waiting[j]]->add_reply(tokenizer.decode(ids));
-      }
-    }
-    finish_rewrites(rewrites, outcomes);
-    return outcomes;
-  };
-}
-
 // A chat server: one sample per call, its turns one request after another.
 regen::Rewriter server_rewriter(const RegenerateOptions& o, const regen::ChatServer& server,
                                 const text::ChatTemplate& chat_template) {
   return [&, o](const std::vector<regen::Sample>& samples) {
-    std::vector<regen::Outcome> outcomes;
-    auto rewrites = start_rewrites(samples, outcomes);
+    std::vector<regen::Outcome> outcomes(samples.size());
     for (std::size_t i = 0; i < samples.size(); ++i) {
       try {
-        while (rewrites[i] && !rewrites[i]->done()) {
-          const text::Conversation prompt =
-              text::with_system_prompt(rewrites[i]->prompt(), chat_template, o.system_prompt);
-          rewrites[i]->add_reply(server.reply(regen::openai_messages(prompt), o.seed + samples[i].line));
+        regen::ConversationRewrite rewrite(samples[i].record);
+        while (!rewrite.done()) {
+          const text::Conversation prompt = text::with_system_prompt(rewrite.prompt(), chat_template, o.system_prompt);
+          rewrite.add_reply(server.reply(regen::openai_messages(prompt), o.seed + samples[i].line));
         }
-      } catch (const Error& e) {
+        outcomes[i].record = rewrite.result();
+      } catch (const std::exception& e) {  // talon::Error, or nlohmann's on a record of mixed shapes
         outcomes[i].error = e.what();
       }
     }
-    finish_rewrites(rewrites, outcomes);
     return outcomes;
   };
 }
@@ -145,6 +75,9 @@ void add_regenerate_command(CLI::App& app) {
   cmd->add_option("--chat-template", o->chat_template, "Template name or .json file")->capture_default_str();
   cmd->add_option("--system-prompt", o->system_prompt, "System prompt for conversations without one ('' for none)");
   cmd->add_option("--num-samples", o->run.limit, "Cover the first N input lines (0: all)")->capture_default_str();
+  cmd->add_flag("--retry-failed", o->run.retry_failed,
+                "Once every line is covered, ask again for the lines in OUT.failed.jsonl (a rerun otherwise "
+                "leaves them failed)");
   cmd->add_option("--batch-size", o->batch_size, "Native: conversations generated together")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
@@ -174,6 +107,11 @@ void add_regenerate_command(CLI::App& app) {
     const text::ChatTemplate chat_template = text::resolve_template(o->chat_template);
     regen::RegenerateReport report;
     if (!o->server_address.empty()) {
+      try {
+        regen::Url::parse(o->server_address);
+      } catch (const Error& e) {
+        fail("regenerate: --server-address {}", e.what());
+      }
       const regen::ChatServer chat_server(o->server_address, o->chat);
       o->run.workers = o->concurrency;
       report = regen::regenerate(o->run, server_rewriter(*o, chat_server, chat_template));
@@ -182,12 +120,20 @@ void add_regenerate_command(CLI::App& app) {
       const model::TargetModel target =
           model::TargetModel::load(o->target_model_path, device, train::compute_dtype(device));
       const text::Tokenizer tokenizer = text::Tokenizer::load(o->target_model_path);
+      text::check_tokenizer_fits(tokenizer, target.config().vocab_size, o->target_model_path + "/config.json");
       o->run.group = o->batch_size;
-      report = regen::regenerate(o->run, native_rewriter(*o, target, tokenizer, chat_template));
+      const regen::NativeSettings native{o->chat.max_tokens, {o->chat.temperature, o->chat.top_p}, o->seed,
+                                         o->system_prompt};
+      report = regen::regenerate(o->run, regen::native_rewriter(target, tokenizer, chat_template, native));
     }
-    fmt::print("regenerate: {} lines covered ({} by earlier runs), {} failed{}; output {}\n", report.lines,
-               report.resumed, report.failed,
-               report.failed > 0 ? fmt::format(" (see {}.failed.jsonl)", o->run.output) : "", o->run.output);
+    fmt::print("regenerate: {} lines covered ({} by earlier runs), {}{} failed{}; output {}\n", report.lines,
+               report.resumed, report.retried > 0 ? fmt::format("{} failed lines asked again, ", report.retried) : "",
+               report.failed, report.failed > 0 ? fmt::format(" (see {}.failed.jsonl)", o->run.output) : "",
+               o->run.output);
+    if (report.failed > 0 && !report.any_result) {
+      fail("regenerate: no line succeeded; the first failure: {} (--retry-failed asks again)", report.first_failure);
+    }
+    if (report.failed > 0) fmt::print(stderr, "regenerate: the first failure: {}\n", report.first_failure);
   });
 }
 

@@ -105,10 +105,7 @@ PrepareReport prepare_dataset(const PrepareOptions& options) {
   text::Tokenizer tokenizer = text::Tokenizer::load(options.tokenizer_dir);
   text::ChatTemplate chat_template = text::resolve_template(options.chat_template);
   std::int64_t vocab_size = options.vocab_size > 0 ? options.vocab_size : tokenizer.vocab_size();
-  if (vocab_size < tokenizer.vocab_size()) {
-    fail("vocabulary size {} is smaller than the tokenizer's {} ({})", vocab_size, tokenizer.vocab_size(),
-         options.tokenizer_dir);
-  }
+  text::check_tokenizer_fits(tokenizer, vocab_size, "the target vocabulary");
   SampleBuilder builder(tokenizer, chat_template, options.system_prompt, options.max_length);
   int threads = options.num_threads > 0 ? options.num_threads
                                         : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

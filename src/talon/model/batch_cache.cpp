@@ -39,7 +39,23 @@ void BatchCache::settle(const std::vector<std::vector<std::int64_t>>& kept) {
   drop_dead_columns();
 }
 
-void BatchCache::discard_unsettled() { kv_.keep(2, at::arange(live_.size(1), at::kLong)); }
+void BatchCache::discard_unsettled() { kv_.truncate(live_.size(1)); }
+
+void BatchCache::keep_first(const std::vector<std::int64_t>& counts) {
+  if (static_cast<std::int64_t>(counts.size()) != rows() || kv_.length() != live_.size(1)) {
+    fail("batch cache: keep_first of {} rows on a batch of {} with {} unsettled columns", counts.size(), rows(),
+         kv_.length() - live_.size(1));
+  }
+  for (std::size_t b = 0; b < counts.size(); ++b) {
+    if (counts[b] < 0 || counts[b] > lengths_[b]) {
+      fail("batch cache: row {} cannot keep its first {} tokens of {}", b, counts[b], lengths_[b]);
+    }
+    lengths_[b] = counts[b];
+  }
+  // A row's n-th token is its n-th live column.
+  live_ = live_.logical_and(live_.cumsum(1) <= at::tensor(counts, at::kLong).unsqueeze(1));
+  drop_dead_columns();
+}
 
 void BatchCache::keep_rows(const std::vector<std::int64_t>& rows) {
   const at::Tensor index = at::tensor(rows, at::kLong);
@@ -55,8 +71,12 @@ void BatchCache::drop_dead_columns() {
   const at::Tensor used = live_.any(0);
   if (used.all().item<bool>()) return;
   const at::Tensor index = used.nonzero().squeeze(1);
-  const std::int64_t settled = live_.size(1);
-  kv_.keep(2, at::cat({index, at::arange(settled, kv_.length(), at::kLong)}));  // unsettled columns stay
+  const std::int64_t settled = live_.size(1), kept = index.size(0);
+  if (kv_.length() == settled && (kept == 0 || index[kept - 1].item<std::int64_t>() == kept - 1)) {
+    kv_.truncate(kept);  // only trailing columns died: nothing to copy
+  } else {
+    kv_.keep(2, at::cat({index, at::arange(settled, kv_.length(), at::kLong)}));  // unsettled columns stay
+  }
   live_ = live_.index_select(1, index);
 }
 

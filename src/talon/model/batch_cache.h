@@ -42,6 +42,9 @@ class BatchCache {
   void settle(const std::vector<std::vector<std::int64_t>>& kept);
   // Drops the unsettled columns.
   void discard_unsettled();
+  // Row b keeps only its first counts[b] tokens (a conversation's common
+  // prefix with its next prompt); no columns may be unsettled.
+  void keep_first(const std::vector<std::int64_t>& counts);
   // Keeps the rows `rows` (ascending) of the batch.
   void keep_rows(const std::vector<std::int64_t>& rows);
 

@@ -4,27 +4,60 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
+
 #include "talon/util/error.h"
 
 namespace talon::model {
 
+namespace {
+
+// `buffer` [B, kv, capacity, d] with room for `needed` positions, its
+// first `used` kept.
+void reserve(at::Tensor& buffer, std::int64_t used, std::int64_t needed, const at::Tensor& like) {
+  if (buffer.defined() && buffer.size(2) >= needed) return;
+  const std::int64_t capacity = used == 0 ? needed : std::max(needed, used + used / 2);
+  at::Tensor grown = at::empty({like.size(0), like.size(1), capacity, like.size(3)}, like.options());
+  if (used > 0) grown.narrow(2, 0, used).copy_(buffer.narrow(2, 0, used));
+  buffer = std::move(grown);
+}
+
+}  // namespace
+
 std::pair<at::Tensor, at::Tensor> KvCache::append(std::size_t layer, const at::Tensor& k, const at::Tensor& v) {
-  if (keys.size() <= layer) {
-    keys.resize(layer + 1);
-    values.resize(layer + 1);
+  if (keys_.size() <= layer) {
+    keys_.resize(layer + 1);
+    values_.resize(layer + 1);
+    lengths_.resize(layer + 1, 0);
   }
-  keys[layer] = keys[layer].defined() ? at::cat({keys[layer], k}, 2) : k.contiguous();
-  values[layer] = values[layer].defined() ? at::cat({values[layer], v}, 2) : v.contiguous();
-  return {keys[layer], values[layer]};
+  const std::int64_t used = lengths_[layer], total = used + k.size(2);
+  reserve(keys_[layer], used, total, k);
+  reserve(values_[layer], used, total, v);
+  keys_[layer].narrow(2, used, k.size(2)).copy_(k);
+  values_[layer].narrow(2, used, v.size(2)).copy_(v);
+  lengths_[layer] = total;
+  return {keys_[layer].narrow(2, 0, total), values_[layer].narrow(2, 0, total)};
 }
 
 void KvCache::keep(std::int64_t dim, const at::Tensor& index) {
-  for (std::size_t i = 0; i < keys.size(); ++i) {
-    const at::Tensor on_device = index.to(keys[i].device());
-    keys[i] = keys[i].index_select(dim, on_device);
-    values[i] = values[i].index_select(dim, on_device);
+  for (std::size_t i = 0; i < keys_.size(); ++i) {
+    const at::Tensor on_device = index.to(keys_[i].device());
+    keys_[i] = keys_[i].narrow(2, 0, lengths_[i]).index_select(dim, on_device);
+    values_[i] = values_[i].narrow(2, 0, lengths_[i]).index_select(dim, on_device);
+    lengths_[i] = keys_[i].size(2);
   }
 }
+
+void KvCache::truncate(std::int64_t length) {
+  for (std::int64_t& used : lengths_) {
+    if (length > used) fail("kv cache: cannot keep {} positions of {}", length, used);
+    used = length;
+  }
+}
+
+at::Tensor KvCache::keys(std::size_t layer) const { return keys_.at(layer).narrow(2, 0, lengths_.at(layer)); }
+
+at::Tensor KvCache::values(std::size_t layer) const { return values_.at(layer).narrow(2, 0, lengths_.at(layer)); }
 
 void check_decoding_inputs(const char* who, const at::Tensor& input_ids, const at::Tensor& positions,
                            const at::Tensor& mask, const KvCache& cache) {

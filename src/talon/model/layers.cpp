@@ -84,11 +84,19 @@ at::Tensor swiglu_mlp(const at::Tensor& x, const at::Tensor& gate, const at::Ten
 }
 
 at::Tensor masked_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask) {
-  const std::int64_t groups = q.size(1) / k.size(1);
-  const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(3)));
-  at::Tensor scores = at::matmul(q, repeat_kv(k, groups).transpose(-2, -1)).to(at_least_fp32(q.scalar_type())) * scale;
-  at::Tensor probs = at::softmax(scores.masked_fill(mask.logical_not(), -INFINITY), -1).to(q.scalar_type());
-  return at::matmul(probs, repeat_kv(v, groups));
+  const std::int64_t b = q.size(0), heads = q.size(1), n = q.size(2), d = q.size(3);
+  const std::int64_t kv = k.size(1), groups = heads / kv, t = k.size(2);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(d));
+  // The query heads that share a kv head (heads kv*groups .. kv*groups +
+  // groups - 1, as repeat_kv lays them out) as one block of rows, so the
+  // cache is read where it lies rather than copied once per head: decoding
+  // over a long cache is bound by that read.
+  const at::Tensor grouped = q.reshape({b, kv, groups * n, d});
+  const at::Tensor scores = (at::matmul(grouped, k.transpose(-2, -1)).to(at_least_fp32(q.scalar_type())) * scale)
+                                .view({b, kv, groups, n, t});
+  const at::Tensor allowed = mask.dim() == 4 ? mask.unsqueeze(2) : mask;  // [B, 1, 1, n, T] or [n, T]
+  const at::Tensor probs = at::softmax(scores.masked_fill(allowed.logical_not(), -INFINITY), -1).to(q.scalar_type());
+  return at::matmul(probs.view({b, kv, groups * n, t}), v).view({b, heads, n, d});
 }
 
 at::Tensor causal_attention_reference(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {

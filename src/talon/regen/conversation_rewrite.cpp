@@ -41,6 +41,11 @@ void ConversationRewrite::advance() {
   }
 }
 
+bool ConversationRewrite::last_turn() const {
+  return std::none_of(source_.begin() + static_cast<std::ptrdiff_t>(next_), source_.end(),
+                      [](const text::Message& m) { return m.role == text::Role::User; });
+}
+
 void ConversationRewrite::add_reply(const std::string& text) {
   if (done()) fail("conversation rewrite: a reply with no user turn waiting for one");
   messages_.push_back({{role_key_, assistant_role_}, {content_key_, text}});

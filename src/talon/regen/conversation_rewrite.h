@@ -24,6 +24,8 @@ class ConversationRewrite {
   bool done() const { return !waiting_; }
   // The conversation a reply is wanted for: up to the next user turn.
   const text::Conversation& prompt() const { return prompt_; }
+  // No user turn follows the one waiting: this reply is the last.
+  bool last_turn() const;
   // Records the reply to prompt() and moves to the next user turn.
   void add_reply(const std::string& text);
   // The rewritten record; only once done().

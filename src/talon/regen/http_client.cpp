@@ -158,28 +158,55 @@ HttpResponse receive_response(int fd, Clock::time_point deadline, const std::str
 }  // namespace
 
 Url Url::parse(const std::string& address) {
+  auto bad = [&](const std::string& reason) {
+    fail("\"{}\": {}; expected [http://]host[:port][/path]", address, reason);
+  };
   std::string rest = address;
-  if (rest.rfind("https://", 0) == 0) {
-    fail("server address {}: https is not supported; inference servers serve plain http", address);
+  if (const std::size_t scheme = rest.find("://"); scheme != std::string::npos) {
+    const std::string name = lower(rest.substr(0, scheme));
+    if (name == "https") bad("https is not supported; inference servers serve plain http");
+    if (name != "http") bad(fmt::format("the scheme {} is not http", rest.substr(0, scheme)));
+    rest = rest.substr(scheme + 3);
   }
-  if (rest.rfind("http://", 0) == 0) rest = rest.substr(7);
+  // The address is a base that /chat/completions is appended to.
+  if (const std::size_t at = rest.find_first_of("?#"); at != std::string::npos) {
+    bad(fmt::format("it has a {} ({}), which cannot precede the request path", rest[at] == '?' ? "query" : "fragment",
+                    rest.substr(at)));
+  }
   Url url;
   const std::size_t slash = rest.find('/');
   std::string authority = rest.substr(0, slash);
   if (slash != std::string::npos) url.base = rest.substr(slash);
   while (!url.base.empty() && url.base.back() == '/') url.base.pop_back();
-  const std::size_t colon = authority.rfind(':');
-  if (colon != std::string::npos && authority.find(']', colon) == std::string::npos) {
-    url.port = authority.substr(colon + 1);
-    authority = authority.substr(0, colon);
+  // "http//host:port" reads as host "http" and path "//host:port".
+  if (url.base.find("//") != std::string::npos) {
+    bad(fmt::format("the path {} has an empty segment (is a ':' missing after http?)", url.base));
   }
-  if (authority.size() > 1 && authority.front() == '[' && authority.back() == ']') {
-    authority = authority.substr(1, authority.size() - 2);  // [::1]
+  std::string port_text = url.port;  // the default unless the address has one
+  if (!authority.empty() && authority.front() == '[') {  // [IPv6][:port]
+    const std::size_t close = authority.find(']');
+    if (close == std::string::npos) bad("the IPv6 host has no closing ']'");
+    url.host = authority.substr(1, close - 1);
+    const std::string after = authority.substr(close + 1);
+    if (!after.empty() && after.front() != ':') bad(fmt::format("{} follows the IPv6 host", after));
+    if (!after.empty()) port_text = after.substr(1);
+    if (url.host.empty() || url.host.find_first_not_of("0123456789abcdefABCDEF:.%") != std::string::npos) {
+      bad(fmt::format("[{}] is not an IPv6 address", url.host));
+    }
+  } else {
+    const std::size_t colon = authority.find(':');
+    url.host = authority.substr(0, colon);
+    if (colon != std::string::npos) port_text = authority.substr(colon + 1);
+    if (url.host.empty()) bad("the host is empty");
+    const std::size_t odd = url.host.find_first_not_of(
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_");
+    if (odd != std::string::npos) bad(fmt::format("the host {} has a '{}'", url.host, url.host[odd]));
   }
-  if (authority.empty() || url.port.empty() || url.port.find_first_not_of("0123456789") != std::string::npos) {
-    fail("server address {}: expected [http://]host[:port][/path]", address);
+  if (port_text.empty() || port_text.size() > 5 || port_text.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(port_text) < 1 || std::stoi(port_text) > 65535) {
+    bad(fmt::format("the port {} is not a number in [1, 65535]", port_text.empty() ? "''" : port_text));
   }
-  url.host = authority;
+  url.port = std::to_string(std::stoi(port_text));
   return url;
 }
 

@@ -15,6 +15,10 @@ struct Url {
   std::string port = "80";
   std::string base;  // path prefix without a trailing '/', e.g. "" or "/v1"
 
+  // Throws talon::Error, quoting the address and the reason, for another
+  // scheme, a host that is not a name or a bracketed IPv6 address, a port
+  // outside [1, 65535], an empty path segment ("http//host" is host "http"),
+  // or a query or fragment (the base precedes the request's path).
   static Url parse(const std::string& address);
 };
 

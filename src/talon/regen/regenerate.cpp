@@ -1,12 +1,15 @@
 #include "talon/regen/regenerate.h"
 
 #include <condition_variable>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "talon/regen/resumable_output.h"
+#include "talon/util/atomic_file.h"
 #include "talon/util/error.h"
 #include "talon/util/progress.h"
 
@@ -108,6 +111,8 @@ class Pipeline {
   bool failure_ = false;
 };
 
+bool is_blank(const std::string& line) { return line.find_first_not_of(" \t\r") == std::string::npos; }
+
 void work(Pipeline& pipeline, const Rewriter& rewrite) {
   while (true) {
     const auto lines = pipeline.take();
@@ -115,7 +120,7 @@ void work(Pipeline& pipeline, const Rewriter& rewrite) {
     std::vector<Sample> samples;
     std::vector<std::string> sources;
     for (const auto& [number, text] : lines) {
-      if (text.find_first_not_of(" \t\r") == std::string::npos) {
+      if (is_blank(text)) {
         pipeline.finish(number, {true, {}, {}});
         continue;
       }
@@ -143,11 +148,8 @@ void work(Pipeline& pipeline, const Rewriter& rewrite) {
   }
 }
 
-}  // namespace
-
-RegenerateReport regenerate(const RegenerateSettings& settings, const Rewriter& rewrite) {
-  const std::int64_t lines = count_lines(settings.input);
-  const std::int64_t total = settings.limit > 0 ? std::min(settings.limit, lines) : lines;
+// Covers the first `total` input lines in settings.output, resuming it.
+RegenerateReport run_pass(const RegenerateSettings& settings, std::int64_t total, const Rewriter& rewrite) {
   ResumableOutput output(settings.output, settings.input);
   RegenerateReport report;
   report.resumed = std::min(output.lines_done(), total);
@@ -171,7 +173,124 @@ RegenerateReport regenerate(const RegenerateSettings& settings, const Rewriter& 
   if (error) std::rethrow_exception(error);
   report.lines = output.lines_done();
   report.failed = output.failed();
+  report.any_result = output.output_bytes() > 0;
   report.seconds = progress.elapsed_seconds();
+  std::ifstream failures(output.failures_path());
+  std::string first;
+  if (report.failed > 0 && std::getline(failures, first)) {
+    const nlohmann::json f = nlohmann::json::parse(first, nullptr, /*allow_exceptions=*/false);
+    if (f.is_object() && f.contains("line") && f.contains("error")) {
+      report.first_failure = fmt::format("line {}: {}", f["line"].dump(), f["error"].get<std::string>());
+    }
+  }
+  return report;
+}
+
+// The results of a finished pass by input line, for a retry pass that
+// copies them: the output holds, in order, a line for every input line that
+// is neither blank nor in the failures file.
+class EarlierResults {
+ public:
+  EarlierResults(const std::string& input, const std::string& output, std::int64_t lines)
+      : output_(output, std::ios::binary), offsets_(static_cast<std::size_t>(lines) + 1, -1) {
+    std::ifstream failures(output + ".failed.jsonl", std::ios::binary);
+    std::string text;
+    while (std::getline(failures, text)) {
+      const std::int64_t line = nlohmann::json::parse(text).at("line").get<std::int64_t>();
+      if (line >= 1 && line <= lines) offsets_[static_cast<std::size_t>(line)] = -2;
+    }
+    std::ifstream in(input, std::ios::binary);
+    std::int64_t offset = 0;
+    for (std::int64_t line = 1; line <= lines && std::getline(in, text); ++line) {
+      if (is_blank(text) || offsets_[static_cast<std::size_t>(line)] == -2) continue;
+      offsets_[static_cast<std::size_t>(line)] = offset;
+      std::string result;
+      if (!std::getline(output_, result)) fail("{}: fewer lines than its progress file counts", output);
+      offset += static_cast<std::int64_t>(result.size()) + 1;
+    }
+  }
+
+  // The earlier result of `line`, or nothing when it failed.
+  std::optional<nlohmann::ordered_json> find(std::int64_t line) {
+    const std::int64_t offset = offsets_[static_cast<std::size_t>(line)];
+    if (offset < 0) return std::nullopt;
+    std::lock_guard lock(mutex_);
+    output_.clear();
+    output_.seekg(offset);
+    std::string result;
+    std::getline(output_, result);
+    return nlohmann::ordered_json::parse(result);
+  }
+
+ private:
+  std::ifstream output_;
+  std::vector<std::int64_t> offsets_;  // byte offset in the output; -1: no result; -2: failed
+  std::mutex mutex_;
+};
+
+// A finished retry pass is renamed over the output in three steps, after a
+// marker file: a run killed between them completes them (the retry files
+// still there) before anything else.
+void finish_retry_commit(const std::string& output) {
+  namespace fs = std::filesystem;
+  const std::string retry = output + ".retry", marker = retry + ".commit";
+  if (!fs::exists(marker)) return;
+  const std::pair<std::string, std::string> moves[] = {{retry + ".failed.jsonl", output + ".failed.jsonl"},
+                                                       {retry, output},
+                                                       {retry + ".progress", output + ".progress"}};
+  for (const auto& [from, to] : moves) {
+    if (fs::exists(from)) fs::rename(from, to);
+  }
+  fs::remove(marker);
+}
+
+}  // namespace
+
+RegenerateReport regenerate(const RegenerateSettings& settings, const Rewriter& rewrite) {
+  finish_retry_commit(settings.output);
+  const std::int64_t lines = count_lines(settings.input);
+  const std::int64_t total = settings.limit > 0 ? std::min(settings.limit, lines) : lines;
+  RegenerateReport report = run_pass(settings, total, rewrite);
+  if (!settings.retry_failed || report.failed == 0) return report;
+
+  EarlierResults earlier(settings.input, settings.output, report.lines);
+  const Rewriter copy_or_retry = [&](const std::vector<Sample>& samples) {
+    std::vector<Outcome> outcomes(samples.size());
+    std::vector<Sample> failed;
+    std::vector<std::size_t> where;
+    for (std::size_t i = 0; i < samples.size(); ++i) {
+      if (auto record = earlier.find(samples[i].line)) {
+        outcomes[i].record = std::move(*record);
+      } else {
+        failed.push_back(samples[i]);
+        where.push_back(i);
+      }
+    }
+    if (failed.empty()) return outcomes;
+    std::vector<Outcome> retried;
+    try {
+      retried = rewrite(failed);
+    } catch (const std::exception& e) {  // the copied lines stand
+      retried.assign(failed.size(), Outcome{{}, e.what()});
+    }
+    for (std::size_t j = 0; j < where.size(); ++j) outcomes[where[j]] = std::move(retried[j]);
+    return outcomes;
+  };
+  RegenerateSettings retry = settings;
+  retry.output = settings.output + ".retry";
+  // Killed between creating its output and recording its progress, a
+  // retry leaves an empty file that is only in the way.
+  namespace fs = std::filesystem;
+  if (fs::exists(retry.output) && !fs::exists(retry.output + ".progress") && fs::file_size(retry.output) == 0) {
+    fs::remove(retry.output);
+  }
+  const RegenerateReport first = report;
+  report = run_pass(retry, first.lines, copy_or_retry);
+  util::write_file_atomic(retry.output + ".commit", "");
+  finish_retry_commit(settings.output);
+  report.resumed = first.resumed;
+  report.retried = first.failed;
+  report.seconds += first.seconds;
   return report;
 }
 

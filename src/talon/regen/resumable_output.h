@@ -25,6 +25,7 @@ class ResumableOutput {
 
   std::int64_t lines_done() const { return lines_done_; }  // input lines covered
   std::int64_t failed() const { return failed_; }          // lines in the failures file
+  std::int64_t output_bytes() const { return output_bytes_; }
 
   // The next input line's outcome: a result line, a failure line, or
   // nothing (a blank input line). Buffered until sync().

@@ -154,4 +154,12 @@ std::uint64_t Tokenizer::fingerprint() const { return impl_->fingerprint; }
 
 const std::string& Tokenizer::dir() const { return impl_->dir; }
 
+void check_tokenizer_fits(const Tokenizer& tokenizer, std::int64_t vocab_size, const std::string& source) {
+  if (vocab_size < tokenizer.vocab_size()) {
+    fail("{}: vocab_size {} is smaller than the vocabulary of the tokenizer in {} ({} ids): a tokenizer of another "
+         "model?",
+         source, vocab_size, tokenizer.dir().empty() ? "memory" : tokenizer.dir(), tokenizer.vocab_size());
+  }
+}
+
 }  // namespace talon::text

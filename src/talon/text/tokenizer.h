@@ -40,11 +40,17 @@ class Tokenizer {
                                       // all const methods are safe to call from several threads at once
 
  private:
+  friend class IncrementalEncoding;
   struct Impl;
   static Tokenizer build(std::string_view tokenizer_json, std::string_view tokenizer_config_json,
                          std::string source_name, std::string dir);
   explicit Tokenizer(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
   std::shared_ptr<const Impl> impl_;
 };
+
+// Throws unless every id `tokenizer` can produce indexes a vocabulary of
+// `vocab_size` (a target model's embedding rows); `source` names where that
+// size comes from. A tokenizer of another model fails here, before any line.
+void check_tokenizer_fits(const Tokenizer& tokenizer, std::int64_t vocab_size, const std::string& source);
 
 }  // namespace talon::text

@@ -1,0 +1,40 @@
+// Rewriting with the target in this process: every waiting turn of a group
+// of conversations generated as one batch, turn after turn, each
+// conversation keeping its KV cache and its prompt's encoding between
+// turns (eval::ContinuedGeneration, text::IncrementalEncoding), so a
+// conversation of many turns costs its length once rather than once per turn.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "talon/eval/generate.h"
+#include "talon/model/target_model.h"
+#include "talon/regen/regenerate.h"
+#include "talon/text/chat_template.h"
+#include "talon/text/tokenizer.h"
+
+namespace talon::regen {
+
+struct NativeSettings {
+  std::int64_t max_new_tokens = 4096;  // per reply
+  eval::Sampling sampling;
+  std::uint64_t seed = 0;  // line and turn pick a stream of it (mix)
+  std::optional<std::string> system_prompt;
+};
+
+// A reply ends at the template's end-of-turn token, which is not part of
+// the text. A line fails (naming the turn and the token counts) when a
+// prompt, or a prompt and its reply before its end of turn, fills the
+// target's max_position_embeddings. The target, tokenizer and template
+// must outlive the rewriter.
+Rewriter native_rewriter(const model::TargetModel& target, const text::Tokenizer& tokenizer,
+                         const text::ChatTemplate& chat_template, const NativeSettings& settings);
+
+// The random stream of `seed` for a line's turn (splitmix64's finaliser), so
+// the numbers a sample draws do not depend on the batch it ran in or on a
+// resume.
+std::uint64_t mix(std::uint64_t seed, std::int64_t line, std::int64_t turn);
+
+}  // namespace talon::regen
