@@ -9,11 +9,13 @@
 
 #include <filesystem>
 #include <functional>
+#include <set>
 
 #include "talon/eval/generate.h"
 #include "talon/eval/prompts.h"
 #include "talon/regen/conversation_rewrite.h"
 #include "talon/regen/http_client.h"
+#include "talon/regen/regenerate.h"
 #include "talon/text/chat_template.h"
 #include "talon/util/atomic_file.h"
 #include "train_fixture.h"
@@ -184,6 +186,56 @@ TEST(Regenerate, SampledTextFollowsTheSeed) {
   }
   EXPECT_EQ(outputs[0], outputs[1]);
   EXPECT_NE(outputs[1], outputs[2]);
+}
+
+// A rewriter that marks each record with `tag`, failing the lines in `fail`;
+// counts the samples it is asked for.
+regen::Rewriter tagging(const std::string& tag, std::set<std::int64_t> fail, int& asked) {
+  return [tag, fail, &asked](const std::vector<regen::Sample>& samples) {
+    std::vector<regen::Outcome> outcomes;
+    for (const regen::Sample& s : samples) {
+      ++asked;
+      if (fail.count(s.line)) {
+        outcomes.push_back({{}, "refused " + std::to_string(s.line)});
+      } else {
+        ordered_json record = s.record;
+        record["tag"] = tag;
+        outcomes.push_back({record, ""});
+      }
+    }
+    return outcomes;
+  };
+}
+
+// A retry pass renames its three files over the output after writing a
+// marker; a run killed partway through the renames (here: after the first)
+// has them completed by the next run, before it reads the output.
+TEST(Regenerate, ARetryKilledWhileRenamingIsCompletedByTheNextRun) {
+  testing::TempDir tmp;
+  const std::string input = tmp.write("in.jsonl", "{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n");
+  const std::string out = tmp.file("out.jsonl"), retry = out + ".retry";
+  int asked = 0;
+  regen::RegenerateSettings settings{input, out};
+  regen::RegenerateReport report = regen::regenerate(settings, tagging("first", {2}, asked));
+  EXPECT_EQ(report.failed, 1);
+  EXPECT_EQ(report.first_failure, "line 2: refused 2");
+  // What a finished retry leaves, made by a run into its names.
+  regen::RegenerateSettings into_retry{input, retry};
+  regen::regenerate(into_retry, tagging("second", {}, asked));
+  const std::string retried = util::read_file(retry);
+  std::filesystem::rename(retry + ".failed.jsonl", out + ".failed.jsonl");
+  util::write_file_atomic(retry + ".commit", "");
+
+  asked = 0;
+  report = regen::regenerate(settings, tagging("third", {}, asked));
+  EXPECT_EQ(asked, 0);
+  EXPECT_EQ(report.lines, 3);
+  EXPECT_EQ(report.failed, 0);
+  EXPECT_EQ(util::read_file(out), retried);
+  EXPECT_EQ(util::read_file(out + ".failed.jsonl"), "");
+  for (const std::string& left : {retry, retry + ".progress", retry + ".failed.jsonl", retry + ".commit"}) {
+    EXPECT_FALSE(std::filesystem::exists(left)) << left;
+  }
 }
 
 // A copy of the fixture's target with `edit` applied to its config.json.

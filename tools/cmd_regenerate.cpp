@@ -4,6 +4,7 @@
 // trains on the target's own distribution (docs/regenerate.md).
 #include <fmt/format.h>
 
+#include <cstdio>
 #include <optional>
 
 #include "commands.h"
@@ -130,6 +131,7 @@ void add_regenerate_command(CLI::App& app) {
                report.resumed, report.retried > 0 ? fmt::format("{} failed lines asked again, ", report.retried) : "",
                report.failed, report.failed > 0 ? fmt::format(" (see {}.failed.jsonl)", o->run.output) : "",
                o->run.output);
+    std::fflush(stdout);  // the summary before the failure, on a pipe too
     if (report.failed > 0 && !report.any_result) {
       fail("regenerate: no line succeeded; the first failure: {} (--retry-failed asks again)", report.first_failure);
     }

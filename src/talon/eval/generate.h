@@ -30,8 +30,8 @@ std::vector<Tokens> generate(const model::TargetModel& target, const std::vector
 // the tokens its conversation's cache holds (the previous prompt and the
 // reply as fed back, which the chat template renders and the tokenizer
 // encodes again, so they usually agree up to the new user turn); the cache
-// is cut back to that common prefix. A conversation's turns so cost its
-// length once, not once per turn. Replies are generate()'s for the same
+// is cut back to that common prefix. A conversation's turns so run its
+// tokens through the target once, not once per turn. Replies are generate()'s for the same
 // prompts, up to the last bits of the logits (another batch shape).
 class ContinuedGeneration {
  public:

@@ -42,14 +42,16 @@ class Dialogue {
   text::IncrementalEncoding encoding_;
 };
 
-}  // namespace
-
+// A per-(seed, line, turn) stream, so the random numbers a sample draws do
+// not depend on the batch it ran in or on a resume (splitmix64's finaliser).
 std::uint64_t mix(std::uint64_t seed, std::int64_t line, std::int64_t turn) {
   std::uint64_t z = seed + 0x9E3779B97F4A7C15ULL * static_cast<std::uint64_t>(line * 1024 + turn + 1);
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
   return z ^ (z >> 31);
 }
+
+}  // namespace
 
 Rewriter native_rewriter(const model::TargetModel& target, const text::Tokenizer& tokenizer,
                          const text::ChatTemplate& chat_template, const NativeSettings& settings) {

@@ -20,7 +20,7 @@ namespace talon::regen {
 struct NativeSettings {
   std::int64_t max_new_tokens = 4096;  // per reply
   eval::Sampling sampling;
-  std::uint64_t seed = 0;  // line and turn pick a stream of it (mix)
+  std::uint64_t seed = 0;  // each line and turn draws from its own stream of it
   std::optional<std::string> system_prompt;
 };
 
@@ -31,10 +31,5 @@ struct NativeSettings {
 // must outlive the rewriter.
 Rewriter native_rewriter(const model::TargetModel& target, const text::Tokenizer& tokenizer,
                          const text::ChatTemplate& chat_template, const NativeSettings& settings);
-
-// The random stream of `seed` for a line's turn (splitmix64's finaliser), so
-// the numbers a sample draws do not depend on the batch it ran in or on a
-// resume.
-std::uint64_t mix(std::uint64_t seed, std::int64_t line, std::int64_t turn);
 
 }  // namespace talon::regen

@@ -193,10 +193,15 @@ class EarlierResults {
  public:
   EarlierResults(const std::string& input, const std::string& output, std::int64_t lines)
       : output_(output, std::ios::binary), offsets_(static_cast<std::size_t>(lines) + 1, -1) {
-    std::ifstream failures(output + ".failed.jsonl", std::ios::binary);
+    const std::string failures_path = output + ".failed.jsonl";
+    std::ifstream failures(failures_path, std::ios::binary);
     std::string text;
-    while (std::getline(failures, text)) {
-      const std::int64_t line = nlohmann::json::parse(text).at("line").get<std::int64_t>();
+    for (std::int64_t number = 1; std::getline(failures, text); ++number) {
+      const nlohmann::json failure = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+      if (!failure.is_object() || !failure.contains("line") || !failure["line"].is_number_integer()) {
+        fail("{}:{}: expected a failure record with an integer \"line\"", failures_path, number);
+      }
+      const auto line = failure["line"].get<std::int64_t>();
       if (line >= 1 && line <= lines) offsets_[static_cast<std::size_t>(line)] = -2;
     }
     std::ifstream in(input, std::ios::binary);
