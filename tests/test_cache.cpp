@@ -327,5 +327,17 @@ TEST(Cache, AnExistingCacheKeepsItsSettingsAndData) {
   EXPECT_NE(run.out.find("--train-data-path and --train-hidden-states-path: give one"), std::string::npos) << run.out;
 }
 
+TEST(Cache, FlagsOutOfTheirRangeAreRefusedByName) {
+  for (const auto& [flag, value, range] : std::vector<std::array<std::string, 3>>{
+           {"--max-length", "0", "[2, inf)"},
+           {"--batch-size", "0", "[1, inf)"},
+           {"--tp-size", "-1", "[1, inf)"},
+           {"--collective-timeout", "0", "(0, inf)"},
+           {"--heartbeat-timeout", "0", "(0, inf)"},
+       }) {
+    testing::expect_flag_refused("cache", flag, value, range);
+  }
+}
+
 }  // namespace
 }  // namespace talon

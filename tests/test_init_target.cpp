@@ -123,5 +123,9 @@ TEST(InitTarget, InvalidConfigIsAnError) {
   EXPECT_NE(run.status, 0) << run.out;
 }
 
+TEST(InitTarget, ANegativeSeedIsRefused) {
+  testing::expect_flag_refused("init-target", "--seed", "-1", "[0, 18446744073709551615]");
+}
+
 }  // namespace
 }  // namespace talon

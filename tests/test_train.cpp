@@ -284,5 +284,43 @@ TEST(Train, MismatchesAreRefusedBeforeAnyCompute) {
   EXPECT_NE(run.out.find("max_length is 64 but this run uses 192"), std::string::npos) << run.out;
 }
 
+// Every numeric flag has a range, checked before anything runs; these were
+// accepted before: a negative norm (gradient ascent), --max-steps 0 (the
+// whole schedule ran), a negative seed (stored as 2^64-1), ...
+TEST(Train, FlagsOutOfTheirRangeAreRefusedByName) {
+  for (const auto& [flag, value, range] : std::vector<std::array<std::string, 3>>{
+           {"--max-grad-norm", "-1", "[0, inf)"},
+           {"--max-grad-norm", "nan", "[0, inf)"},
+           {"--max-steps", "0", "[1, inf)"},
+           {"--max-steps", "-3", "[1, inf)"},
+           {"--save-interval", "-1", "[0, inf)"},
+           {"--keep-last", "-1", "[0, inf)"},
+           {"--eval-interval", "-5", "[0, inf)"},
+           {"--max-bad-steps", "0", "[1, inf)"},
+           {"--seed", "-1", "[0, 18446744073709551615]"},
+           {"--seed", "18446744073709551616", "[0, 18446744073709551615]"},
+           {"--learning-rate", "-1e-4", "[0, inf)"},
+           {"--warmup-ratio", "1.5", "[0, 1]"},
+       }) {
+    testing::expect_flag_refused("train", flag, value, range);
+  }
+}
+
+// --max-grad-norm 0 means no clipping (Hugging Face Trainer's meaning): the
+// same weights as a norm no gradient reaches; it used to zero every gradient.
+TEST(Train, MaxGradNormZeroTurnsClippingOff) {
+  Fixture f(4);
+  const std::string off = f.tmp.file("off"), huge = f.tmp.file("huge"), clipped = f.tmp.file("clipped");
+  ASSERT_EQ(run_talon(f.args(off, "--max-steps 2 --max-grad-norm 0")).status, 0);
+  ASSERT_EQ(run_talon(f.args(huge, "--max-steps 2 --max-grad-norm 1e30")).status, 0);
+  ASSERT_EQ(run_talon(f.args(clipped, "--max-steps 2 --max-grad-norm 1e-3")).status, 0);
+  const std::string weights = util::read_file(final_checkpoint(off) + "/model.safetensors");
+  EXPECT_TRUE(weights == util::read_file(final_checkpoint(huge) + "/model.safetensors"));
+  EXPECT_FALSE(weights == util::read_file(final_checkpoint(clipped) + "/model.safetensors"));
+  std::vector<json> records = train_records(off);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_GT(records[0]["grad_norm"].get<double>(), 1e-3);  // so the clipped run did clip
+}
+
 }  // namespace
 }  // namespace talon
