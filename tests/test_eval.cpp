@@ -89,22 +89,11 @@ TEST(Eval, FlagsOutOfTheirRangeAreRefusedByName) {
   }
 }
 
-// A target made from the tiny example config with `changes` applied.
-std::string make_target(const Fixture& f, const std::string& name, const json& changes) {
-  json config = json::parse(util::read_file(std::string(TALON_SOURCE_DIR) + "/examples/tiny-target-config.json"));
-  config.merge_patch(changes);
-  const std::string dir = f.tmp.file(name);
-  auto init = run_talon(fmt::format("init-target --config {} --tokenizer {} --output-dir {} --seed 1",
-                                    f.tmp.write(name + ".json", config.dump()), testing::kLlamaTokenizerDir, dir));
-  EXPECT_EQ(init.status, 0) << init.out;
-  return dir;
-}
-
 // A draft trained for a narrower target used to die in libtorch with a shape
 // error and a backtrace; now `talon train`'s checks refuse it by name.
 TEST(Eval, ADraftOfAnotherTargetIsRefusedByName) {
   Fixture f(2);
-  const std::string narrow = make_target(f, "narrow", {{"hidden_size", 32}});
+  const std::string narrow = f.make_target("narrow", {{"hidden_size", 32}});
   json draft = json::parse(util::read_file(f.draft_config));
   draft["hidden_size"] = 32;
   const std::string out = f.tmp.file("train");
@@ -131,7 +120,7 @@ TEST(Eval, PromptAndGenerationMustFitTheTargetsPositions) {
   const std::string out = f.tmp.file("train");
   auto trained = run_talon(f.args(out, "--max-steps 1"));
   ASSERT_EQ(trained.status, 0) << trained.out;
-  const std::string short_target = make_target(f, "short", {{"max_position_embeddings", 160}});
+  const std::string short_target = f.make_target("short", {{"max_position_embeddings", 160}});
   const std::string prompts = f.tmp.write("prompts.jsonl", R"({"messages": [{"role": "user", "content": "Hi"}]})"
                                                            "\n");
   auto eval = [&](int max_new_tokens) {

@@ -217,6 +217,8 @@ Trainer::Run::Run(TrainOptions o, parallel::ProcessGroups& g)
     eval_data = open_shared_dataset(groups, options.eval_data_path, options.output_dir + "/prepared/eval",
                                     prepare_settings(options, draft_config), provenance);
   }
+  check_fits_target_positions(train_data, target_config, options.target_model_path);
+  if (eval_data) check_fits_target_positions(*eval_data, target_config, options.target_model_path);
   const at::Tensor head = draft_head(options, draft, vocab, device);
   if (target) {
     features = eval_features = std::make_shared<OnlineFeatures>(*target, aux_layers, vocab, head);
