@@ -164,7 +164,7 @@ TEST_F(PrepareTest, NoUsableSamplesNamesEachCauseAndItsFirstLine) {
   };
   const std::vector<std::string> causes = {"without an assistant turn", "with only system messages",
                                            "whose assistant tokens all lie beyond --max-length 192",
-                                           "whose assistant replies are empty (no token with a next one to predict)"};
+                                           "whose assistant replies are empty"};
   std::string in = write("in.jsonl", lines);
   auto o = options({in}, "out");
   o.max_length = 192;

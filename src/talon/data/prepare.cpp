@@ -105,7 +105,7 @@ std::vector<std::string> PrepareReport::unused_lines(std::int64_t max_length) co
       "with only system messages",
       "without an assistant turn",
       fmt::format("whose assistant tokens all lie beyond --max-length {}", max_length),
-      "whose assistant replies are empty (no token with a next one to predict)",
+      "whose assistant replies are empty",
   };
   std::vector<std::string> out;
   for (std::size_t c = 0; c < kDropCauses; ++c) {
@@ -170,14 +170,14 @@ PrepareReport prepare_dataset(const PrepareOptions& options) {
     auto flush = [&] {
       std::vector<LineResult> results = process_chunk(chunk, builder, threads);
       for (std::size_t i = 0; i < chunk.size(); ++i) {
-        const std::string where = fmt::format("{}:{}", file.path(), chunk[i].number);
+        auto where = [&] { return fmt::format("{}:{}", file.path(), chunk[i].number); };
         if (const auto* reason = std::get_if<std::string>(&results[i])) {
-          if (!options.skip_invalid) fail("{}: {}", where, *reason);
-          report.invalid.add(where + ": " + *reason);
+          if (!options.skip_invalid) fail("{}: {}", where(), *reason);
+          report.invalid.add(where() + ": " + *reason);
           continue;
         }
         if (const auto* cause = std::get_if<DropCause>(&results[i])) {
-          report.dropped[static_cast<std::size_t>(*cause)].add(where);
+          report.dropped[static_cast<std::size_t>(*cause)].add(where());
           continue;
         }
         const auto& sample = std::get<TokenizedSample>(results[i]);

@@ -32,7 +32,7 @@ enum class DropCause {
   OnlySystemMessages,
   NoAssistantTurn,
   PastMaxLength,  // every assistant token lies beyond max_length
-  EmptyReplies,   // the assistant turns hold no token with a successor to predict
+  EmptyReplies,   // an empty last reply supervises only the final token, which has no next one
 };
 inline constexpr std::size_t kDropCauses = 4;
 
