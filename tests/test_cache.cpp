@@ -347,5 +347,33 @@ TEST(Cache, ASecondRunOnTheSameCacheFailsAtOnce) {
   EXPECT_EQ(left, std::vector<std::string>{".talon.lock"});
 }
 
+TEST(Cache, FlagsOutOfTheirRangeAreRefusedByName) {
+  for (const auto& [flag, value, range] : std::vector<std::array<std::string, 3>>{
+           {"--max-length", "0", "[2, inf)"},
+           {"--batch-size", "0", "[1, inf)"},
+           {"--tp-size", "-1", "[1, inf)"},
+           {"--collective-timeout", "0", "(0, inf)"},
+           {"--heartbeat-timeout", "0", "(0, inf)"},
+       }) {
+    testing::expect_flag_refused("cache", flag, value, range);
+  }
+}
+
+// Samples longer than the target's max_position_embeddings are refused
+// before any shard is written, naming --max-length (as `talon train` does).
+TEST(Cache, SamplesMustFitTheTargetsPositions) {
+  CacheFixture f;
+  const std::string short_target = f.make_target("short", {{"max_position_embeddings", 100}});
+  std::string args = f.cache_args(f.tmp.file("cache"));
+  args.replace(args.find(f.target), f.target.size(), short_target);
+  auto run = run_talon(args);
+  EXPECT_EQ(run.status, 1) << run.out;
+  EXPECT_NE(run.out.find("more than the max_position_embeddings 100 of the target " + short_target +
+                         ": lower --max-length (now 192) to at most 100"),
+            std::string::npos)
+      << run.out;
+  EXPECT_FALSE(fs::exists(f.tmp.file("cache/index.json")));
+}
+
 }  // namespace
 }  // namespace talon

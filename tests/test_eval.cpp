@@ -76,5 +76,78 @@ TEST(Eval, APromptWithoutAUserTurnIsNamed) {
   EXPECT_NE(run.out.find(prompts + ":2: the conversation has no user turn"), std::string::npos) << run.out;
 }
 
+TEST(Eval, FlagsOutOfTheirRangeAreRefusedByName) {
+  for (const auto& [flag, value, range] : std::vector<std::array<std::string, 3>>{
+           {"--max-new-tokens", "0", "[1, inf)"},
+           {"--num-prompts", "-1", "[0, inf)"},
+           {"--speculative-num-steps", "0", "[1, inf)"},
+           {"--speculative-eagle-topk", "0", "[1, inf)"},
+           {"--speculative-num-draft-tokens", "1", "[2, inf)"},
+           {"--batch-size", "0", "[1, inf)"},
+       }) {
+    testing::expect_flag_refused("eval", flag, value, range);
+  }
+}
+
+// A draft trained for a narrower target used to die in libtorch with a shape
+// error and a backtrace; now `talon train`'s checks refuse it by name.
+TEST(Eval, ADraftOfAnotherTargetIsRefusedByName) {
+  Fixture f(2);
+  const std::string narrow = f.make_target("narrow", {{"hidden_size", 32}});
+  json draft = json::parse(util::read_file(f.draft_config));
+  draft["hidden_size"] = 32;
+  const std::string out = f.tmp.file("train");
+  std::string args = f.args(out, "--max-steps 1");
+  args.replace(args.find(f.target), f.target.size(), narrow);
+  args.replace(args.find(f.draft_config), f.draft_config.size(), f.tmp.write("narrow_draft.json", draft.dump()));
+  auto trained = run_talon(args);
+  ASSERT_EQ(trained.status, 0) << trained.out;
+  const std::string checkpoint = testing::final_checkpoint(out);
+  auto run = run_talon(fmt::format("eval --target-model-path {} --draft-model-path {} --data-path {}", f.target,
+                                   checkpoint, f.data));
+  EXPECT_EQ(run.status, 1) << run.out;
+  EXPECT_NE(run.out.find(fmt::format("talon: error: draft {}/config.json against target {}: hidden_size 32 but the "
+                                     "target's is 64",
+                                     checkpoint, f.target)),
+            std::string::npos)
+      << run.out;
+}
+
+// A prompt and --max-new-tokens must fit the target's max_position_embeddings:
+// exactly at the limit runs, one more is refused naming the line.
+TEST(Eval, PromptAndGenerationMustFitTheTargetsPositions) {
+  Fixture f(2);
+  const std::string out = f.tmp.file("train");
+  auto trained = run_talon(f.args(out, "--max-steps 1"));
+  ASSERT_EQ(trained.status, 0) << trained.out;
+  const std::string short_target = f.make_target("short", {{"max_position_embeddings", 160}});
+  const std::string prompts = f.tmp.write("prompts.jsonl", R"({"messages": [{"role": "user", "content": "Hi"}]})"
+                                                           "\n");
+  auto eval = [&](int max_new_tokens) {
+    return run_talon(fmt::format("eval --target-model-path {} --draft-model-path {} --data-path {} --max-new-tokens {}",
+                                 short_target, testing::final_checkpoint(out), prompts, max_new_tokens));
+  };
+  auto all = eval(160);
+  EXPECT_EQ(all.status, 1) << all.out;
+  EXPECT_NE(all.out.find("--max-new-tokens 160 leaves no room for a prompt: the target's max_position_embeddings is 160"),
+            std::string::npos)
+      << all.out;
+  auto over = eval(159);
+  EXPECT_EQ(over.status, 1) << over.out;
+  const std::string head = prompts + ":1: the prompt's ";
+  const std::size_t at = over.out.find(head);
+  ASSERT_NE(at, std::string::npos) << over.out;
+  const int prompt_tokens = std::stoi(over.out.substr(at + head.size()));
+  ASSERT_LT(prompt_tokens, 150);
+  EXPECT_NE(over.out.find(fmt::format("the prompt's {} tokens and --max-new-tokens 159 need {} positions, more than "
+                                      "the target's max_position_embeddings 160",
+                                      prompt_tokens, prompt_tokens + 159)),
+            std::string::npos)
+      << over.out;
+  EXPECT_EQ(eval(161 - prompt_tokens).status, 1);
+  auto fits = eval(160 - prompt_tokens);
+  EXPECT_EQ(fits.status, 0) << fits.out;
+}
+
 }  // namespace
 }  // namespace talon

@@ -153,5 +153,9 @@ TEST(InitTarget, ReplacesOnlyItsOwnEarlierOutput) {
   EXPECT_EQ(util::read_file(file), "mine");
 }
 
+TEST(InitTarget, ANegativeSeedIsRefused) {
+  testing::expect_flag_refused("init-target", "--seed", "-1", "[0, 18446744073709551615]");
+}
+
 }  // namespace
 }  // namespace talon

@@ -267,5 +267,17 @@ TEST(ParallelTrain, BadLayoutsAreRefused) {
          f.tmp.write("odd.json", draft.dump()));
 }
 
+TEST(ParallelTrain, LaunchFlagsOutOfTheirRangeAreRefusedByName) {
+  for (const auto& [flag, value, range] : std::vector<std::array<std::string, 3>>{
+           {"--nproc-per-node", "0", "[1, inf)"},
+           {"--nnodes", "0", "[1, inf)"},
+           {"--node-rank", "-1", "[0, inf)"},
+           {"--master-port", "70000", "[0, 65535]"},
+           {"--grace-period", "-1", "[0, inf)"},
+       }) {
+    testing::expect_flag_refused("launch", flag, value, range);
+  }
+}
+
 }  // namespace
 }  // namespace talon

@@ -131,7 +131,7 @@ TEST_F(PrepareTest, BadLinesNameFileLineAndReason) {
     auto o = options({in}, "out");
     o.skip_invalid = true;
     data::PrepareReport r = data::prepare_dataset(o);
-    EXPECT_EQ(r.skipped_invalid, 1u);
+    EXPECT_EQ(r.invalid.count, 1u);
     EXPECT_EQ(r.samples, 2u);
     fs::remove_all(dir_ / "out");
   }
@@ -142,10 +142,49 @@ TEST_F(PrepareTest, SamplesWithoutSupervisedTokensAreDroppedAndReported) {
   auto o = options({in}, "out");
   data::PrepareReport r = data::prepare_dataset(o);
   EXPECT_EQ(r.samples, 1u);
-  EXPECT_EQ(r.dropped_unsupervised, 1u);
-  ASSERT_EQ(r.dropped_examples.size(), 1u);
-  EXPECT_EQ(r.dropped_examples[0], in + ":2");
+  EXPECT_EQ(r.dropped_unsupervised(), 1u);
+  EXPECT_EQ(r.dropped[static_cast<std::size_t>(data::DropCause::NoAssistantTurn)].first, in + ":2");
+  EXPECT_EQ(r.unused_lines(512), std::vector<std::string>{"1 without an assistant turn (first " + in + ":2)"});
   EXPECT_EQ(data::PreparedDataset::open(o.output_dir).header()["stats"]["dropped_unsupervised"], 1);
+}
+
+// A run without a usable sample says why, cause by cause, with the count and
+// the first file:line of each.
+TEST_F(PrepareTest, NoUsableSamplesNamesEachCauseAndItsFirstLine) {
+  std::string long_question;
+  for (int i = 0; i < 60; ++i) long_question += "the cat sat on the mat ";  // ~360 tokens
+  const std::vector<std::string> lines = {
+      R"({"messages": [{"role": "user", "content": "no answer"}]})",
+      R"({"messages": [{"role": "system", "content": "only me"}]})",
+      R"({"messages": [{"role": "user", "content": ")" + long_question + R"("}, {"role": "assistant", "content": "ok"}]})",
+      R"({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": ""}]})",
+      R"({"conversations": [{"from": "human", "value": "still no answer"}]})",
+      "{not json",
+      R"({"messages": [{"role": "system", "content": "a"}, {"role": "system", "content": "b"}]})",
+  };
+  const std::vector<std::string> causes = {"without an assistant turn", "with only system messages",
+                                           "whose assistant tokens all lie beyond --max-length 192",
+                                           "whose assistant replies are empty"};
+  std::string in = write("in.jsonl", lines);
+  auto o = options({in}, "out");
+  o.max_length = 192;
+  o.skip_invalid = true;
+  const std::string message = talon::testing::error_of([&] { data::prepare_dataset(o); });
+  for (const std::string& part :
+       {std::string("no usable samples in the input (7 lines read): "), "2 " + causes[0] + " (first " + in + ":1)",
+        "2 " + causes[1] + " (first " + in + ":2)", "1 " + causes[2] + " (first " + in + ":3)",
+        "1 " + causes[3] + " (first " + in + ":4)", "1 skipped as invalid (first " + in + ":6: malformed JSON"}) {
+    EXPECT_NE(message.find(part), std::string::npos) << "\"" << part << "\" not in: " << message;
+  }
+  for (std::size_t i = 0; i < causes.size(); ++i) {  // each line alone: that cause alone
+    const std::string one = write("one.jsonl", {lines[i]});
+    auto single = options({one}, "single");
+    single.max_length = 192;
+    EXPECT_EQ(talon::testing::error_of([&] { data::prepare_dataset(single); }),
+              "no usable samples in the input (1 lines read): 1 " + causes[i] + " (first " + one + ":1)");
+  }
+  EXPECT_EQ(talon::testing::error_of([&] { data::prepare_dataset(options({write("blank.jsonl", {"", " "})}, "b")); }),
+            "no usable samples in the input (0 lines read): it holds no non-blank line");
 }
 
 TEST_F(PrepareTest, CorruptedDatasetIsRefusedOnOpen) {
@@ -203,5 +242,16 @@ TEST_F(PrepareTest, OutputDirHoldingAnythingElseIsRefusedAndKept) {
   EXPECT_EQ(util::read_file(file), "mine");
   for (const fs::directory_entry& entry : fs::directory_iterator(dir_)) {  // no temporaries left
     EXPECT_EQ(entry.path().filename().string().find(".tmp."), std::string::npos) << entry.path();
+  }
+}
+
+TEST(PrepareFlags, OutOfTheirRangeAreRefusedByName) {
+  for (const auto& [flag, value, range] : std::vector<std::array<std::string, 3>>{
+           {"--vocab-size", "0", "[1, inf)"},
+           {"--max-length", "0", "[2, inf)"},
+           {"--draft-vocab-size", "-1", "[1, inf)"},
+           {"--num-threads", "-1", "[0, inf)"},
+       }) {
+    talon::testing::expect_flag_refused("prepare", flag, value, range);
   }
 }

@@ -404,5 +404,24 @@ TEST(ContinuedGeneration, CutsTheCacheBackWherePromptsDepart) {
             std::string::npos);
 }
 
+
+TEST(Regenerate, FlagsOutOfTheirRangeAreRefusedByName) {
+  for (const auto& [flag, value, range] : std::vector<std::array<std::string, 3>>{
+           {"--max-new-tokens", "0", "[1, inf)"},
+           {"--temperature", "-0.5", "[0, 100]"},
+           {"--top-p", "0", "(0, 1]"},
+           {"--top-p", "1.5", "(0, 1]"},
+           {"--seed", "-1", "[0, 18446744073709551615]"},
+           {"--num-samples", "-1", "[0, inf)"},
+           {"--batch-size", "0", "[1, inf)"},
+           {"--concurrency", "0", "[1, inf)"},
+           {"--request-timeout", "0", "(0, inf)"},
+           {"--max-retries", "-1", "[0, inf)"},
+           {"--retry-backoff", "-1", "[0, inf)"},
+       }) {
+    testing::expect_flag_refused("regenerate", flag, value, range);
+  }
+}
+
 }  // namespace
 }  // namespace talon

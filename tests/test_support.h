@@ -12,6 +12,7 @@
 
 #include <stdlib.h>
 
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -177,6 +178,16 @@ inline CommandResult run_talon(const std::string& args, const std::string& input
   }
   std::filesystem::remove(stdin_path);
   return run;
+}
+
+// `talon <command> <flag> <value>` stops before doing anything, with a
+// message that names the flag and its range (tools/flag_range.h).
+inline void expect_flag_refused(const std::string& command, const std::string& flag, const std::string& value,
+                                const std::string& range) {
+  const CommandResult run = run_talon(command + " " + flag + " " + value);
+  EXPECT_NE(run.status, 0) << command << " " << flag << " " << value << ": " << run.out;
+  const std::string message = flag + ": " + value + " is not in " + range;
+  EXPECT_NE(run.out.find(message), std::string::npos) << "\"" << message << "\" not in: " << run.out;
 }
 #endif
 

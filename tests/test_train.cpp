@@ -355,5 +355,61 @@ TEST(Train, MismatchesAreRefusedBeforeAnyCompute) {
   EXPECT_NE(run.out.find("max_length is 64 but this run uses 192"), std::string::npos) << run.out;
 }
 
+// Every numeric flag has a range, checked before anything runs; these were
+// accepted before: a negative norm (gradient ascent), --max-steps 0 (the
+// whole schedule ran), a negative seed (stored as 2^64-1), ...
+TEST(Train, FlagsOutOfTheirRangeAreRefusedByName) {
+  for (const auto& [flag, value, range] : std::vector<std::array<std::string, 3>>{
+           {"--max-grad-norm", "-1", "[0, inf)"},
+           {"--max-grad-norm", "nan", "[0, inf)"},
+           {"--max-steps", "0", "[1, inf)"},
+           {"--max-steps", "-3", "[1, inf)"},
+           {"--save-interval", "-1", "[0, inf)"},
+           {"--keep-last", "-1", "[0, inf)"},
+           {"--eval-interval", "-5", "[0, inf)"},
+           {"--max-bad-steps", "0", "[1, inf)"},
+           {"--seed", "-1", "[0, 18446744073709551615]"},
+           {"--seed", "18446744073709551616", "[0, 18446744073709551615]"},
+           {"--learning-rate", "-1e-4", "[0, inf)"},
+           {"--warmup-ratio", "1.5", "[0, 1]"},
+       }) {
+    testing::expect_flag_refused("train", flag, value, range);
+  }
+}
+
+// --max-grad-norm 0 means no clipping (Hugging Face Trainer's meaning): the
+// same weights as a norm no gradient reaches; it used to zero every gradient,
+// so the weights never moved.
+TEST(Train, MaxGradNormZeroTurnsClippingOff) {
+  Fixture f(4);
+  const std::string off = f.tmp.file("off"), huge = f.tmp.file("huge");
+  ASSERT_EQ(run_talon(f.args(off, "--max-steps 2 --max-grad-norm 0")).status, 0);
+  ASSERT_EQ(run_talon(f.args(huge, "--max-steps 2 --max-grad-norm 1e30")).status, 0);
+  EXPECT_TRUE(util::read_file(final_checkpoint(off) + "/model.safetensors") ==
+              util::read_file(final_checkpoint(huge) + "/model.safetensors"));
+  for (const json& r : train_records(off)) EXPECT_GT(r["grad_norm"].get<double>(), 0);
+}
+
+// Samples longer than the target's max_position_embeddings are refused,
+// naming --max-length, before any step; within it the run trains.
+TEST(Train, SamplesMustFitTheTargetsPositions) {
+  Fixture f(4);
+  f.epochs = 1;
+  std::string args = f.args(f.tmp.file("long"), "--max-steps 1");
+  const std::string short_target = f.make_target("short", {{"max_position_embeddings", 100}});
+  args.replace(args.find(f.target), f.target.size(), short_target);
+  auto run = run_talon(args);
+  EXPECT_EQ(run.status, 1) << run.out;
+  EXPECT_NE(run.out.find("tokens, more than the max_position_embeddings 100 of the target " + short_target +
+                         ": lower --max-length (now 192) to at most 100"),
+            std::string::npos)
+      << run.out;
+  EXPECT_FALSE(std::filesystem::exists(f.tmp.file("long/metrics.jsonl"))) << run.out;
+  args.replace(args.find("--max-length 192"), 16, "--max-length 100");
+  args.replace(args.find(f.tmp.file("long")), f.tmp.file("long").size(), f.tmp.file("fits"));
+  run = run_talon(args);
+  EXPECT_EQ(run.status, 0) << run.out;
+}
+
 }  // namespace
 }  // namespace talon

@@ -52,6 +52,18 @@ struct Fixture {
     data = tmp.write("train.jsonl", first_conversations(conversations));
   }
 
+  // Another target: the tiny example config with `changes` applied.
+  std::string make_target(const std::string& name, const nlohmann::json& changes) const {
+    nlohmann::json config =
+        nlohmann::json::parse(util::read_file(std::string(TALON_SOURCE_DIR) + "/examples/tiny-target-config.json"));
+    config.merge_patch(changes);
+    const std::string dir = tmp.file(name);
+    auto init = run_talon(fmt::format("init-target --config {} --tokenizer {} --output-dir {} --seed 1",
+                                      tmp.write(name + ".json", config.dump()), kLlamaTokenizerDir, dir));
+    EXPECT_EQ(init.status, 0) << init.out;
+    return dir;
+  }
+
   std::string args(const std::string& out, const std::string& extra = "", const std::string& lr = "1e-3") const {
     return train_args("--train-data-path " + data, out, extra, lr);
   }

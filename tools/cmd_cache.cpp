@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "commands.h"
+#include "flag_range.h"
 #include "rank_runner.h"
 #include "talon/data/hidden_state_cache.h"
 #include "talon/train/cache_builder.h"
@@ -85,21 +86,24 @@ void add_cache_command(CLI::App& app) {
       ->check(CLI::ExistingPath);
   cmd->add_option("--chat-template", o->data.chat_template, "Template name or .json file")->default_val("llama3");
   cmd->add_option("--system-prompt", *system_prompt, "System prompt for conversations without one ('' for none)");
-  cmd->add_option("--max-length", o->data.max_length, "Tokens kept per sample")->capture_default_str();
-  cmd->add_option("--output-dir", o->output_dir,
-                  "The cache directory (a rerun continues an unfinished one; locked while the run lasts)");
+  cmd->add_option("--max-length", o->data.max_length, "Tokens kept per sample")
+      ->check(flag_range("[2, inf)"))
+      ->capture_default_str();
+  cmd->add_option("--output-dir", o->output_dir, "The cache directory (a rerun continues an unfinished one; locked while the run lasts)");
   cmd->add_option("--dtype", *dtype, "Stored hidden states: bf16 or fp32")
       ->check(CLI::IsMember({"bf16", "fp32"}))
       ->capture_default_str();
   cmd->add_option("--shard-size", *shard_size, "Tensor bytes per shard file, at most (K, M, G suffixes)")
       ->capture_default_str();
-  cmd->add_option("--batch-size", o->batch_size, "Samples per target forward pass")->capture_default_str();
+  cmd->add_option("--batch-size", o->batch_size, "Samples per target forward pass")
+      ->check(flag_range("[1, inf)"))
+      ->capture_default_str();
   cmd->add_option("--device", o->device, "cpu or cuda (each rank takes the GPU of its LOCAL_RANK)")
       ->check(CLI::IsMember({"cpu", "cuda"}))
       ->capture_default_str();
   cmd->add_option("--tp-size", *tp_size,
                   "Target tensor-parallel size; the world / this target copies take disjoint shards")
-      ->check(CLI::PositiveNumber)
+      ->check(flag_range("[1, inf)"))
       ->capture_default_str();
   add_collective_flags(*cmd, *connect);
   cmd->add_option("--verify", *verify_dir, "Check every checksum of the cache in DIR, and nothing else")

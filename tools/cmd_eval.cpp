@@ -8,9 +8,11 @@
 #include <optional>
 
 #include "commands.h"
+#include "flag_range.h"
 #include "talon/data/vocab_mapping.h"
 #include "talon/eval/acceptance.h"
 #include "talon/eval/prompts.h"
+#include "talon/io/hf_config.h"
 #include "talon/model/draft_checkpoint.h"
 #include "talon/train/device.h"
 #include "talon/util/atomic_file.h"
@@ -59,21 +61,24 @@ void add_eval_command(CLI::App& app) {
       ->check(CLI::ExistingFile);
   cmd->add_option("--chat-template", o->chat_template, "Template name or .json file")->capture_default_str();
   cmd->add_option("--system-prompt", o->system_prompt, "System prompt for conversations without one ('' for none)");
-  cmd->add_option("--num-prompts", o->num_prompts, "Use the first N prompts (0: all)")->capture_default_str();
+  cmd->add_option("--num-prompts", o->num_prompts, "Use the first N prompts (0: all)")
+      ->check(flag_range("[0, inf)"))
+      ->capture_default_str();
   cmd->add_option("--max-new-tokens", o->max_new_tokens, "Tokens generated per prompt, at most")
-      ->check(CLI::PositiveNumber)
+      ->check(flag_range("[1, inf)"))
       ->capture_default_str();
   cmd->add_option("--speculative-num-steps", o->tree.num_steps, "Draft steps per verification: the tree's depth")
-      ->check(CLI::PositiveNumber)
+      ->check(flag_range("[1, inf)"))
       ->capture_default_str();
   cmd->add_option("--speculative-eagle-topk", o->tree.topk, "Branches kept per draft step (1: chain drafting)")
-      ->check(CLI::PositiveNumber)
+      ->check(flag_range("[1, inf)"))
       ->capture_default_str();
   cmd->add_option("--speculative-num-draft-tokens", o->num_draft_tokens,
                   "Tokens the target verifies per step, the last verified one included (default with topk 1: "
-                  "num-steps + 1)");
+                  "num-steps + 1)")
+      ->check(flag_range("[2, inf)"));
   cmd->add_option("--batch-size", o->batch_size, "Prompts decoded together")
-      ->check(CLI::PositiveNumber)
+      ->check(flag_range("[1, inf)"))
       ->capture_default_str();
   cmd->add_option("--device", o->device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
   cmd->add_option("--output", o->output, "Also write the figures as JSON to this file");
@@ -84,6 +89,17 @@ void add_eval_command(CLI::App& app) {
     }
     o->tree.num_draft_tokens = o->num_draft_tokens.value_or(o->tree.num_steps + 1);
     o->tree.check();
+    // Configs and prompts are checked before any weights load.
+    const io::TargetConfig target_config = io::load_target_config(o->target_model_path);
+    const std::string draft_config = o->draft_model_path + "/config.json";
+    io::check_draft_fits_target(io::load_draft_config(draft_config), target_config,
+                                fmt::format("draft {} against target {}", draft_config, o->target_model_path));
+    const text::Tokenizer tokenizer = text::Tokenizer::load(o->target_model_path);
+    text::check_tokenizer_fits(tokenizer, target_config.vocab_size, o->target_model_path + "/config.json");
+    const text::ChatTemplate chat_template = text::resolve_template(o->chat_template);
+    const auto prompts = eval::load_prompts(o->data_path, tokenizer, chat_template, o->system_prompt, o->num_prompts,
+                                            {o->max_new_tokens, target_config.max_position_embeddings});
+
     const at::Device device = train::parse_device(o->device, 0);
     const at::ScalarType dtype = train::compute_dtype(device);
     const model::TargetModel target = model::TargetModel::load(o->target_model_path, device, dtype);
@@ -97,10 +113,6 @@ void add_eval_command(CLI::App& app) {
     const std::array<int, 3> aux =
         io::aux_layer_ids(checkpoint.config, static_cast<int>(target.config().num_hidden_layers));
 
-    const text::Tokenizer tokenizer = text::Tokenizer::load(o->target_model_path);
-    text::check_tokenizer_fits(tokenizer, target.config().vocab_size, o->target_model_path + "/config.json");
-    const text::ChatTemplate chat_template = text::resolve_template(o->chat_template);
-    const auto prompts = eval::load_prompts(o->data_path, tokenizer, chat_template, o->system_prompt, o->num_prompts);
     const eval::GenerationLimits limits{o->max_new_tokens, {eval::end_of_turn_id(tokenizer, chat_template)}};
     const eval::AcceptanceReport report =
         eval::measure_acceptance(target, draft, d2t, aux, prompts, o->tree, limits, o->batch_size);

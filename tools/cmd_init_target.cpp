@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "flag_range.h"
 #include "talon/io/hf_config.h"
 #include "talon/io/safetensors.h"
 #include "talon/model/target_weights.h"
@@ -85,6 +86,7 @@ void add_init_target_command(CLI::App& app) {
                   "Directory to write: absent, empty, or an earlier init-target output, replaced atomically")
       ->required();
   cmd->add_option("--seed", options->seed, "Random seed; the same seed gives byte-identical files")
+      ->check(flag_range("[0, 18446744073709551615]"))
       ->capture_default_str();
   cmd->add_option("--dtype", options->dtype, "Weight dtype on disk (also written as torch_dtype)")
       ->check(CLI::IsMember({"bf16", "fp32"}))

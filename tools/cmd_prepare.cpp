@@ -1,10 +1,10 @@
 // talon prepare: conversations (JSONL) -> tokenized dataset + vocab mapping.
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include <optional>
 
 #include "commands.h"
+#include "flag_range.h"
 #include "talon/data/prepare.h"
 #include "talon/io/hf_config.h"
 
@@ -29,16 +29,22 @@ void add_prepare_command(CLI::App& app) {
                                   "Tokenizer directory (tokenizer.json), when no target model is given");
   model_opt->excludes(tok_opt);
   cmd->add_option("--vocab-size", options->vocab_size,
-                  "Target vocabulary size (length of t2d); default: config.json, else the tokenizer's");
+                  "Target vocabulary size (length of t2d); default: config.json, else the tokenizer's")
+      ->check(flag_range("[1, inf)"));
   cmd->add_option("--chat-template", options->chat_template, "Template name (see docs/chat_templates.md) or .json file")
       ->required();
   cmd->add_option("--max-length", options->max_length, "Keep the first N tokens of each sample")
+      ->check(flag_range("[2, inf)"))
       ->capture_default_str();
-  cmd->add_option("--draft-vocab-size", options->draft_vocab_size, "Draft vocabulary size Vd")->capture_default_str();
+  cmd->add_option("--draft-vocab-size", options->draft_vocab_size, "Draft vocabulary size Vd")
+      ->check(flag_range("[1, inf)"))
+      ->capture_default_str();
   cmd->add_option("--system-prompt", *system_prompt,
                   "System prompt for conversations without one ('' for none; default: the template's)");
   cmd->add_flag("--skip-invalid", options->skip_invalid, "Skip and count malformed lines instead of stopping");
-  cmd->add_option("--num-threads", options->num_threads, "Worker threads (0 = all cores)")->capture_default_str();
+  cmd->add_option("--num-threads", options->num_threads, "Worker threads (0 = all cores)")
+      ->check(flag_range("[0, inf)"))
+      ->capture_default_str();
   cmd->add_flag("--quiet", *quiet, "No progress bar");
 
   cmd->callback([=] {
@@ -57,9 +63,8 @@ void add_prepare_command(CLI::App& app) {
     fmt::print("prepared {} samples from {} lines -> {}\n", r.samples, r.lines, opts.output_dir);
     fmt::print("  tokens {} ({} in the loss, {:.1f}%)\n", r.tokens, r.supervised_tokens, share);
     fmt::print("  truncated to {} tokens: {}\n", opts.max_length, r.truncated);
-    fmt::print("  skipped invalid lines: {}\n", r.skipped_invalid);
-    fmt::print("  dropped, no supervised token after truncation: {}{}\n", r.dropped_unsupervised,
-               r.dropped_examples.empty() ? "" : fmt::format(" (e.g. {})", fmt::join(r.dropped_examples, ", ")));
+    fmt::print("  lines without a sample: {}\n", r.invalid.count + r.dropped_unsupervised());
+    for (const std::string& kind : r.unused_lines(opts.max_length)) fmt::print("    {}\n", kind);
     fmt::print("  draft vocabulary {} covers {:.2f}% of supervised tokens\n", opts.draft_vocab_size,
                100.0 * r.draft_vocab_coverage);
     fmt::print("  {:.2f} s in all, tokenizer loading included ({:.0f} samples/s)\n", r.seconds,

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "commands.h"
+#include "flag_range.h"
 #include "talon/regen/chat_server.h"
 #include "talon/regen/conversation_rewrite.h"
 #include "talon/regen/native_rewriter.h"
@@ -65,41 +66,43 @@ void add_regenerate_command(CLI::App& app) {
   native->excludes(server);
   cmd->add_option("--model", o->chat.model, "The model name sent to the server")->capture_default_str();
   cmd->add_option("--max-new-tokens,--max-tokens", o->chat.max_tokens, "Tokens per reply, at most")
-      ->check(CLI::PositiveNumber)
+      ->check(flag_range("[1, inf)"))
       ->capture_default_str();
   cmd->add_option("--temperature", o->chat.temperature, "Sampling temperature (0: greedy)")
-      ->check(CLI::Range(0.0, 100.0))
+      ->check(flag_range("[0, 100]"))
       ->capture_default_str();
-  cmd->add_option("--top-p", o->chat.top_p, "Nucleus sampling")->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  cmd->add_option("--top-p", o->chat.top_p, "Nucleus sampling")->check(flag_range("(0, 1]"))->capture_default_str();
   cmd->add_option("--seed", o->seed, "Sampling seed (native: a stream per line and turn; server: seed + line)")
+      ->check(flag_range("[0, 18446744073709551615]"))
       ->capture_default_str();
   cmd->add_option("--chat-template", o->chat_template, "Template name or .json file")->capture_default_str();
   cmd->add_option("--system-prompt", o->system_prompt, "System prompt for conversations without one ('' for none)");
-  cmd->add_option("--num-samples", o->run.limit, "Cover the first N input lines (0: all)")->capture_default_str();
+  cmd->add_option("--num-samples", o->run.limit, "Cover the first N input lines (0: all)")
+      ->check(flag_range("[0, inf)"))
+      ->capture_default_str();
   cmd->add_flag("--retry-failed", o->run.retry_failed,
                 "Once every line is covered, ask again for the lines in OUT.failed.jsonl (a rerun otherwise "
                 "leaves them failed)");
   cmd->add_option("--batch-size", o->batch_size, "Native: conversations generated together")
-      ->check(CLI::PositiveNumber)
+      ->check(flag_range("[1, inf)"))
       ->capture_default_str();
   cmd->add_option("--device", o->device, "Native: cpu or cuda")
       ->check(CLI::IsMember({"cpu", "cuda"}))
       ->capture_default_str();
   cmd->add_option("--concurrency", o->concurrency, "Server: requests at once")
-      ->check(CLI::PositiveNumber)
+      ->check(flag_range("[1, inf)"))
       ->capture_default_str();
   cmd->add_option("--request-timeout", o->timeout_s, "Server: seconds per request")
-      ->check(CLI::PositiveNumber)
+      ->check(flag_range("(0, inf)"))
       ->capture_default_str();
   cmd->add_option("--max-retries", o->chat.max_retries, "Server: retries of a failed request")
-      ->check(CLI::NonNegativeNumber)
+      ->check(flag_range("[0, inf)"))
       ->capture_default_str();
   cmd->add_option("--retry-backoff", o->backoff_s, "Server: seconds before the first retry, doubling after")
-      ->check(CLI::NonNegativeNumber)
+      ->check(flag_range("[0, inf)"))
       ->capture_default_str();
 
   cmd->callback([o] {
-    if (o->chat.top_p <= 0) fail("regenerate: --top-p must be in (0, 1], found {}", o->chat.top_p);
     if (o->target_model_path.empty() == o->server_address.empty()) {
       fail("regenerate: give --target-model-path (native) or --server-address (a chat server)");
     }

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "commands.h"
+#include "flag_range.h"
 #include "rank_runner.h"
 #include "talon/train/trainer.h"
 
@@ -16,8 +17,6 @@ namespace talon::cli {
 void add_train_command(CLI::App& app) {
   auto o = std::make_shared<train::TrainOptions>();
   auto system_prompt = std::make_shared<std::optional<std::string>>();
-  auto max_steps = std::make_shared<std::int64_t>(0);
-  auto draft_vocab_size = std::make_shared<std::int64_t>(0);
   auto quiet = std::make_shared<bool>(false);
   auto attention_backend = std::make_shared<std::string>("blockwise");
   auto no_recompute = std::make_shared<bool>(false);
@@ -46,36 +45,56 @@ void add_train_command(CLI::App& app) {
       ->check(CLI::ExistingDirectory);
   cmd->add_option("--chat-template", o->chat_template, "Template name or .json file")->capture_default_str();
   cmd->add_option("--system-prompt", *system_prompt, "System prompt for conversations without one ('' for none)");
-  cmd->add_option("--max-length", o->max_length, "Tokens kept per sample")->capture_default_str();
-  cmd->add_option("--output-dir", o->output_dir,
-                  "Checkpoints, metrics.jsonl, tensorboard/ (locked while the run lasts)")
+  cmd->add_option("--max-length", o->max_length, "Tokens kept per sample")
+      ->check(flag_range("[2, inf)"))
+      ->capture_default_str();
+  cmd->add_option("--output-dir", o->output_dir, "Checkpoints, metrics.jsonl, tensorboard/ (locked while the run lasts)")
       ->required();
-  cmd->add_option("--num-epochs", o->num_epochs, "Passes over the training set")->capture_default_str();
-  cmd->add_option("--max-steps", *max_steps, "Stop after this many optimizer steps (the schedule still spans "
-                                             "--num-epochs)");
-  cmd->add_option("--learning-rate", o->learning_rate, "Peak learning rate")->capture_default_str();
+  cmd->add_option("--num-epochs", o->num_epochs, "Passes over the training set")
+      ->check(flag_range("[1, inf)"))
+      ->capture_default_str();
+  cmd->add_option("--max-steps", o->max_steps,
+                  "Stop after this many optimizer steps (the schedule still spans --num-epochs; default: no limit)")
+      ->check(flag_range("[1, inf)"));
+  cmd->add_option("--learning-rate", o->learning_rate, "Peak learning rate")
+      ->check(flag_range("[0, inf)"))
+      ->capture_default_str();
   cmd->add_option("--warmup-ratio", o->warmup_ratio, "Share of the steps spent in linear warmup")
+      ->check(flag_range("[0, 1]"))
       ->capture_default_str();
-  cmd->add_option("--max-grad-norm", o->max_grad_norm, "Clip gradients to this global L2 norm")
+  cmd->add_option("--max-grad-norm", o->max_grad_norm,
+                  "Clip gradients to this global L2 norm (0: no clipping, as in Hugging Face's Trainer)")
+      ->check(flag_range("[0, inf)"))
       ->capture_default_str();
-  cmd->add_option("--ttt-length", o->ttt_length, "Training-time-test steps T")->capture_default_str();
-  cmd->add_option("--seed", o->seed, "Seeds the draft's initialisation and the data order")->capture_default_str();
+  cmd->add_option("--ttt-length", o->ttt_length, "Training-time-test steps T")
+      ->check(flag_range("[1, inf)"))
+      ->capture_default_str();
+  cmd->add_option("--seed", o->seed, "Seeds the draft's initialisation and the data order")
+      ->check(flag_range("[0, 18446744073709551615]"))
+      ->capture_default_str();
   cmd->add_option("--draft-global-batch-size", o->global_batch_size, "Samples per optimizer step")
+      ->check(flag_range("[1, inf)"))
       ->capture_default_str();
   cmd->add_option("--draft-micro-batch-size", o->micro_batch_size, "Samples per forward/backward pass")
+      ->check(flag_range("[1, inf)"))
       ->capture_default_str();
-  cmd->add_option("--draft-vocab-size", *draft_vocab_size, "Must equal the draft config's draft_vocab_size");
+  cmd->add_option("--draft-vocab-size", o->draft_vocab_size, "Must equal the draft config's draft_vocab_size")
+      ->check(flag_range("[1, inf)"));
   cmd->add_option("--init-draft", o->init_draft, "Start from this draft checkpoint (Talon's or SpecForge's)")
       ->check(CLI::ExistingDirectory);
-  cmd->add_flag("--resume", o->resume,
-                "Continue from the newest intact checkpoint in --output-dir (checksums verified; a damaged one is "
+  cmd->add_flag("--resume", o->resume, "Continue from the newest intact checkpoint in --output-dir (checksums verified; a damaged one is "
                 "named and passed over)");
-  cmd->add_option("--save-interval", o->save_interval, "Checkpoint every N steps (and at the end)")
+  cmd->add_option("--save-interval", o->save_interval, "Checkpoint every N steps and at the end (0: at the end only)")
+      ->check(flag_range("[0, inf)"))
       ->capture_default_str();
   cmd->add_option("--eval-interval", o->eval_interval, "Evaluate every N steps (0: at the end only)")
+      ->check(flag_range("[0, inf)"))
       ->capture_default_str();
-  cmd->add_option("--keep-last", o->keep_last, "Keep only the newest K checkpoints (0: all)")->capture_default_str();
+  cmd->add_option("--keep-last", o->keep_last, "Keep only the newest K checkpoints (0: all)")
+      ->check(flag_range("[0, inf)"))
+      ->capture_default_str();
   cmd->add_option("--max-bad-steps", o->max_bad_steps, "Stop after K non-finite steps in a row")
+      ->check(flag_range("[1, inf)"))
       ->capture_default_str();
   cmd->add_option("--attention-backend", *attention_backend,
                   "TTT attention: blockwise (memory O(L)) or naive ([L, L] scores, the reference)")
@@ -83,7 +102,7 @@ void add_train_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--head-chunk-size", o->step.head_chunk,
                   "Positions per chunk of the draft head and loss (0: the whole sequence at once)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(flag_range("[0, inf)"))
       ->capture_default_str();
   cmd->add_flag("--no-recompute", *no_recompute,
                 "Keep the draft layer's activations instead of recomputing them in the backward pass");
@@ -92,11 +111,11 @@ void add_train_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--tp-size", o->tp_size,
                   "Target tensor-parallel size: ranks sharing one copy of the target (must divide the world size)")
-      ->check(CLI::PositiveNumber)
+      ->check(flag_range("[1, inf)"))
       ->capture_default_str();
   cmd->add_option("--draft-tp-size", o->draft_tp_size,
                   "Draft tensor-parallel size, independent of --tp-size; draft data parallelism is world / this")
-      ->check(CLI::PositiveNumber)
+      ->check(flag_range("[1, inf)"))
       ->capture_default_str();
   add_collective_flags(*cmd, *connect);
   cmd->add_flag("--quiet", *quiet, "No progress bar");
@@ -104,8 +123,6 @@ void add_train_command(CLI::App& app) {
   cmd->callback([=] {
     train::TrainOptions options = *o;
     options.system_prompt = *system_prompt;
-    if (*max_steps > 0) options.max_steps = *max_steps;
-    if (*draft_vocab_size > 0) options.draft_vocab_size = *draft_vocab_size;
     options.show_progress = !*quiet;
     options.step.blockwise_attention = *attention_backend == "blockwise";
     options.step.recompute = !*no_recompute;

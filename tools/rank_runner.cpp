@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "flag_range.h"
 #include "talon/parallel/launch_env.h"
 #include "talon/util/error.h"
 
@@ -12,12 +13,12 @@ void add_collective_flags(CLI::App& cmd, parallel::ConnectOptions& options) {
   cmd.add_option_function<double>(
          "--collective-timeout", [&options, to_ms](double s) { options.collective_timeout = to_ms(s); },
          fmt::format("Seconds any one collective may take (default {})", options.collective_timeout.count() / 1000))
-      ->check(CLI::PositiveNumber);
+      ->check(flag_range("(0, inf)"));
   cmd.add_option_function<double>(
          "--heartbeat-timeout", [&options, to_ms](double s) { options.heartbeat_timeout = to_ms(s); },
          fmt::format("Seconds without a heartbeat before a rank counts as dead and every rank stops (default {})",
                      options.heartbeat_timeout.count() / 1000))
-      ->check(CLI::PositiveNumber);
+      ->check(flag_range("(0, inf)"));
 }
 
 void run_as_rank(const parallel::ConnectOptions& options, const std::function<void(parallel::ProcessGroups&)>& work) {

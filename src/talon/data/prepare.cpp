@@ -1,5 +1,6 @@
 #include "talon/data/prepare.h"
 
+#include <fmt/ranges.h>
 #include <xxhash.h>
 
 #include <algorithm>
@@ -23,23 +24,34 @@ namespace talon::data {
 namespace {
 
 constexpr std::size_t kChunkLines = 256;  // lines handed to the workers at a time
-constexpr std::size_t kDroppedExamples = 5;
 
 struct Line {
   std::size_t number;  // 1-based
   std::string_view text;
 };
 
-// A chunk result per line: the sample, or why the line is invalid.
-using LineResult = std::variant<TokenizedSample, std::string>;
+// A chunk result per line: the sample, why the line is invalid, or why its
+// sample has nothing to learn.
+using LineResult = std::variant<TokenizedSample, std::string, DropCause>;
+
+DropCause drop_cause(const text::Conversation& conversation, const TokenizedSample& sample) {
+  auto any = [&](text::Role role) {
+    return std::any_of(conversation.begin(), conversation.end(), [&](const text::Message& m) { return m.role == role; });
+  };
+  if (!any(text::Role::User) && !any(text::Role::Assistant)) return DropCause::OnlySystemMessages;
+  if (!any(text::Role::Assistant)) return DropCause::NoAssistantTurn;
+  return sample.truncated ? DropCause::PastMaxLength : DropCause::EmptyReplies;
+}
 
 LineResult process_line(std::string_view line, const SampleBuilder& builder) {
   if (std::size_t bad = util::find_invalid_utf8(line); bad != std::string_view::npos) {
     return fmt::format("not valid UTF-8 (byte {} of the line)", bad + 1);
   }
   try {
-    nlohmann::json record = nlohmann::json::parse(line);
-    return builder.build(text::parse_conversation(record));
+    const text::Conversation conversation = text::parse_conversation(nlohmann::json::parse(line));
+    TokenizedSample sample = builder.build(conversation);
+    if (sample.supervised() == 0) return drop_cause(conversation, sample);
+    return sample;
   } catch (const nlohmann::json::exception& e) {
     return fmt::format("malformed JSON: {}", e.what());
   } catch (const Error& e) {
@@ -77,6 +89,31 @@ std::uint64_t count_lines(std::string_view text) {
 std::string hex64(std::uint64_t v) { return fmt::format("{:016x}", v); }
 
 }  // namespace
+
+void LinesOfOneKind::add(const std::string& where) {
+  if (count++ == 0) first = where;
+}
+
+std::uint64_t PrepareReport::dropped_unsupervised() const {
+  std::uint64_t n = 0;
+  for (const LinesOfOneKind& kind : dropped) n += kind.count;
+  return n;
+}
+
+std::vector<std::string> PrepareReport::unused_lines(std::int64_t max_length) const {
+  const std::array<std::string, kDropCauses> what = {
+      "with only system messages",
+      "without an assistant turn",
+      fmt::format("whose assistant tokens all lie beyond --max-length {}", max_length),
+      "whose assistant replies are empty",
+  };
+  std::vector<std::string> out;
+  for (std::size_t c = 0; c < kDropCauses; ++c) {
+    if (dropped[c].count > 0) out.push_back(fmt::format("{} {} (first {})", dropped[c].count, what[c], dropped[c].first));
+  }
+  if (invalid.count > 0) out.push_back(fmt::format("{} skipped as invalid (first {})", invalid.count, invalid.first));
+  return out;
+}
 
 DatasetProvenance make_provenance(const text::Tokenizer& tokenizer, const text::ChatTemplate& chat_template,
                                   const std::optional<std::string>& system_prompt, std::int64_t max_length,
@@ -130,20 +167,18 @@ PrepareReport prepare_dataset(const PrepareOptions& options) {
     auto flush = [&] {
       std::vector<LineResult> results = process_chunk(chunk, builder, threads);
       for (std::size_t i = 0; i < chunk.size(); ++i) {
+        auto where = [&] { return fmt::format("{}:{}", file.path(), chunk[i].number); };
         if (const auto* reason = std::get_if<std::string>(&results[i])) {
-          if (!options.skip_invalid) fail("{}:{}: {}", file.path(), chunk[i].number, *reason);
-          ++report.skipped_invalid;
+          if (!options.skip_invalid) fail("{}: {}", where(), *reason);
+          report.invalid.add(where() + ": " + *reason);
+          continue;
+        }
+        if (const auto* cause = std::get_if<DropCause>(&results[i])) {
+          report.dropped[static_cast<std::size_t>(*cause)].add(where());
           continue;
         }
         const auto& sample = std::get<TokenizedSample>(results[i]);
-        std::size_t supervised = sample.supervised();
-        if (supervised == 0) {
-          if (report.dropped_examples.size() < kDroppedExamples) {
-            report.dropped_examples.push_back(fmt::format("{}:{}", file.path(), chunk[i].number));
-          }
-          ++report.dropped_unsupervised;
-          continue;
-        }
+        const std::size_t supervised = sample.supervised();
         counter.add(sample.input_ids.data(), sample.loss_mask.data(), sample.input_ids.size());
         writer.append(sample);
         ++report.samples;
@@ -169,7 +204,11 @@ PrepareReport prepare_dataset(const PrepareOptions& options) {
     sources.push_back({{"path", file.path()}, {"lines", number}, {"xxh64", hex64(XXH64(text.data(), text.size(), 0))}});
   }
   if (progress) progress->finish();
-  if (report.samples == 0) fail("no usable samples in the input ({} lines read)", report.lines);
+  if (report.samples == 0) {
+    const std::vector<std::string> unused = report.unused_lines(options.max_length);
+    fail("no usable samples in the input ({} lines read): {}", report.lines,
+         unused.empty() ? "it holds no non-blank line" : fmt::format("{}", fmt::join(unused, "; ")));
+  }
 
   VocabMapping mapping = VocabMapping::build(counter, options.draft_vocab_size);
   mapping.save(writer.temp_path("vocab_mapping.safetensors"));
@@ -186,8 +225,8 @@ PrepareReport prepare_dataset(const PrepareOptions& options) {
         {"tokens", report.tokens},
         {"supervised_tokens", report.supervised_tokens},
         {"truncated", report.truncated},
-        {"skipped_invalid", report.skipped_invalid},
-        {"dropped_unsupervised", report.dropped_unsupervised},
+        {"skipped_invalid", report.invalid.count},
+        {"dropped_unsupervised", report.dropped_unsupervised()},
         {"draft_vocab_coverage", report.draft_vocab_coverage}}}};
   writer.finish(provenance, extra);
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

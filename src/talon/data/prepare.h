@@ -1,6 +1,7 @@
 // `talon prepare`: conversations (JSONL) -> tokenized dataset + vocab mapping.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -26,17 +27,37 @@ struct PrepareOptions {
   bool show_progress = true;
 };
 
+// Why a valid line gave no sample: nothing in it is in the loss.
+enum class DropCause {
+  OnlySystemMessages,
+  NoAssistantTurn,
+  PastMaxLength,  // every assistant token lies beyond max_length
+  EmptyReplies,   // an empty last reply supervises only the final token, which has no next one
+};
+inline constexpr std::size_t kDropCauses = 4;
+
+struct LinesOfOneKind {
+  std::uint64_t count = 0;
+  std::string first;  // "file:line" of the first (for invalid lines, ": reason" follows)
+  void add(const std::string& where);
+};
+
 struct PrepareReport {
   std::uint64_t lines = 0;          // non-blank input lines
   std::uint64_t samples = 0;        // written
   std::uint64_t tokens = 0;
   std::uint64_t supervised_tokens = 0;
   std::uint64_t truncated = 0;
-  std::uint64_t skipped_invalid = 0;
-  std::uint64_t dropped_unsupervised = 0;  // no loss-mask token left after truncation
-  std::vector<std::string> dropped_examples;  // "file:line" of the first few dropped
+  LinesOfOneKind invalid;           // skipped with skip_invalid
+  std::array<LinesOfOneKind, kDropCauses> dropped;  // indexed by DropCause
   double draft_vocab_coverage = 0;
   double seconds = 0;               // the whole job, tokenizer loading included
+
+  std::uint64_t dropped_unsupervised() const;  // over every cause
+  // One phrase per kind of line that gave no sample, with its count and
+  // first line, e.g. "2 without an assistant turn (first a.jsonl:3)":
+  // what `talon prepare` prints, and why a run found no usable sample.
+  std::vector<std::string> unused_lines(std::int64_t max_length) const;
 };
 
 PrepareReport prepare_dataset(const PrepareOptions& options);

@@ -12,7 +12,11 @@ namespace talon::eval {
 std::vector<std::vector<std::int64_t>> load_prompts(const std::string& path, const text::Tokenizer& tokenizer,
                                                     const text::ChatTemplate& chat_template,
                                                     const std::optional<std::string>& system_prompt,
-                                                    std::int64_t limit) {
+                                                    std::int64_t limit, const PositionBudget& budget) {
+  if (budget.max_new_tokens >= budget.max_positions) {
+    fail("--max-new-tokens {} leaves no room for a prompt: the target's max_position_embeddings is {}",
+         budget.max_new_tokens, budget.max_positions);
+  }
   std::ifstream in(path);
   if (!in) fail("{}: cannot open", path);
   std::vector<std::vector<std::int64_t>> prompts;
@@ -32,6 +36,12 @@ std::vector<std::vector<std::int64_t>> load_prompts(const std::string& path, con
     if (end == 0) fail("{}: the conversation has no user turn to prompt with", where);
     conversation.resize(end);
     prompts.push_back(render_prompt(conversation, tokenizer, chat_template, system_prompt));
+    const auto needed = static_cast<std::int64_t>(prompts.back().size()) + budget.max_new_tokens;
+    if (needed > budget.max_positions) {
+      fail("{}: the prompt's {} tokens and --max-new-tokens {} need {} positions, more than the target's "
+           "max_position_embeddings {}",
+           where, prompts.back().size(), budget.max_new_tokens, needed, budget.max_positions);
+    }
   }
   return prompts;
 }

@@ -21,12 +21,20 @@ std::vector<std::int64_t> render_prompt(const text::Conversation& conversation, 
                                         const text::ChatTemplate& chat_template,
                                         const std::optional<std::string>& system_prompt);
 
+// The positions a prompt and its reply may take: the target computes any
+// position, but its weights only learned the first max_position_embeddings.
+struct PositionBudget {
+  std::int64_t max_new_tokens = 0;  // generated after each prompt, at most
+  std::int64_t max_positions = 0;   // the target's max_position_embeddings
+};
+
 // The first `limit` prompts of `path` (all when limit <= 0); a line without
-// a user turn is an error naming file:line.
+// a user turn, or whose prompt and max_new_tokens need more positions than
+// the budget, is an error naming file:line.
 std::vector<std::vector<std::int64_t>> load_prompts(const std::string& path, const text::Tokenizer& tokenizer,
                                                     const text::ChatTemplate& chat_template,
                                                     const std::optional<std::string>& system_prompt,
-                                                    std::int64_t limit);
+                                                    std::int64_t limit, const PositionBudget& budget);
 
 // The token that ends an assistant turn: the first token of the template's
 // end_of_turn string.

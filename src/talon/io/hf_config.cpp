@@ -295,4 +295,23 @@ std::array<int, 3> aux_layer_ids(const DraftConfig& config, int target_layers) {
   return ids;
 }
 
+void check_draft_fits_target(const DraftConfig& draft, const TargetConfig& target, const std::string& where) {
+  if (draft.hidden_size != target.hidden_size) {
+    fail("{}: hidden_size {} but the target's is {} (the draft shares the target's embedding)", where,
+         draft.hidden_size, target.hidden_size);
+  }
+  if (draft.target_hidden_size != target.hidden_size) {
+    fail("{}: target_hidden_size {} but the target's hidden_size is {}", where, draft.target_hidden_size,
+         target.hidden_size);
+  }
+  if (draft.vocab_size != target.vocab_size) {
+    fail("{}: vocab_size {} but the target's is {}", where, draft.vocab_size, target.vocab_size);
+  }
+  try {
+    aux_layer_ids(draft, static_cast<int>(target.num_hidden_layers));
+  } catch (const Error& e) {
+    fail("{}: {}", where, e.what());
+  }
+}
+
 }  // namespace talon::io

@@ -80,4 +80,11 @@ nlohmann::json to_json(const DraftConfig& config);
 // (SGLang captures the input of layer id + 1, which must exist).
 std::array<int, 3> aux_layer_ids(const DraftConfig& config, int target_layers);
 
+// A draft config fits this target: its hidden_size (the draft shares the
+// target's embedding), target_hidden_size and vocab_size equal the target's,
+// and its aux layers exist in the target. `where` names both, e.g. "draft
+// config FILE against target DIR". Checked by `talon train` and `talon eval`
+// before any weights load.
+void check_draft_fits_target(const DraftConfig& draft, const TargetConfig& target, const std::string& where);
+
 }  // namespace talon::io

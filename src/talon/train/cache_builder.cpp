@@ -226,6 +226,7 @@ CacheReport build_cache(const CacheOptions& options, parallel::ProcessGroups& gr
     fs::create_directories(dir);
     std::optional<data::CacheIndex> existing = data::CacheIndex::load(dir);
     dataset = stage_dataset(options, prepare, expected, existing.has_value());
+    check_fits_target_positions(*dataset, target_config, options.target_model_path);
     settings.dataset = dataset->header().at("files");
     plan = data::plan_shards(*dataset, settings);
     if (groups.rank() == 0) {

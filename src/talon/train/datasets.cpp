@@ -40,6 +40,21 @@ data::PreparedDataset open_shared_dataset(parallel::ProcessGroups& groups, const
   return std::move(*dataset);
 }
 
+void check_fits_target_positions(const data::PreparedDataset& dataset, const io::TargetConfig& target,
+                                 const std::string& target_path) {
+  std::size_t longest = 0, which = 0;
+  for (std::size_t i = 0; i < dataset.size(); ++i) {
+    const std::size_t length = dataset.sample(i).length;
+    if (length > longest) longest = length, which = i;
+  }
+  if (static_cast<std::int64_t>(longest) > target.max_position_embeddings) {
+    fail("{}: sample {} has {} tokens, more than the max_position_embeddings {} of the target {}: lower "
+         "--max-length (now {}) to at most {}",
+         dataset.dir(), which, longest, target.max_position_embeddings, target_path,
+         dataset.provenance().max_length, target.max_position_embeddings);
+  }
+}
+
 data::DatasetProvenance expected_provenance(const data::PrepareOptions& settings) {
   text::Tokenizer tokenizer = text::Tokenizer::load(settings.tokenizer_dir);
   text::ChatTemplate chat_template = text::resolve_template(settings.chat_template);

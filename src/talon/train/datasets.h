@@ -9,6 +9,7 @@
 
 #include "talon/data/prepare.h"
 #include "talon/data/prepared_dataset.h"
+#include "talon/io/hf_config.h"
 #include "talon/parallel/process_groups.h"
 
 namespace talon::train {
@@ -23,6 +24,13 @@ data::PreparedDataset open_dataset(const std::vector<std::string>& paths, const 
 data::PreparedDataset open_shared_dataset(parallel::ProcessGroups& groups, const std::vector<std::string>& paths,
                                           const std::string& cache_dir, data::PrepareOptions settings,
                                           const data::DatasetProvenance& expected);
+
+// Every sample of `dataset` fits the target's positions: the rotary
+// embedding computes any position, but the target's weights only learned the
+// first max_position_embeddings, so hidden states past them are no target's.
+// Else an error naming the longest sample and --max-length.
+void check_fits_target_positions(const data::PreparedDataset& dataset, const io::TargetConfig& target,
+                                 const std::string& target_path);
 
 // The provenance data prepared with `settings` records (its tokenizer,
 // template, system prompt, max_length and vocab_size).

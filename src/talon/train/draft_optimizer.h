@@ -34,7 +34,8 @@ class DraftOptimizer {
   DraftOptimizer(NamedTensors params, std::vector<parallel::TpShard> shards, const parallel::ProcessGroups& groups);
 
   // Reduces the gradients of the micro-batches' backward passes into the
-  // master chunks and clips them to the global L2 norm max_norm (brief §2).
+  // master chunks and clips them to the global L2 norm max_norm (brief §2;
+  // 0: no clipping).
   // Returns the norm before clipping; a non-finite norm leaves the
   // gradients unclipped for the caller to skip the step.
   double reduce_and_clip(double max_norm);

@@ -22,7 +22,7 @@ double clip_to_norm(const std::vector<at::Tensor>& tensors, const at::Tensor& no
   at::NoGradGuard no_grad;
   at::Tensor total = at::sqrt(norm_squared);
   const double norm = total.item<double>();
-  if (!std::isfinite(norm)) return norm;
+  if (!std::isfinite(norm) || max_norm == 0) return norm;
   at::Tensor coef = at::clamp_max(max_norm / (total + 1e-6), 1.0);  // fp32 [], as PyTorch rounds it
   if (coef.item<double>() < 1.0) {
     for (const at::Tensor& t : tensors) {

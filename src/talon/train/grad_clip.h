@@ -18,7 +18,8 @@ at::Tensor grad_norm_squared(const std::vector<at::Tensor>& tensors);
 
 // Scales every defined tensors[i].grad() in place by coef when coef < 1,
 // with norm = sqrt(norm_squared), and returns the norm. A non-finite norm is
-// returned with the grads untouched: the caller skips that step.
+// returned with the grads untouched: the caller skips that step. max_norm 0
+// clips nothing (Hugging Face Trainer's meaning of max_grad_norm 0).
 double clip_to_norm(const std::vector<at::Tensor>& tensors, const at::Tensor& norm_squared, double max_norm);
 
 }  // namespace talon::train

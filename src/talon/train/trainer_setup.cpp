@@ -57,19 +57,9 @@ io::DraftConfig load_checked_draft_config(const TrainOptions& options, const io:
   // The draft's split over --draft-tp-size, checked before the target loads.
   model::Eagle3Draft::shards(draft, groups.draft_tp());
   model::Eagle3Draft::shard(draft, "embed_tokens.weight", groups.draft_tp());
-  const std::string where = fmt::format("draft config {} against target {}", options.draft_model_config,
-                                        options.target_model_path);
-  if (draft.hidden_size != target.hidden_size) {
-    fail("{}: hidden_size {} but the target's is {} (the draft shares the target's embedding)", where,
-         draft.hidden_size, target.hidden_size);
-  }
-  if (draft.target_hidden_size != target.hidden_size) {
-    fail("{}: target_hidden_size {} but the target's hidden_size is {}", where, draft.target_hidden_size,
-         target.hidden_size);
-  }
-  if (draft.vocab_size != target.vocab_size) {
-    fail("{}: vocab_size {} but the target's is {}", where, draft.vocab_size, target.vocab_size);
-  }
+  io::check_draft_fits_target(
+      draft, target,
+      fmt::format("draft config {} against target {}", options.draft_model_config, options.target_model_path));
   if (options.draft_vocab_size && *options.draft_vocab_size != draft.draft_vocab_size) {
     fail("--draft-vocab-size {} but {} has draft_vocab_size {}", *options.draft_vocab_size,
          options.draft_model_config, draft.draft_vocab_size);
@@ -236,6 +226,8 @@ Trainer::Run::Run(TrainOptions o, parallel::ProcessGroups& g)
     eval_data = open_shared_dataset(groups, options.eval_data_path, options.output_dir + "/prepared/eval",
                                     prepare_settings(options, draft_config), provenance);
   }
+  check_fits_target_positions(train_data, target_config, options.target_model_path);
+  if (eval_data) check_fits_target_positions(*eval_data, target_config, options.target_model_path);
   const at::Tensor head = draft_head(options, draft, vocab, device);
   if (target) {
     features = eval_features = std::make_shared<OnlineFeatures>(*target, aux_layers, vocab, head);
