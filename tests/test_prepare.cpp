@@ -116,7 +116,13 @@ TEST_F(PrepareTest, BadLinesNameFileLineAndReason) {
     std::string line, reason;
   };
   std::vector<Case> cases = {
-      {R"({"conversations": [{"from": "human", "value": "x"})", "malformed JSON"},
+      {R"({"conversations": [{"from": "human", "value": "x"})", "not valid JSON"},
+      // 10^5 nested arrays: a crash before nesting was bounded.
+      {R"({"messages": )" + talon::testing::nested_arrays() + "}",
+       ":3: nested deeper than 512 levels of arrays and objects (Talon's limit)"},
+      // nlohmann keeps the last of repeated keys; Talon refuses them.
+      {R"({"messages": [{"role": "user", "role": "assistant", "content": "x"}]})",
+       ":3: duplicate key \"role\" in \"messages\""},
       {R"({"messages": [{"role": "bot", "content": "x"}]})", "bot"},
       {R"({"messages": []})", "empty"},
       {"{\"messages\": [{\"role\": \"user\", \"content\": \"caf\xE9\"}]}", "not valid UTF-8"},

@@ -35,7 +35,9 @@ void add_prepare_command(CLI::App& app) {
   cmd->add_option("--draft-vocab-size", options->draft_vocab_size, "Draft vocabulary size Vd")->capture_default_str();
   cmd->add_option("--system-prompt", *system_prompt,
                   "System prompt for conversations without one ('' for none; default: the template's)");
-  cmd->add_flag("--skip-invalid", options->skip_invalid, "Skip and count malformed lines instead of stopping");
+  cmd->add_flag("--skip-invalid", options->skip_invalid,
+                "Skip and count malformed lines (bad JSON, a key given twice, nesting deeper than 512 levels, "
+                "a bad conversation) instead of stopping");
   cmd->add_option("--num-threads", options->num_threads, "Worker threads (0 = all cores)")->capture_default_str();
   cmd->add_flag("--quiet", *quiet, "No progress bar");
 

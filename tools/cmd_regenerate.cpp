@@ -14,6 +14,7 @@
 #include "talon/regen/regenerate.h"
 #include "talon/train/device.h"
 #include "talon/util/error.h"
+#include "weight_check_flag.h"
 
 namespace talon::cli {
 namespace {
@@ -26,6 +27,7 @@ struct RegenerateOptions {
   double timeout_s = 600, backoff_s = 0.5;
   std::int64_t batch_size = 8, concurrency = 8;
   std::uint64_t seed = 0;
+  model::WeightCheck target_weight_check = model::WeightCheck::Sampled;
 };
 
 // A per-(seed, line, turn) stream, so the random numbers a sample draws do
@@ -132,6 +134,7 @@ void add_regenerate_command(CLI::App& app) {
   auto* server = cmd->add_option("--server-address", o->server_address,
                                  "Or ask this OpenAI-compatible server: [http://]host[:port][/v1]");
   native->excludes(server);
+  add_weight_check_flag(*cmd, o->target_weight_check);
   cmd->add_option("--model", o->chat.model, "The model name sent to the server")->capture_default_str();
   cmd->add_option("--max-new-tokens,--max-tokens", o->chat.max_tokens, "Tokens per reply, at most")
       ->check(CLI::PositiveNumber)
@@ -180,7 +183,7 @@ void add_regenerate_command(CLI::App& app) {
     } else {
       const at::Device device = train::parse_device(o->device, 0);
       const model::TargetModel target =
-          model::TargetModel::load(o->target_model_path, device, train::compute_dtype(device));
+          model::TargetModel::load(o->target_model_path, device, train::compute_dtype(device), {}, o->target_weight_check);
       const text::Tokenizer tokenizer = text::Tokenizer::load(o->target_model_path);
       o->run.group = o->batch_size;
       report = regen::regenerate(o->run, native_rewriter(*o, target, tokenizer, chat_template));

@@ -14,6 +14,7 @@
 #include "talon/data/vocab_mapping.h"
 #include "talon/text/conversation.h"
 #include "talon/util/error.h"
+#include "talon/util/json_file.h"
 #include "talon/util/mmap_file.h"
 #include "talon/util/progress.h"
 #include "talon/util/utf8.h"
@@ -38,10 +39,7 @@ LineResult process_line(std::string_view line, const SampleBuilder& builder) {
     return fmt::format("not valid UTF-8 (byte {} of the line)", bad + 1);
   }
   try {
-    nlohmann::json record = nlohmann::json::parse(line);
-    return builder.build(text::parse_conversation(record));
-  } catch (const nlohmann::json::exception& e) {
-    return fmt::format("malformed JSON: {}", e.what());
+    return builder.build(text::parse_conversation(util::parse_json(line, "")));
   } catch (const Error& e) {
     return std::string(e.what());
   }
