@@ -22,7 +22,7 @@ constexpr const char* kDraftClass = "LlamaForCausalLMEagle3";
 // have hidden_size 16384, intermediate_size 73728, 262144-token
 // vocabularies, 126 layers, 128 heads of 256): a typo such as 2^40 fails
 // here naming its field, not as a failed allocation or an hours-long loop.
-constexpr std::int64_t kMaxHiddenSize = 1 << 16;        // hidden_size, target_hidden_size
+constexpr std::int64_t kMaxHiddenSize = 1 << 20;        // hidden_size, target_hidden_size
 constexpr std::int64_t kMaxIntermediateSize = 1 << 18;  // intermediate_size
 constexpr std::int64_t kMaxVocabSize = 1 << 22;         // vocab_size, draft_vocab_size
 constexpr std::int64_t kMaxLayers = 1 << 10;            // num_hidden_layers
