@@ -1,8 +1,8 @@
-// Arbitrary bytes -> JSON -> parse_conversation -> render with every built-in
-// template -> assistant_spans, plus assistant_spans on the raw bytes. Parse
-// errors and talon::Error are expected; a crash, a sanitizer report or a span
+// Arbitrary bytes -> JSON (util::parse_json, as prepare reads a line) ->
+// parse_conversation -> render with every built-in template ->
+// assistant_spans, plus assistant_spans on the raw bytes. talon::Error is
+// expected; a crash (deep nesting was one), a sanitizer report or a span
 // that breaks its contract is a bug.
-#include <nlohmann/json.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -11,6 +11,7 @@
 #include "talon/text/chat_template.h"
 #include "talon/text/conversation.h"
 #include "talon/util/error.h"
+#include "talon/util/json_file.h"
 
 namespace {
 
@@ -33,13 +34,10 @@ void check_spans(const ChatTemplate& t, std::string_view text) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view bytes(reinterpret_cast<const char*>(data), size);
-  nlohmann::json record = nlohmann::json::parse(bytes, nullptr, /*allow_exceptions=*/false);
   talon::text::Conversation conversation;
-  if (!record.is_discarded()) {
-    try {
-      conversation = talon::text::parse_conversation(record);
-    } catch (const talon::Error&) {
-    }
+  try {
+    conversation = talon::text::parse_conversation(talon::util::parse_json(bytes, ""));
+  } catch (const talon::Error&) {
   }
   for (const std::string& name : talon::text::builtin_template_names()) {
     const ChatTemplate& t = talon::text::builtin_template(name);

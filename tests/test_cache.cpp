@@ -220,21 +220,24 @@ TEST(Cache, OfflineRanksMatchOneProcess) {
 
 TEST(Cache, RefusesACacheTheDiskCannotHold) {
   CacheFixture f;
-  // A target whose hidden states would take 8 GiB a token: refused before
-  // its (mismatched) weights are loaded.
+  // A target whose hidden states would take 16 MiB a token in fp32 (the
+  // largest hidden_size config.json allows), over the bundled conversations
+  // 20 times: refused before its (mismatched) weights are loaded.
   const std::string huge = f.tmp.file("huge");
   fs::copy(f.target, huge);
   json config = json::parse(util::read_file(huge + "/config.json"));
-  config["hidden_size"] = std::int64_t{1} << 30;
+  config["hidden_size"] = std::int64_t{1} << 20;
   config["head_dim"] = 16;
   std::ofstream(huge + "/config.json") << config.dump();
   const std::string cache = f.tmp.file("cache");
+  std::string data;
+  for (int i = 0; i < 20; ++i) data += TALON_SOURCE_DIR "/examples/conversations.jsonl ";
   auto run = run_talon(fmt::format("cache --target-model-path {} --draft-model-config {} --data-path {} "
-                                   "--max-length 192 --output-dir {} --quiet",
-                                   huge, f.draft_config, f.data, cache));
+                                   "--max-length 4096 --dtype fp32 --output-dir {} --quiet",
+                                   huge, f.draft_config, data, cache));
   EXPECT_NE(run.status, 0);
-  // 1676 tokens at 4 + 1 + 4 * 2^30 * 2 bytes: 13.09 TiB.
-  EXPECT_NE(run.out.find(cache + ": the cache needs 13.09 TiB"), std::string::npos) << run.out;
+  // 20 x 41952 tokens at 4 + 1 + 4 * 2^20 * 4 bytes: 12.80 TiB.
+  EXPECT_NE(run.out.find(cache + ": the cache needs 12.80 TiB (14076768723840 bytes)"), std::string::npos) << run.out;
   EXPECT_NE(run.out.find("free"), std::string::npos) << run.out;
   EXPECT_TRUE(shard_files(cache).empty());
   EXPECT_FALSE(fs::exists(cache + "/index.json"));

@@ -300,6 +300,9 @@ TEST_F(TemplateFile, Errors) {
   const std::string turns = kTurns;
   EXPECT_EQ(load_error("{").substr(0, 48), "not valid JSON: [json.exception.parse_error.101]");
   EXPECT_EQ(load_error("[]"), "expected an object, found []");
+  // 10^5 nested arrays crashed the reader.
+  EXPECT_EQ(load_error(R"({"name": )" + talon::testing::nested_arrays() + "}"),
+            "nested deeper than 512 levels of arrays and objects (Talon's limit)");
   EXPECT_EQ(load_error("{" + turns + "}"), "missing field \"name\"");
   EXPECT_EQ(load_error(R"({"name": ""})"), "field \"name\" is empty");
   EXPECT_EQ(load_error(R"({"name": 3})"), "field \"name\": expected a string, found 3");

@@ -357,6 +357,43 @@ std::vector<BadConfig> bad_configs() {
        {"\"eagle_config.eagle_aux_hidden_state_layer_ids\""},
        true},
       {"DraftMissingVocab", draft, [](json& j) { j.erase("vocab_size"); }, {"missing field \"vocab_size\""}, true},
+      // Absurd sizes ended as failed allocations ("tried to allocate
+      // 281474976710656 bytes") or endless per-layer loops.
+      {"DraftHugeIntermediate",
+       draft,
+       [](json& j) { j["intermediate_size"] = std::int64_t(1) << 40; },
+       {": field \"intermediate_size\": expected at most 262144, found 1099511627776"},
+       true},
+      {"DraftHugeTargetHidden",
+       draft,
+       [](json& j) { j["target_hidden_size"] = 1048577; },
+       {": field \"target_hidden_size\": expected at most 1048576, found 1048577"},
+       true},
+      {"DraftHugeDraftVocab",
+       draft,
+       [](json& j) { j["draft_vocab_size"] = 4194305; },
+       {": field \"draft_vocab_size\": expected at most 4194304, found 4194305"},
+       true},
+      {"TargetBillionLayers",
+       llama,
+       [](json& j) { j["num_hidden_layers"] = 1000000000; },
+       {": field \"num_hidden_layers\": expected at most 1024, found 1000000000"}},
+      {"TargetHugeHidden",
+       qwen3,
+       [](json& j) { j["hidden_size"] = std::int64_t(1) << 40; },
+       {": field \"hidden_size\": expected at most 1048576, found 1099511627776"}},
+      {"TargetHugeVocab",
+       llama,
+       [](json& j) { j["vocab_size"] = std::int64_t(1) << 23; },
+       {": field \"vocab_size\": expected at most 4194304, found 8388608"}},
+      {"TargetHugeHeads",
+       llama,
+       [](json& j) { j["num_key_value_heads"] = 2048; },
+       {": field \"num_key_value_heads\": expected at most 1024, found 2048"}},
+      {"TargetHugeHeadDim",
+       qwen3,
+       [](json& j) { j["head_dim"] = 1026; },
+       {": field \"head_dim\": expected at most 1024, found 1026"}},
   };
 }
 
@@ -387,6 +424,17 @@ TEST(HfConfig, FileLevelErrors) {
   expect_error([&] { load_draft_config(file.string()); }, {file.string(), "not valid JSON"});
   util::write_file_atomic(file.string(), "[1]");
   expect_error([&] { load_draft_config(file.string()); }, {file.string(), "expected an object, found [1]"});
+  // 10^5 nested arrays in a field crashed the error message that printed them.
+  util::write_file_atomic(file.string(), R"({"hidden_size": )" + talon::testing::nested_arrays() + "}");
+  expect_error([&] { load_target_config(file.string()); },
+               {file.string() + ": nested deeper than 512 levels of arrays and objects"});
+  expect_error([&] { load_draft_config(file.string()); },
+               {file.string() + ": nested deeper than 512 levels of arrays and objects"});
+  // At the limit the value is read, and the message shows its first 80 bytes.
+  util::write_file_atomic(file.string(), R"({"num_hidden_layers": )" + talon::testing::nested_arrays(511) + "}");
+  expect_error([&] { load_draft_config(file.string()); },
+               {file.string() + ": field \"num_hidden_layers\": expected an integer >= 0, found " +
+                std::string(80, '[') + "..."});
 }
 
 }  // namespace

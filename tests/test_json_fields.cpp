@@ -138,6 +138,17 @@ TEST(JsonFields, IntegerWithAMinimum) {
   EXPECT_EQ(error_of([&] { fields.required_integer("absent", 1); }), "f.json: missing field \"absent\"");
 }
 
+TEST(JsonFields, IntegerWithAMaximum) {
+  json value = json::parse(R"({"one": 1, "huge": 1099511627776})");
+  JsonFields fields = fields_of(value);
+  EXPECT_EQ(fields.integer("one", 1, 1), 1);
+  EXPECT_EQ(fields.required_integer("huge", 1, std::int64_t(1) << 40), std::int64_t(1) << 40);
+  EXPECT_EQ(error_of([&] { fields.integer("huge", 1, 262144); }),
+            "f.json: field \"huge\": expected at most 262144, found 1099511627776");
+  EXPECT_EQ(error_of([&] { fields.required_integer("one", 2, 8); }),
+            "f.json: field \"one\": expected an integer >= 2, found 1");
+}
+
 TEST(JsonFields, PositiveNumber) {
   json value = json::parse(R"({"half": 0.5, "int": 8, "zero": 0, "negative": -1e-9, "text": "1"})");
   JsonFields fields = fields_of(value);
@@ -247,6 +258,42 @@ TEST(JsonFile, RejectsInvalidJson) {
   // Found by fuzzing the tokenizer: nlohmann throws out_of_range, not parse_error.
   message = error_of([] { parse_json(R"({"version": 1e999})", "f.json"); });
   EXPECT_EQ(message.rfind("f.json: not valid JSON: [json.exception.out_of_range.406]", 0), 0u) << message;
+}
+
+TEST(JsonFile, BoundsNesting) {
+  using talon::testing::nested_arrays;
+  const std::string limit = "nested deeper than 512 levels of arrays and objects (Talon's limit)";
+  EXPECT_EQ(parse_json(nested_arrays(512), "f.json"), json::parse(nested_arrays(512)));
+  EXPECT_EQ(error_of([&] { parse_json(nested_arrays(513), "f.json"); }), "f.json: " + limit);
+  // Objects count as levels too, and a deep value fails before it is closed.
+  std::string objects;
+  for (int i = 0; i < 513; ++i) objects += R"({"k":)";
+  EXPECT_EQ(error_of([&] { parse_json(objects, "f.json"); }), "f.json: " + limit);
+  // 10^5 levels: a crash before, whatever came after the parse.
+  EXPECT_EQ(error_of([&] { parse_json(nested_arrays(), "f.json"); }), "f.json: " + limit);
+  EXPECT_EQ(error_of([&] { parse_ordered_json(nested_arrays(), "f.json"); }), "f.json: " + limit);
+  // An unnamed source (a JSONL line whose reader names it) gets no prefix.
+  EXPECT_EQ(error_of([&] { parse_json(nested_arrays(), ""); }), limit);
+}
+
+TEST(JsonFile, OrderedParsingKeepsKeyOrderAndRefusesDuplicates) {
+  EXPECT_EQ(parse_ordered_json(R"({"b": 1, "a": {"d": 2, "c": 3}})", "f.json").dump(), R"({"b":1,"a":{"d":2,"c":3}})");
+  EXPECT_EQ(error_of([] { parse_ordered_json(R"({"m": [{"role": 1, "role": 2}]})", ""); }),
+            "duplicate key \"role\" in \"m\"");
+}
+
+TEST(JsonFields, ExcerptsOfDeepValuesStopAfterEightyBytes) {
+  // Built in code, where no parser bounds the depth: 10^5 levels.
+  json deep = json::array();
+  json* inner = &deep;
+  for (int i = 0; i < 100000; ++i) inner = &inner->emplace_back(json::array());
+  EXPECT_EQ(json_excerpt(deep), std::string(80, '[') + "...");
+  // The bounded printer writes what dump() writes, up to the cut.
+  json mixed = json::parse(R"({"a": [1, {"b": "\u00e9\n", "c": null}], "d": [[]], "e": {}})");
+  EXPECT_EQ(json_excerpt(mixed), mixed.dump());
+  json wide = json::array();
+  for (int i = 0; i < 100; ++i) wide.push_back({{"key", i}});
+  EXPECT_EQ(json_excerpt(wide), wide.dump().substr(0, 80) + "...");
 }
 
 TEST(JsonFile, LoadsFilesAndNamesThem) {

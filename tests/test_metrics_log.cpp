@@ -137,6 +137,11 @@ TEST_F(MetricsLogTest, BadCompleteLineNamesFileAndLine) {
   talon::testing::expect_error([&] { MetricsLog::open(path_, 100); }, {path_ + ":1:"});
   scratch_.write("metrics.jsonl", lines({R"([1,2])"}));
   talon::testing::expect_error([&] { MetricsLog::open(path_, 100); }, {path_ + ":1:"});
+  // Read as every JSON file is: 10^5 nested arrays and a repeated key are refused.
+  scratch_.write("metrics.jsonl", lines({R"({"step":1})", R"({"step":)" + talon::testing::nested_arrays() + "}"}));
+  talon::testing::expect_error([&] { MetricsLog::open(path_, 100); }, {path_ + ":2:", "integer \"step\""});
+  scratch_.write("metrics.jsonl", lines({R"({"step":1,"step":2})"}));
+  talon::testing::expect_error([&] { MetricsLog::open(path_, 100); }, {path_ + ":1:", "integer \"step\""});
 }
 
 TEST_F(MetricsLogTest, AppendRejectsRecordsWithoutIntegerStep) {

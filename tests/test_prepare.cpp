@@ -116,7 +116,13 @@ TEST_F(PrepareTest, BadLinesNameFileLineAndReason) {
     std::string line, reason;
   };
   std::vector<Case> cases = {
-      {R"({"conversations": [{"from": "human", "value": "x"})", "malformed JSON"},
+      {R"({"conversations": [{"from": "human", "value": "x"})", "not valid JSON"},
+      // 10^5 nested arrays: a crash before nesting was bounded.
+      {R"({"messages": )" + talon::testing::nested_arrays() + "}",
+       ":3: nested deeper than 512 levels of arrays and objects (Talon's limit)"},
+      // nlohmann keeps the last of repeated keys; Talon refuses them.
+      {R"({"messages": [{"role": "user", "role": "assistant", "content": "x"}]})",
+       ":3: duplicate key \"role\" in \"messages\""},
       {R"({"messages": [{"role": "bot", "content": "x"}]})", "bot"},
       {R"({"messages": []})", "empty"},
       {"{\"messages\": [{\"role\": \"user\", \"content\": \"caf\xE9\"}]}", "not valid UTF-8"},
@@ -173,7 +179,7 @@ TEST_F(PrepareTest, NoUsableSamplesNamesEachCauseAndItsFirstLine) {
   for (const std::string& part :
        {std::string("no usable samples in the input (7 lines read): "), "2 " + causes[0] + " (first " + in + ":1)",
         "2 " + causes[1] + " (first " + in + ":2)", "1 " + causes[2] + " (first " + in + ":3)",
-        "1 " + causes[3] + " (first " + in + ":4)", "1 skipped as invalid (first " + in + ":6: malformed JSON"}) {
+        "1 " + causes[3] + " (first " + in + ":4)", "1 skipped as invalid (first " + in + ":6: not valid JSON"}) {
     EXPECT_NE(message.find(part), std::string::npos) << "\"" << part << "\" not in: " << message;
   }
   for (std::size_t i = 0; i < causes.size(); ++i) {  // each line alone: that cause alone

@@ -65,6 +65,9 @@ class FakeChatServer {
     } else if (last.find("bad-request") != std::string::npos) {
       response.status = 400;
       response.set_content("no such model", "text/plain");
+    } else if (last.find("deep-answer") != std::string::npos) {
+      response.set_content(R"({"choices":)" + testing::nested_arrays() + "}",
+                           "application/json");
     } else if (last.find("flaky") != std::string::npos && attempt <= 2) {
       response.status = 503;
     } else {
@@ -302,6 +305,33 @@ TEST(RegenerateServer, RetryFailedAsksAgainForTheFailedLinesOnly) {
   ASSERT_EQ(plain.status, 0) << plain.out;
   EXPECT_EQ(server.requests(), before) << "a rerun without --retry-failed asks nothing";
   EXPECT_EQ(util::read_file(output), expected_output());
+}
+
+// 10^5 nested arrays, in a line or in the server's answer, crashed every
+// run; a repeated key kept its last value.
+TEST(RegenerateServer, RefusesDeepNestingAndRepeatedKeysPerLine) {
+  TempDir tmp;
+  FakeChatServer server;
+  const std::string deep = testing::nested_arrays();
+  const std::string input = tmp.write("in.jsonl", cases()[0].input + "\n" + R"({"messages":)" + deep + "}\n" +
+                                                       R"({"messages":[{"role":"user","role":"user","content":"x"}]})"
+                                                       "\n" + R"({"messages":[{"role":"user","content":"deep-answer"}]})"
+                                                       "\n");
+  const std::string output = tmp.file("out.jsonl");
+  auto run = run_talon(args(server, input, output));
+  EXPECT_NE(run.out.find("4 lines covered (0 by earlier runs), 3 failed"), std::string::npos) << run.out;
+  EXPECT_EQ(util::read_file(output), ordered_json::parse(cases()[0].output).dump() + "\n");
+  const std::vector<nlohmann::json> failures = testing::read_jsonl(output + ".failed.jsonl");
+  ASSERT_EQ(failures.size(), 3u);
+  const std::vector<std::string> errors = {
+      "nested deeper than 512 levels of arrays and objects (Talon's limit)",
+      "duplicate key \"role\" in \"messages\"",
+      "the answer: nested deeper than 512 levels of arrays and objects (Talon's limit) (it begins {\"choices\":[[[",
+  };
+  for (std::size_t i = 0; i < errors.size(); ++i) {
+    EXPECT_EQ(failures[i]["line"], i + 2);
+    EXPECT_NE(failures[i]["error"].get<std::string>().find(errors[i]), std::string::npos) << failures[i]["error"];
+  }
 }
 
 }  // namespace

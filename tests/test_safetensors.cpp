@@ -254,6 +254,14 @@ std::vector<Corruption> corruptions() {
       {"DuplicateField",
        one(R"("w":{"dtype":"F32","dtype":"F32","shape":[1],"data_offsets":[0,4]})", four),
        {"duplicate key \"dtype\" in \"w\""}},
+      // 10^5 nested arrays crashed the message that printed the shape; at the
+      // limit the message shows 80 bytes of it.
+      {"DeepNesting",
+       one(R"("w":{"dtype":"F32","shape":)" + talon::testing::nested_arrays() + R"(,"data_offsets":[0,4]})", four),
+       {"(header): nested deeper than 512 levels of arrays and objects"}},
+      {"DeepShape",
+       one(R"("w":{"dtype":"F32","shape":)" + talon::testing::nested_arrays(510) + R"(,"data_offsets":[0,4]})", four),
+       {"tensor \"w\": shape " + std::string(80, '[') + "... must hold non-negative integers"}},
       {"MetadataNotObject", one(R"("__metadata__":["a"])", ""), {"\"__metadata__\" must be an object"}},
       {"MetadataValueNotString", one(R"("__metadata__":{"step":3})", ""), {"\"step\" must be a string"}},
   };

@@ -67,6 +67,12 @@ inline std::vector<nlohmann::json> read_jsonl(const std::string& path) {
   return lines;
 }
 
+// `levels` nested JSON arrays, "[[[...]]]": 10^5 of them (200 KB) crashed
+// every JSON reader before nesting was bounded (util::kMaxJsonDepth).
+inline std::string nested_arrays(std::size_t levels = 100000) {
+  return std::string(levels, '[') + std::string(levels, ']');
+}
+
 // The message of the talon::Error that `action` throws; "" when it throws none.
 inline std::string error_of(const std::function<void()>& action) {
   try {

@@ -608,6 +608,64 @@ TEST(TargetModel, WrongShapeIsNamedWithBothShapes) {
                {dir, "model.embed_tokens.weight", "[90, 40]", "[89, 40]"});
 }
 
+// A config claiming more layers than the weights hold is refused before a
+// list per layer is built: 10^9 layers (weights for 8) grew to 7 GB and hung.
+TEST(TargetModel, LayerCountIsCheckedAgainstTheWeightsFirst) {
+  TempDir tmp;
+  const json config = llama_config();  // 5 layers
+  const Weights weights = random_weights(config, 1);
+  for (int shards : {1, 2}) {  // model.safetensors, or an index
+    json claimed = config;
+    claimed["num_hidden_layers"] = 1024;
+    const std::string dir = write_model(tmp, "more" + std::to_string(shards), claimed, weights, at::kFloat, shards);
+    expect_error([&] { TargetModel::load(dir, at::kCPU, at::kFloat); },
+                 {dir + "/config.json: field \"num_hidden_layers\": expected 5, the layers the weights in " + dir +
+                  " hold (model.layers.0 to model.layers.4), found 1024"});
+  }
+  json claimed = config;
+  claimed["num_hidden_layers"] = 1000000000;
+  const std::string dir = write_model(tmp, "billion", claimed, weights);
+  expect_error([&] { TargetModel::load(dir, at::kCPU, at::kFloat); },
+               {dir + "/config.json: field \"num_hidden_layers\": expected at most 1024, found 1000000000"});
+}
+
+// A NaN or infinity in a target weight is an error naming the tensor and
+// the element: by default on a strided sample of each tensor (every element
+// of the small ones), with WeightCheck::Full on every element.
+TEST(TargetModel, NonFiniteWeightsAreNamed) {
+  TempDir tmp;
+  const json config = qwen2_config();  // the embedding is [101, 48]: 4848 elements, every 2nd sampled
+  auto load = [](const std::string& dir, WeightCheck check, at::ScalarType dtype = at::kFloat) {
+    return TargetModel::load(dir, at::kCPU, dtype, {}, check);
+  };
+  Weights weights = random_weights(config, 1);
+  weights["model.layers.2.mlp.up_proj.weight"][3][5] = -INFINITY;  // [64, 48]: all 3072 sampled
+  std::string dir = write_model(tmp, "inf", config, weights);
+  expect_error([&] { load(dir, WeightCheck::Sampled); },
+               {dir + ": tensor \"model.layers.2.mlp.up_proj.weight\": expected finite weights, found -inf at "
+                      "[3, 5] (read as Float)"});
+
+  weights = random_weights(config, 1);
+  weights["model.embed_tokens.weight"][7][1] = NAN;  // flat index 337: odd, between two samples
+  dir = write_model(tmp, "nan", config, weights);
+  EXPECT_NO_THROW(load(dir, WeightCheck::Sampled));
+  expect_error([&] { load(dir, WeightCheck::Full); },
+               {dir + ": tensor \"model.embed_tokens.weight\": expected finite weights, found nan at [7, 1] (read as "
+                      "Float)"});
+  // read_target_rows checks the rows it reads, and names them as in the file.
+  const at::Tensor rows = at::tensor(std::vector<std::int64_t>{2, 7}, at::kLong);
+  expect_error([&] { read_target_rows(dir, TargetMatrix::Embedding, rows, at::kCPU, at::kFloat, WeightCheck::Full); },
+               {dir + ": tensor \"model.embed_tokens.weight\": expected finite weights, found nan at [7, 1]"});
+
+  // Finite on disk, infinite in the dtype the model computes with.
+  weights = random_weights(config, 1);
+  weights["model.norm.weight"][4] = 1e5;  // float16 ends at 65504
+  dir = write_model(tmp, "overflow", config, weights);
+  EXPECT_NO_THROW(load(dir, WeightCheck::Full));
+  expect_error([&] { load(dir, WeightCheck::Sampled, at::kHalf); },
+               {dir + ": tensor \"model.norm.weight\": expected finite weights, found inf at [4] (read as Half)"});
+}
+
 // A weight the config does not explain means a variant Talon would run
 // wrongly (an o_proj bias in Qwen2, MLP biases): an error, not ignored.
 TEST(TargetModel, UnexpectedTensorIsAnError) {

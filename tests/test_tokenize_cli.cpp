@@ -90,6 +90,15 @@ TEST(TokenizeCliErrors, NameTheLineAndTheProblem) {
            {"detokenize", "[1, 3258]\n", "<stdin>:1: element 1: id 3258 is out of range [0, 3258)"},
            {"detokenize", "[-1]\n", "id -1 is out of range"},
            {"detokenize", "[1.5]\n", "<stdin>:1: element 0: expected an integer id"},
+           // 10^5 nested arrays crashed both; at the limit, the message shows 80 bytes of the value.
+           {"tokenize", "\"ok\"\n" + talon::testing::nested_arrays() + "\n",
+            "<stdin>:2: nested deeper than 512 levels of arrays and objects (Talon's limit)"},
+           {"detokenize", talon::testing::nested_arrays() + "\n",
+            "<stdin>:1: nested deeper than 512 levels of arrays and objects (Talon's limit)"},
+           {"tokenize", talon::testing::nested_arrays(512) + "\n",
+            "<stdin>:1: expected a JSON string, found " + std::string(80, '[') + "...\n"},
+           {"detokenize", "[" + talon::testing::nested_arrays(511) + "]\n",
+            "<stdin>:1: element 0: expected an integer id, found " + std::string(80, '[') + "...\n"},
        }) {
     CommandResult run = run_talon(c.command + " --tokenizer " + kSmall, c.input);
     EXPECT_EQ(run.status, 1) << c.command << " " << c.input;

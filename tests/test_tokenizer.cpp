@@ -384,6 +384,11 @@ TEST(TokenizerErrors, NameTheFileAndTheProblem) {
   EXPECT_NO_THROW(Tokenizer::from_json(minimal_tokenizer(bpe), "", "dir/tokenizer.json"));
   expect_load_error("{\"model\": ", "not valid JSON");
   expect_load_error("{\"version\": 1e999}", "not valid JSON");  // found by fuzzing: a number overflow
+  // 10^5 nested arrays crashed the reader; at the limit the message shows 80 bytes.
+  expect_load_error("{\"version\": " + talon::testing::nested_arrays() + "}",
+                    "dir/tokenizer.json: nested deeper than 512 levels of arrays and objects (Talon's limit)");
+  expect_load_error(minimal_tokenizer(R"({"type": )" + talon::testing::nested_arrays(510) + "}"),
+                    "\"model.type\": expected a string, found " + std::string(80, '[') + "...");
   expect_load_error("[]", "expected an object");
   expect_load_error(minimal_tokenizer(R"({"type": "WordPiece", "vocab": {}})"), "model.type");
   expect_load_error(minimal_tokenizer(R"({"type": "WordPiece", "vocab": {}})"), "WordPiece");

@@ -17,6 +17,7 @@
 #include "talon/train/cache_builder.h"
 #include "talon/util/error.h"
 #include "talon/util/progress.h"
+#include "weight_check_flag.h"
 
 namespace talon::cli {
 namespace {
@@ -78,6 +79,7 @@ void add_cache_command(CLI::App& app) {
       "cache", "Run the target over a dataset and cache its hidden states for offline training; or check a cache");
   cmd->add_option("--target-model-path", o->target_model_path, "Target model directory (Hugging Face layout)")
       ->check(CLI::ExistingDirectory);
+  add_weight_check_flag(*cmd, o->target_weight_check);
   cmd->add_option("--draft-model-config", o->draft_model_config,
                   "The draft config training will use: its aux layers and draft vocabulary size")
       ->check(CLI::ExistingFile);

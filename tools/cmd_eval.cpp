@@ -17,6 +17,7 @@
 #include "talon/train/device.h"
 #include "talon/util/atomic_file.h"
 #include "talon/util/error.h"
+#include "weight_check_flag.h"
 
 namespace talon::cli {
 namespace {
@@ -29,6 +30,7 @@ struct EvalOptions {
   eval::TreeShape tree;
   std::optional<std::int64_t> num_draft_tokens;
   std::string device = "cpu";
+  model::WeightCheck target_weight_check = model::WeightCheck::Sampled;
 };
 
 void print_table(const eval::AcceptanceReport& r, const EvalOptions& o) {
@@ -53,6 +55,7 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--target-model-path", o->target_model_path, "Target model directory (Hugging Face layout)")
       ->required()
       ->check(CLI::ExistingDirectory);
+  add_weight_check_flag(*cmd, o->target_weight_check);
   cmd->add_option("--draft-model-path", o->draft_model_path, "EAGLE-3 draft checkpoint directory")
       ->required()
       ->check(CLI::ExistingDirectory);
@@ -102,7 +105,8 @@ void add_eval_command(CLI::App& app) {
 
     const at::Device device = train::parse_device(o->device, 0);
     const at::ScalarType dtype = train::compute_dtype(device);
-    const model::TargetModel target = model::TargetModel::load(o->target_model_path, device, dtype);
+    const model::TargetModel target =
+        model::TargetModel::load(o->target_model_path, device, dtype, {}, o->target_weight_check);
     const model::DraftCheckpoint checkpoint = model::load_draft_checkpoint(o->draft_model_path);
     model::Eagle3Draft draft =
         model::Eagle3Draft::create(checkpoint.config, target.embed_tokens(), at::detail::createCPUGenerator(0),

@@ -41,7 +41,9 @@ void add_prepare_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--system-prompt", *system_prompt,
                   "System prompt for conversations without one ('' for none; default: the template's)");
-  cmd->add_flag("--skip-invalid", options->skip_invalid, "Skip and count malformed lines instead of stopping");
+  cmd->add_flag("--skip-invalid", options->skip_invalid,
+                "Skip and count malformed lines (bad JSON, a key given twice, nesting deeper than 512 levels, "
+                "a bad conversation) instead of stopping");
   cmd->add_option("--num-threads", options->num_threads, "Worker threads (0 = all cores)")
       ->check(flag_range("[0, inf)"))
       ->capture_default_str();

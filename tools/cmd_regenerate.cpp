@@ -15,6 +15,7 @@
 #include "talon/regen/regenerate.h"
 #include "talon/train/device.h"
 #include "talon/util/error.h"
+#include "weight_check_flag.h"
 
 namespace talon::cli {
 namespace {
@@ -27,6 +28,7 @@ struct RegenerateOptions {
   double timeout_s = 600, backoff_s = 0.5;
   std::int64_t batch_size = 8, concurrency = 8;
   std::uint64_t seed = 0;
+  model::WeightCheck target_weight_check = model::WeightCheck::Sampled;
 };
 
 // A chat server: one sample per call, its turns one request after another.
@@ -64,6 +66,7 @@ void add_regenerate_command(CLI::App& app) {
   auto* server = cmd->add_option("--server-address", o->server_address,
                                  "Or ask this OpenAI-compatible server: [http://]host[:port][/v1]");
   native->excludes(server);
+  add_weight_check_flag(*cmd, o->target_weight_check);
   cmd->add_option("--model", o->chat.model, "The model name sent to the server")->capture_default_str();
   cmd->add_option("--max-new-tokens,--max-tokens", o->chat.max_tokens, "Tokens per reply, at most")
       ->check(flag_range("[1, inf)"))
@@ -122,7 +125,7 @@ void add_regenerate_command(CLI::App& app) {
     } else {
       const at::Device device = train::parse_device(o->device, 0);
       const model::TargetModel target =
-          model::TargetModel::load(o->target_model_path, device, train::compute_dtype(device));
+          model::TargetModel::load(o->target_model_path, device, train::compute_dtype(device), {}, o->target_weight_check);
       const text::Tokenizer tokenizer = text::Tokenizer::load(o->target_model_path);
       text::check_tokenizer_fits(tokenizer, target.config().vocab_size, o->target_model_path + "/config.json");
       o->run.group = o->batch_size;

@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "flag_range.h"
 #include "rank_runner.h"
+#include "weight_check_flag.h"
 #include "talon/train/trainer.h"
 
 namespace talon::cli {
@@ -27,6 +28,7 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--target-model-path", o->target_model_path, "Target model directory (Hugging Face layout)")
       ->required()
       ->check(CLI::ExistingDirectory);
+  add_weight_check_flag(*cmd, o->target_weight_check);
   cmd->add_option("--draft-model-config", o->draft_model_config, "Draft config.json (LlamaForCausalLMEagle3)")
       ->required()
       ->check(CLI::ExistingFile);

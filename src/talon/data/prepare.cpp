@@ -15,6 +15,7 @@
 #include "talon/data/vocab_mapping.h"
 #include "talon/text/conversation.h"
 #include "talon/util/error.h"
+#include "talon/util/json_file.h"
 #include "talon/util/mmap_file.h"
 #include "talon/util/progress.h"
 #include "talon/util/utf8.h"
@@ -48,12 +49,10 @@ LineResult process_line(std::string_view line, const SampleBuilder& builder) {
     return fmt::format("not valid UTF-8 (byte {} of the line)", bad + 1);
   }
   try {
-    const text::Conversation conversation = text::parse_conversation(nlohmann::json::parse(line));
+    const text::Conversation conversation = text::parse_conversation(util::parse_json(line, ""));
     TokenizedSample sample = builder.build(conversation);
     if (sample.supervised() == 0) return drop_cause(conversation, sample);
     return sample;
-  } catch (const nlohmann::json::exception& e) {
-    return fmt::format("malformed JSON: {}", e.what());
   } catch (const Error& e) {
     return std::string(e.what());
   }

@@ -18,6 +18,16 @@ using util::JsonLocation;
 
 constexpr const char* kDraftClass = "LlamaForCausalLMEagle3";
 
+// Upper bounds on sizes, each far above any published model (the largest
+// have hidden_size 16384, intermediate_size 73728, 262144-token
+// vocabularies, 126 layers, 128 heads of 256): a typo such as 2^40 fails
+// here naming its field, not as a failed allocation or an hours-long loop.
+constexpr std::int64_t kMaxHiddenSize = 1 << 20;        // hidden_size, target_hidden_size
+constexpr std::int64_t kMaxIntermediateSize = 1 << 18;  // intermediate_size
+constexpr std::int64_t kMaxVocabSize = 1 << 22;         // vocab_size, draft_vocab_size
+constexpr std::int64_t kMaxLayers = 1 << 10;            // num_hidden_layers
+constexpr std::int64_t kMaxHeads = 1 << 10;             // num_attention_heads, num_key_value_heads, head_dim
+
 struct KnownArchitecture {
   Architecture architecture;
   const char* class_name;
@@ -75,12 +85,12 @@ struct Attention {
 
 Attention parse_attention(const JsonFields& fields, std::int64_t hidden_size) {
   Attention a;
-  a.heads = fields.required_integer("num_attention_heads", 1);
-  a.kv_heads = fields.integer("num_key_value_heads", 1).value_or(a.heads);
+  a.heads = fields.required_integer("num_attention_heads", 1, kMaxHeads);
+  a.kv_heads = fields.integer("num_key_value_heads", 1, kMaxHeads).value_or(a.heads);
   if (a.heads % a.kv_heads != 0) {
     fields.fail_field("num_key_value_heads", fmt::format("a divisor of num_attention_heads {}", a.heads));
   }
-  std::optional<std::int64_t> head_dim = fields.integer("head_dim", 1);
+  std::optional<std::int64_t> head_dim = fields.integer("head_dim", 1, kMaxHeads);
   if (!head_dim) {
     if (hidden_size % a.heads != 0) {
       fields.fail_field("num_attention_heads",
@@ -159,10 +169,10 @@ TargetConfig parse_target_config(const json& config, const std::string& source) 
   JsonFields fields(config, JsonLocation(source));
   TargetConfig c;
   c.architecture = parse_architecture(fields);
-  c.hidden_size = fields.required_integer("hidden_size", 1);
-  c.intermediate_size = fields.required_integer("intermediate_size", 1);
-  c.num_hidden_layers = fields.required_integer("num_hidden_layers", 1);
-  c.vocab_size = fields.required_integer("vocab_size", 1);
+  c.hidden_size = fields.required_integer("hidden_size", 1, kMaxHiddenSize);
+  c.intermediate_size = fields.required_integer("intermediate_size", 1, kMaxIntermediateSize);
+  c.num_hidden_layers = fields.required_integer("num_hidden_layers", 1, kMaxLayers);
+  c.vocab_size = fields.required_integer("vocab_size", 1, kMaxVocabSize);
   Attention attention = parse_attention(fields, c.hidden_size);
   c.num_attention_heads = attention.heads;
   c.num_key_value_heads = attention.kv_heads;
@@ -215,10 +225,10 @@ DraftConfig parse_draft_config(const json& config, const std::string& source) {
   parse_torch_dtype(fields);  // checked only: checkpoints are always BF16
 
   DraftConfig c;
-  c.hidden_size = fields.required_integer("hidden_size", 1);
-  c.intermediate_size = fields.required_integer("intermediate_size", 1);
-  c.vocab_size = fields.required_integer("vocab_size", 1);
-  c.draft_vocab_size = fields.integer("draft_vocab_size", 1).value_or(c.vocab_size);
+  c.hidden_size = fields.required_integer("hidden_size", 1, kMaxHiddenSize);
+  c.intermediate_size = fields.required_integer("intermediate_size", 1, kMaxIntermediateSize);
+  c.vocab_size = fields.required_integer("vocab_size", 1, kMaxVocabSize);
+  c.draft_vocab_size = fields.integer("draft_vocab_size", 1, kMaxVocabSize).value_or(c.vocab_size);
   if (c.draft_vocab_size > c.vocab_size) {
     fields.fail_field("draft_vocab_size", fmt::format("at most vocab_size {}", c.vocab_size));
   }
@@ -227,7 +237,7 @@ DraftConfig parse_draft_config(const json& config, const std::string& source) {
   c.num_key_value_heads = attention.kv_heads;
   c.head_dim = attention.head_dim;
   c.max_position_embeddings = fields.integer("max_position_embeddings", 1).value_or(2048);
-  c.target_hidden_size = fields.integer("target_hidden_size", 1).value_or(c.hidden_size);
+  c.target_hidden_size = fields.integer("target_hidden_size", 1, kMaxHiddenSize).value_or(c.hidden_size);
   c.rms_norm_eps = fields.positive_number("rms_norm_eps").value_or(1e-6);
   Rope rope = parse_rope(fields);
   c.rope_theta = rope.theta;

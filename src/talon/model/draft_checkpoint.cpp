@@ -36,6 +36,7 @@ DraftCheckpoint load_draft_checkpoint(const std::string& dir) {
            info.name);
     }
   }
+  Eagle3Draft::check_whole_shapes(out.config, out.parameters, path);
   return out;
 }
 

@@ -27,7 +27,9 @@ struct DraftCheckpoint {
 // Reads a Talon or SpecForge draft directory's config and weights. d2t/t2d
 // are left to data::VocabMapping::load, which validates them; an
 // `embed_tokens.weight` is ignored (the embedding always comes from the
-// target); any other unknown tensor is an error naming it.
+// target); any other unknown tensor is an error naming it, and so is a
+// draft tensor missing or shaped otherwise than config.json says (checked
+// before any draft is built, so a wrong size cannot become an allocation).
 DraftCheckpoint load_draft_checkpoint(const std::string& dir);
 
 }  // namespace talon::model

@@ -112,7 +112,8 @@ NamedTensors Eagle3Draft::parameters() const {
   return out;
 }
 
-void Eagle3Draft::load_parameters(const NamedTensors& tensors, const std::string& source) {
+void Eagle3Draft::check_whole_shapes(const io::DraftConfig& config, const NamedTensors& tensors,
+                                     const std::string& source) {
   std::map<std::string, at::Tensor> by_name(tensors.begin(), tensors.end());
   for (const ParameterSlot& slot : kParameters) {
     auto it = by_name.find(slot.name);
@@ -122,8 +123,15 @@ void Eagle3Draft::load_parameters(const NamedTensors& tensors, const std::string
       fail("{}: tensor {} has shape {}, expected {} from the draft config", source, slot.name,
            fmt::join(it->second.sizes(), "x"), fmt::join(shape, "x"));
     }
+  }
+}
+
+void Eagle3Draft::load_parameters(const NamedTensors& tensors, const std::string& source) {
+  check_whole_shapes(config, tensors, source);
+  std::map<std::string, at::Tensor> by_name(tensors.begin(), tensors.end());
+  for (const ParameterSlot& slot : kParameters) {
     at::Tensor& target = this->*slot.member;  // keeps its device and dtype
-    target = shard(config, slot.name, tp).slice(it->second).to(target.device(), target.scalar_type()).clone().set_requires_grad(true);
+    target = shard(config, slot.name, tp).slice(by_name.at(slot.name)).to(target.device(), target.scalar_type()).clone().set_requires_grad(true);
   }
 }
 

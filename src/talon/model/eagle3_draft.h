@@ -60,6 +60,10 @@ struct Eagle3Draft {
   // checkpoint), keeping their device and dtype; every name must be present
   // with its whole shape. `source` names the file in errors.
   void load_parameters(const NamedTensors& tensors, const std::string& source);
+  // The check load_parameters makes, before any draft exists: a config
+  // whose sizes the weights contradict fails naming the tensor and both
+  // shapes, not as a huge allocation. Other names in `tensors` are ignored.
+  static void check_whole_shapes(const io::DraftConfig& config, const NamedTensors& tensors, const std::string& source);
   // Moves the trainable tensors to the device and dtype of `options`, as
   // fresh leaves that require grad.
   void to(const at::TensorOptions& options);

@@ -7,12 +7,15 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "talon/io/safetensors_model.h"
 #include "talon/model/layers.h"
 #include "talon/model/target_weights.h"
+#include "talon/model/weight_check.h"
 #include "talon/parallel/tensor_parallel.h"
 #include "talon/util/error.h"
 
@@ -64,33 +67,69 @@ void check_checkpoint(const io::SafetensorsModel& checkpoint, const std::vector<
   }
 }
 
+// Names the tensor, where the value sits and the dtype it was read as.
+[[noreturn]] void fail_non_finite(const std::string& dir, const std::string& name, const NonFinite& found,
+                                  at::ScalarType dtype, std::string_view where) {
+  fail("{}: tensor \"{}\": expected finite weights, found {} at [{}]{} (read as {})", dir, name, found.value,
+       fmt::join(found.index, ", "), where, c10::toString(dtype));
+}
+
+// The decoder layers the checkpoint holds, from the names model.layers.<i>.*,
+// against num_hidden_layers: a config claiming more is refused before
+// target_tensor_specs builds a list per layer (for 10^9 layers that filled
+// gigabytes for minutes before the first missing tensor was noticed). A
+// config claiming fewer is left to check_checkpoint, which names the first
+// tensor it does not explain.
+void check_layer_count(const io::SafetensorsModel& checkpoint, const io::TargetConfig& config) {
+  const std::string prefix = "model.layers.";
+  std::int64_t layers = 0;  // the highest index + 1
+  for (const std::string& name : checkpoint.names()) {
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::size_t dot = name.find('.', prefix.size());
+    const std::string digits = name.substr(prefix.size(), dot - prefix.size());
+    const bool index = dot != std::string::npos && !digits.empty() && digits.size() <= 9 &&
+                       std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (index) layers = std::max<std::int64_t>(layers, std::stoll(digits) + 1);  // others: unexpected tensors
+  }
+  if (config.num_hidden_layers <= layers) return;
+  const std::string config_json = (std::filesystem::path(checkpoint.dir()) / "config.json").string();
+  const std::string found = layers == 0 ? "none" : fmt::format("model.layers.0 to model.layers.{}", layers - 1);
+  fail("{}: field \"num_hidden_layers\": expected {}, the layers the weights in {} hold ({}), found {}", config_json,
+       layers, checkpoint.dir(), found, config.num_hidden_layers);
+}
+
 // Every tensor `config` calls for, this TP member's slice of it, each an
 // owned copy on `device` in `dtype` (never a view of the mapped file, so
 // callers may write into them; only the slice's pages are read).
 std::unordered_map<std::string, at::Tensor> load_weights(const std::string& dir, const io::TargetConfig& config,
                                                          at::Device device, at::ScalarType dtype,
-                                                         const parallel::Group& tp) {
+                                                         const parallel::Group& tp, WeightCheck check) {
+  io::SafetensorsModel checkpoint = io::SafetensorsModel::open(dir);  // the headers only
+  check_layer_count(checkpoint, config);
   std::vector<TargetTensorSpec> specs = target_tensor_specs(config);
-  std::vector<parallel::TpShard> shards;  // checked before the files are opened
+  std::vector<parallel::TpShard> shards;  // checked before any tensor is read
   for (const TargetTensorSpec& spec : specs) shards.push_back(parallel::TpShard::of(spec.split, tp.rank(), tp.size(), "--tp-size"));
-  io::SafetensorsModel checkpoint = io::SafetensorsModel::open(dir);
   check_checkpoint(checkpoint, specs, config);
   std::unordered_map<std::string, at::Tensor> weights;
   for (std::size_t i = 0; i < specs.size(); ++i) {
-    weights[specs[i].name] =
-        shards[i].slice(checkpoint.tensor(specs[i].name)).to(device, dtype, /*non_blocking=*/false, /*copy=*/true);
+    at::Tensor& weight = weights[specs[i].name];
+    weight = shards[i].slice(checkpoint.tensor(specs[i].name)).to(device, dtype, /*non_blocking=*/false, /*copy=*/true);
+    if (std::optional<NonFinite> found = first_non_finite(weight, check)) {
+      fail_non_finite(dir, specs[i].name, *found, dtype, tp.size() > 1 ? " of this rank's --tp-size slice" : "");
+    }
   }
   return weights;
 }
 
 }  // namespace
 
-TargetModel TargetModel::load(const std::string& dir, at::Device device, at::ScalarType dtype, parallel::Group tp) {
+TargetModel TargetModel::load(const std::string& dir, at::Device device, at::ScalarType dtype, parallel::Group tp,
+                              WeightCheck check) {
   if (dtype != at::kFloat && dtype != at::kBFloat16 && dtype != at::kHalf) {
     fail("{}: target compute dtype must be float32, bfloat16 or float16, found {}", dir, c10::toString(dtype));
   }
   io::TargetConfig config = io::load_target_config(dir);
-  std::unordered_map<std::string, at::Tensor> weights = load_weights(dir, config, device, dtype, tp);
+  std::unordered_map<std::string, at::Tensor> weights = load_weights(dir, config, device, dtype, tp, check);
   return from_weights(std::move(config), std::move(weights), device, dtype, std::move(tp),
                       (std::filesystem::path(dir) / "config.json").string());
 }
@@ -233,7 +272,7 @@ TargetFeatures TargetModel::run(const at::Tensor& input_ids, const at::Tensor& p
 }
 
 at::Tensor read_target_rows(const std::string& dir, TargetMatrix which, const at::Tensor& ids, at::Device device,
-                            at::ScalarType dtype) {
+                            at::ScalarType dtype, WeightCheck check) {
   io::TargetConfig config = io::load_target_config(dir);
   const std::string name =
       which == TargetMatrix::LmHead && !config.tie_word_embeddings ? "lm_head.weight" : "model.embed_tokens.weight";
@@ -243,7 +282,12 @@ at::Tensor read_target_rows(const std::string& dir, TargetMatrix which, const at
     fail("{}: tensor \"{}\": expected F32, F16 or BF16 of shape {} from config.json", dir, name,
          shape_string(shape));
   }
-  return checkpoint.tensor(name).index_select(0, ids.cpu()).to(device, dtype);
+  at::Tensor rows = checkpoint.tensor(name).index_select(0, ids.cpu()).to(device, dtype);
+  if (std::optional<NonFinite> found = first_non_finite(rows, check)) {
+    found->index[0] = ids.cpu()[found->index[0]].item<std::int64_t>();  // the row in the file
+    fail_non_finite(dir, name, *found, dtype, "");
+  }
+  return rows;
 }
 
 }  // namespace talon::model

@@ -15,6 +15,7 @@
 
 #include "talon/io/hf_config.h"
 #include "talon/model/kv_cache.h"
+#include "talon/model/weight_check.h"
 #include "talon/parallel/group.h"
 
 namespace talon::model {
@@ -39,8 +40,12 @@ class TargetModel {
   // lm_head.weight beside tied embeddings, which transformers ignores.
   // With a tensor-parallel group `tp` (--tp-size) each member keeps only its
   // slices (target_weights.h), read from the mapped files; sizes the group
-  // cannot split are errors naming --tp-size.
-  static TargetModel load(const std::string& dir, at::Device device, at::ScalarType dtype, parallel::Group tp = {});
+  // cannot split are errors naming --tp-size. num_hidden_layers is checked
+  // against the layers the files hold before anything per layer is built.
+  // A NaN or infinity among the elements `check` covers (weight_check.h) is
+  // an error naming the tensor.
+  static TargetModel load(const std::string& dir, at::Device device, at::ScalarType dtype, parallel::Group tp = {},
+                          WeightCheck check = WeightCheck::Sampled);
 
   // A model over weights already on `device` in `dtype`, under their Hugging
   // Face names with this TP member's shapes, as load() reads them
@@ -122,9 +127,10 @@ class TargetModel {
 // Rows `ids` (int64 [N]) of the target's input embedding or of its lm_head
 // (the embedding when tied), [N, H], read from the mapped safetensors of
 // `dir` without loading the rest: the draft's shard of the embedding and
-// the lm_head rows of the draft vocabulary.
+// the lm_head rows of the draft vocabulary. The rows are checked as load()
+// checks its tensors.
 enum class TargetMatrix { Embedding, LmHead };
 at::Tensor read_target_rows(const std::string& dir, TargetMatrix which, const at::Tensor& ids, at::Device device,
-                            at::ScalarType dtype);
+                            at::ScalarType dtype, WeightCheck check = WeightCheck::Sampled);
 
 }  // namespace talon::model

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "talon/util/error.h"
+#include "talon/util/json_file.h"
 
 namespace talon::regen {
 namespace {
@@ -12,8 +13,12 @@ bool worth_retrying(int status) { return status == 408 || status == 429 || statu
 
 // choices[0].message.content of a chat-completions answer.
 std::string message_content(const std::string& body) {
-  const nlohmann::json answer = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (answer.is_discarded()) fail("the answer is not JSON: {}", body.substr(0, 200));
+  nlohmann::json answer;
+  try {
+    answer = util::parse_json(body, "");
+  } catch (const Error& e) {
+    fail("the answer: {} (it begins {})", e.what(), body.substr(0, 200));
+  }
   const nlohmann::json* content = nullptr;
   if (answer.contains("choices") && answer["choices"].is_array() && !answer["choices"].empty()) {
     const nlohmann::json& choice = answer["choices"][0];

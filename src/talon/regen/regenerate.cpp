@@ -11,6 +11,7 @@
 #include "talon/regen/resumable_output.h"
 #include "talon/util/atomic_file.h"
 #include "talon/util/error.h"
+#include "talon/util/json_file.h"
 #include "talon/util/progress.h"
 
 namespace talon::regen {
@@ -124,9 +125,11 @@ void work(Pipeline& pipeline, const Rewriter& rewrite) {
         pipeline.finish(number, {true, {}, {}});
         continue;
       }
-      nlohmann::ordered_json record = nlohmann::ordered_json::parse(text, nullptr, /*allow_exceptions=*/false);
-      if (record.is_discarded()) {
-        pipeline.finish(number, {false, {{}, "not valid JSON"}, text});
+      nlohmann::ordered_json record;
+      try {
+        record = util::parse_ordered_json(text, "");
+      } catch (const Error& e) {
+        pipeline.finish(number, {false, {{}, e.what()}, text});
         continue;
       }
       samples.push_back({number, std::move(record)});

@@ -11,11 +11,21 @@
 
 #include "talon/util/atomic_file.h"
 #include "talon/util/error.h"
+#include "talon/util/json_file.h"
 
 namespace talon::track {
 namespace {
 
 bool blank(std::string_view line) { return line.find_first_not_of(" \t\r") == std::string_view::npos; }
+
+// A line as util::parse_json reads every JSON text; null when it refuses it.
+nlohmann::json parse_line(std::string_view line) {
+  try {
+    return util::parse_json(line, "");
+  } catch (const Error&) {
+    return nullptr;
+  }
+}
 
 // The integer "step" of an object record; nullopt when it has none.
 std::optional<std::int64_t> integer_step(const nlohmann::json& record) {
@@ -49,8 +59,7 @@ MetricsLog MetricsLog::open(const std::string& path, std::int64_t resume_step) {
       std::string_view line = std::string_view(text).substr(begin, end - begin);
       begin = end + 1;
       if (blank(line)) continue;
-      nlohmann::json record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-      std::optional<std::int64_t> step = integer_step(record);
+      std::optional<std::int64_t> step = integer_step(parse_line(line));
       if (!step) {
         fail("{}:{}: expected a JSON object with an integer \"step\", found: {}", path, line_number,
              line.substr(0, 200));

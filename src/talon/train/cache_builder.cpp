@@ -245,7 +245,8 @@ CacheReport build_cache(const CacheOptions& options, parallel::ProcessGroups& gr
   const at::Device device = parse_device(options.device, groups.local_rank());
   std::optional<model::TargetModel> target;  // not needed when nothing is left
   if (!remaining.empty()) {
-    target = model::TargetModel::load(options.target_model_path, device, compute_dtype(device), groups.target_tp());
+    target = model::TargetModel::load(options.target_model_path, device, compute_dtype(device), groups.target_tp(),
+                                      options.target_weight_check);
   }
   const data::ShardFormat format = settings.shard_format();
   const auto groups_count = static_cast<std::size_t>(groups.target_dp().size());

@@ -15,12 +15,14 @@
 #include <string>
 
 #include "talon/data/prepare.h"
+#include "talon/model/weight_check.h"
 #include "talon/parallel/process_groups.h"
 
 namespace talon::train {
 
 struct CacheOptions {
   std::string target_model_path;
+  model::WeightCheck target_weight_check = model::WeightCheck::Sampled;  // --verify-target-weights: Full
   std::string draft_model_config;  // the aux layers, and the draft vocabulary size for preparing
   // inputs: JSONL files, prepared into OUTPUT_DIR/prepared, or one directory
   // written by `talon prepare`, copied there; chat template, system prompt

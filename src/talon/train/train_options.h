@@ -8,11 +8,13 @@
 #include <vector>
 
 #include "talon/model/ttt.h"
+#include "talon/model/weight_check.h"
 
 namespace talon::train {
 
 struct TrainOptions {
   std::string target_model_path;
+  model::WeightCheck target_weight_check = model::WeightCheck::Sampled;  // --verify-target-weights: Full
   std::string draft_model_config;
   std::vector<std::string> train_data_path;  // JSONL files, or one prepared directory
   std::vector<std::string> eval_data_path;   // same; empty = no eval

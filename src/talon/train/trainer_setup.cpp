@@ -126,7 +126,8 @@ at::Tensor draft_embedding(const TrainOptions& options, const io::DraftConfig& c
                            at::Device device) {
   if (target && target->tp().size() == draft_tp.size()) return target->embed_tokens();  // the same consecutive ranks
   return model::read_target_rows(options.target_model_path, model::TargetMatrix::Embedding,
-                                 vocab_rows(config, draft_tp), device, compute_dtype(device));
+                                 vocab_rows(config, draft_tp), device, compute_dtype(device),
+                                 options.target_weight_check);
 }
 
 model::Eagle3Draft make_draft(const TrainOptions& options, const io::DraftConfig& config,
@@ -148,13 +149,14 @@ at::Tensor draft_head(const TrainOptions& options, const model::Eagle3Draft& dra
                       at::Device device) {
   at::Tensor ids = model::Eagle3Draft::shard(draft.config, "lm_head.weight", draft.tp).slice(vocab.target_ids());
   return model::read_target_rows(options.target_model_path, model::TargetMatrix::LmHead, ids, device,
-                                 compute_dtype(device));
+                                 compute_dtype(device), options.target_weight_check);
 }
 
 std::optional<model::TargetModel> load_target(const TrainOptions& options, at::Device device,
                                               const parallel::ProcessGroups& groups) {
   if (!options.train_hidden_states_path.empty()) return std::nullopt;  // offline: no decoder layers
-  return model::TargetModel::load(options.target_model_path, device, compute_dtype(device), groups.target_tp());
+  return model::TargetModel::load(options.target_model_path, device, compute_dtype(device), groups.target_tp(),
+                                  options.target_weight_check);
 }
 
 // A hidden-state cache this run may train on: made from this target, with
@@ -234,7 +236,7 @@ Trainer::Run::Run(TrainOptions o, parallel::ProcessGroups& g)
   } else {
     const at::Tensor lm_head = model::read_target_rows(options.target_model_path, model::TargetMatrix::LmHead,
                                                        vocab_rows(draft_config, groups.draft_tp()), device,
-                                                       compute_dtype(device));
+                                                       compute_dtype(device), options.target_weight_check);
     auto offline = [&](const data::HiddenStateCache& cache) {
       return std::make_shared<OfflineFeatures>(cache, vocab, lm_head, head, groups.draft_tp(), compute_dtype(device));
     };

@@ -22,6 +22,28 @@ std::string prefixed(const std::string& prefix, std::string_view body) {
   return prefix.empty() ? std::string(body) : prefix + ": " + std::string(body);
 }
 
+// Appends `value` as compact JSON (dump()'s text) to `out`, stopping soon
+// after `out` passes `limit` bytes: every level writes a bracket before
+// going down, so the recursion is at most `limit` deep however deep the
+// value, and a huge array or object costs no more than its first bytes.
+void append_json_prefix(const json& value, std::size_t limit, std::string& out) {
+  if (!value.is_structured()) {
+    out += dump(value);
+    return;
+  }
+  const bool object = value.is_object();
+  out += object ? '{' : '[';
+  bool first = true;
+  for (auto it = value.begin(); it != value.end(); ++it) {
+    if (out.size() > limit) return;
+    if (!first) out += ',';
+    first = false;
+    if (object) out += dump(it.key()) + ":";
+    append_json_prefix(*it, limit, out);
+  }
+  out += object ? '}' : ']';
+}
+
 }  // namespace
 
 JsonLocation::JsonLocation(std::string file, std::string path) : file_(std::move(file)), path_(std::move(path)) {}
@@ -42,7 +64,8 @@ void JsonLocation::fail_expected(std::string_view expected, const json& found) c
 
 std::string json_excerpt(const json& value) {
   constexpr std::size_t kMaxBytes = 80;
-  std::string text = dump(value);
+  std::string text;
+  append_json_prefix(value, kMaxBytes, text);
   if (text.size() <= kMaxBytes) return text;
   // Cut on a code point boundary so that the message stays valid UTF-8.
   std::size_t cut = kMaxBytes;
@@ -89,7 +112,7 @@ std::optional<bool> JsonFields::boolean(std::string_view key) const {
   return value->get<bool>();
 }
 
-std::optional<std::int64_t> JsonFields::integer(std::string_view key, std::int64_t min) const {
+std::optional<std::int64_t> JsonFields::integer(std::string_view key, std::int64_t min, std::int64_t max) const {
   const json* value = find(key);
   if (value == nullptr) return std::nullopt;
   // An unsigned JSON integer above INT64_MAX would wrap in get<int64_t>().
@@ -97,6 +120,7 @@ std::optional<std::int64_t> JsonFields::integer(std::string_view key, std::int64
               !(value->is_number_unsigned() &&
                 value->get<std::uint64_t>() > std::uint64_t(std::numeric_limits<std::int64_t>::max()));
   if (!fits || value->get<std::int64_t>() < min) fail_field(key, "an integer >= " + std::to_string(min));
+  if (value->get<std::int64_t>() > max) fail_field(key, "at most " + std::to_string(max));
   return value->get<std::int64_t>();
 }
 
@@ -119,8 +143,8 @@ std::string JsonFields::required_string(std::string_view key) const {
   return *std::move(value);
 }
 
-std::int64_t JsonFields::required_integer(std::string_view key, std::int64_t min) const {
-  std::optional<std::int64_t> value = integer(key, min);
+std::int64_t JsonFields::required_integer(std::string_view key, std::int64_t min, std::int64_t max) const {
+  std::optional<std::int64_t> value = integer(key, min, max);
   if (!value) fail_missing(key);
   return *value;
 }

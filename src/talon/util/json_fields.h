@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -65,7 +66,9 @@ class JsonFields {
 
   std::optional<std::string> string(std::string_view key) const;
   std::optional<bool> boolean(std::string_view key) const;
-  std::optional<std::int64_t> integer(std::string_view key, std::int64_t min) const;
+  // An integer in [min, max]; the error says which bound it broke.
+  std::optional<std::int64_t> integer(std::string_view key, std::int64_t min,
+                                      std::int64_t max = std::numeric_limits<std::int64_t>::max()) const;
   std::optional<double> positive_number(std::string_view key) const;
   std::optional<JsonFields> object(std::string_view key) const;
   // The value paired with the field's string, one of the names in `choices`:
@@ -74,7 +77,8 @@ class JsonFields {
   std::optional<T> choice(std::string_view key, std::initializer_list<std::pair<std::string_view, T>> choices) const;
 
   std::string required_string(std::string_view key) const;
-  std::int64_t required_integer(std::string_view key, std::int64_t min) const;
+  std::int64_t required_integer(std::string_view key, std::int64_t min,
+                                std::int64_t max = std::numeric_limits<std::int64_t>::max()) const;
   double required_positive_number(std::string_view key) const;
   JsonFields required_object(std::string_view key) const;
   const nlohmann::json& required_array(std::string_view key) const;
