@@ -4,7 +4,10 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "talon/io/safetensors.h"
+#include "talon/util/atomic_file.h"
 #include "train_fixture.h"
 
 namespace talon {
@@ -32,14 +35,18 @@ TEST(VerifyTargetWeights, EveryCommandThatLoadsATargetChecksEveryElement) {
   Fixture f(1);
   poison_embedding(f.target);
   const std::string error = f.target + ": tensor \"model.embed_tokens.weight\": expected finite weights, found nan at [0, 1]";
-  // eval loads the target before the draft, so without the flag it gets as
-  // far as the draft: the target passed the sampled check.
-  const std::string eval = fmt::format("eval --target-model-path {0} --draft-model-path {0} --data-path {1}",
-                                       f.target, f.data);
+  // eval loads the target before the draft's weights, so without the flag
+  // it gets as far as those (a draft of config.json alone): the target
+  // passed the sampled check.
+  const std::string draft = f.tmp.file("draft");
+  std::filesystem::create_directories(draft);
+  f.tmp.write("draft/config.json", util::read_file(f.draft_config));
+  const std::string eval =
+      fmt::format("eval --target-model-path {} --draft-model-path {} --data-path {}", f.target, draft, f.data);
   auto run = run_talon(eval);
   EXPECT_NE(run.status, 0);
   EXPECT_EQ(run.out.find(error), std::string::npos) << run.out;
-  EXPECT_NE(run.out.find("/config.json"), std::string::npos) << run.out;  // the target's config is no draft's
+  EXPECT_NE(run.out.find(draft + "/model.safetensors"), std::string::npos) << run.out;
 
   for (const std::string& command : {
            eval,
