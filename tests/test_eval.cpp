@@ -76,6 +76,31 @@ TEST(Eval, APromptWithoutAUserTurnIsNamed) {
   EXPECT_NE(run.out.find(prompts + ":2: the conversation has no user turn"), std::string::npos) << run.out;
 }
 
+// A checkpoint's manifest is checked wherever its draft is loaded: a
+// flipped bit of its weights, which loads as a slightly different draft, is
+// named by eval and by train --init-draft instead of being used.
+TEST(Eval, ADamagedDraftCheckpointIsRefusedByEvalAndInitDraft) {
+  Fixture f(1);
+  f.epochs = 1;
+  const std::string out = f.tmp.file("train");
+  auto trained = run_talon(f.args(out, "--max-steps 1"));
+  ASSERT_EQ(trained.status, 0) << trained.out;
+  const std::string checkpoint = testing::final_checkpoint(out), weights = checkpoint + "/model.safetensors";
+  std::string bytes = util::read_file(weights);
+  bytes[bytes.size() / 2] ^= 0x01;  // one bit of a weight, which would load without complaint
+  util::write_file_atomic(weights, bytes);
+  const std::string expected = "talon: error: draft checkpoint " + checkpoint + " is damaged: " + weights +
+                               ": checksum differs from .talon-output.json: restore it from a copy";
+  auto evaluated = run_talon(fmt::format("eval --target-model-path {} --draft-model-path {} --data-path {}",
+                                         f.target, checkpoint,
+                                         f.tmp.write("prompts.jsonl", testing::first_conversations(1))));
+  EXPECT_EQ(evaluated.status, 1) << evaluated.out;
+  EXPECT_NE(evaluated.out.find(expected), std::string::npos) << evaluated.out;
+  auto initialised = run_talon(f.args(f.tmp.file("second"), "--max-steps 1 --init-draft " + checkpoint));
+  EXPECT_EQ(initialised.status, 1) << initialised.out;
+  EXPECT_NE(initialised.out.find(expected), std::string::npos) << initialised.out;
+}
+
 TEST(Eval, FlagsOutOfTheirRangeAreRefusedByName) {
   for (const auto& [flag, value, range] : std::vector<std::array<std::string, 3>>{
            {"--max-new-tokens", "0", "[1, inf)"},

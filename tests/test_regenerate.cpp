@@ -307,11 +307,48 @@ TEST(Regenerate, ALineBeyondTheTargetsContextFails) {
   }
   EXPECT_EQ(failures.back()["line"], 2);
   EXPECT_NE(failures.back()["error"].get<std::string>().find(fmt::format(
-                "turn 1: the prompt is {} tokens, the target's max_position_embeddings {} leaves no room for a reply",
-                eval::render_prompt({{Role::User, long_user, std::nullopt}}, tokenizer, llama3, std::string()).size(),
+                "the conversation's 1 turns need at least {} positions without their replies, more than the "
+                "target's max_position_embeddings {}",
+                eval::render_prompt({{Role::User, long_user, std::nullopt}}, tokenizer, llama3, std::string()).size() + 1,
                 context)),
             std::string::npos)
       << failures.back();
+}
+
+// A conversation of many short turns whose prompts, with every reply
+// empty, already fill the target's context fails before its first turn:
+// generating turn after turn would only have found that at its last turns.
+TEST(Regenerate, AConversationBeyondTheContextWithoutRepliesFailsAtOnce) {
+  testing::Fixture f(1);
+  const text::Tokenizer tokenizer = text::Tokenizer::load(f.target);
+  const text::ChatTemplate llama3 = text::resolve_template("llama3");
+  constexpr int kTurns = 300;
+  nlohmann::json messages = nlohmann::json::array();
+  text::Conversation empty_replies;
+  for (int t = 0; t < kTurns; ++t) {
+    const std::string user = fmt::format("Turn {}.", t);
+    messages.push_back({{"role", "user"}, {"content", user}});
+    messages.push_back({{"role", "assistant"}, {"content", "an old reply"}});
+    empty_replies.push_back({text::Role::User, user, std::nullopt});
+    if (t + 1 < kTurns) empty_replies.push_back({text::Role::Assistant, "", std::nullopt});
+  }
+  // The last prompt with empty replies and one reply token need one
+  // position more than the target has; the first turns fit easily.
+  const auto needed =
+      static_cast<std::int64_t>(eval::render_prompt(empty_replies, tokenizer, llama3, std::string()).size()) + 1;
+  const std::string target = edited_target(f, "short_context",
+                                           [&](nlohmann::json& c) { c["max_position_embeddings"] = needed - 1; });
+  const std::string input = f.tmp.write("in.jsonl", nlohmann::json{{"messages", messages}}.dump() + "\n");
+  const std::string output = f.tmp.file("out.jsonl");
+  auto run = run_talon(fmt::format("regenerate --target-model-path {} --input-file-path {} --output-file-path {} "
+                                   "--max-new-tokens 1 --system-prompt '' --temperature 0",
+                                   target, input, output));
+  ASSERT_EQ(run.status, 1) << run.out;
+  const std::vector<nlohmann::json> failures = testing::read_jsonl(output + ".failed.jsonl");
+  ASSERT_EQ(failures.size(), 1u) << run.out;
+  EXPECT_EQ(failures[0]["error"], fmt::format("the conversation's {} turns need at least {} positions without their "
+                                              "replies, more than the target's max_position_embeddings {}",
+                                              kTurns, needed, needed - 1));
 }
 
 // Conversations of several turns (and one of one) in one batch: every

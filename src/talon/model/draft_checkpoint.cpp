@@ -1,6 +1,7 @@
 #include "talon/model/draft_checkpoint.h"
 
 #include <ATen/ATen.h>
+#include <fmt/ranges.h>
 
 #include <nlohmann/json.hpp>
 #include <set>
@@ -8,6 +9,7 @@
 #include "talon/io/safetensors.h"
 #include "talon/util/atomic_file.h"
 #include "talon/util/error.h"
+#include "talon/util/output_manifest.h"
 
 namespace talon::model {
 
@@ -21,7 +23,17 @@ void save_draft_checkpoint(const std::string& dir, const io::DraftConfig& config
   io::write_safetensors(dir + "/model.safetensors", tensors);
 }
 
+void check_draft_checkpoint_intact(const std::string& dir) {
+  // A draft from SpecForge or a Hugging Face repository has no manifest:
+  // only Talon's own checkpoints can be verified.
+  const std::optional<std::vector<std::string>> damaged = util::damaged_files(dir);
+  if (damaged && !damaged->empty()) {
+    fail("draft checkpoint {} is damaged: {}: restore it from a copy", dir, fmt::join(*damaged, "; "));
+  }
+}
+
 DraftCheckpoint load_draft_checkpoint(const std::string& dir) {
+  check_draft_checkpoint_intact(dir);
   DraftCheckpoint out;
   out.config = io::load_draft_config(dir + "/config.json");
   const std::string path = dir + "/model.safetensors";

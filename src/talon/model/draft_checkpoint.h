@@ -24,7 +24,13 @@ struct DraftCheckpoint {
   NamedTensors parameters;  // CPU, as stored (BF16 for Talon's own)
 };
 
-// Reads a Talon or SpecForge draft directory's config and weights. d2t/t2d
+// Throws talon::Error naming each file of dir that does not match its
+// .talon-output.json (util::damaged_files); a directory without one (a
+// SpecForge or Hugging Face draft) passes unverified.
+void check_draft_checkpoint_intact(const std::string& dir);
+
+// Reads a Talon or SpecForge draft directory's config and weights, after
+// check_draft_checkpoint_intact. d2t/t2d
 // are left to data::VocabMapping::load, which validates them; an
 // `embed_tokens.weight` is ignored (the embedding always comes from the
 // target); any other unknown tensor is an error naming it, and so is a

@@ -46,6 +46,26 @@ bool ConversationRewrite::last_turn() const {
                       [](const text::Message& m) { return m.role == text::Role::User; });
 }
 
+text::Conversation ConversationRewrite::last_prompt_with_empty_replies() const {
+  text::Conversation prompt;
+  for (const text::Message& m : source_) {
+    if (m.role == text::Role::Assistant) continue;
+    if (!prompt.empty() && prompt.back().role == text::Role::User) {
+      prompt.push_back({text::Role::Assistant, std::string(), std::nullopt});
+    }
+    prompt.push_back(m);
+  }
+  // What follows the last user turn is in no prompt; the constructor has
+  // checked that there is a user turn.
+  while (prompt.back().role != text::Role::User) prompt.pop_back();
+  return prompt;
+}
+
+std::size_t ConversationRewrite::user_turns() const {
+  return static_cast<std::size_t>(
+      std::count_if(source_.begin(), source_.end(), [](const text::Message& m) { return m.role == text::Role::User; }));
+}
+
 void ConversationRewrite::add_reply(const std::string& text) {
   if (done()) fail("conversation rewrite: a reply with no user turn waiting for one");
   messages_.push_back({{role_key_, assistant_role_}, {content_key_, text}});

@@ -26,6 +26,10 @@ class ConversationRewrite {
   const text::Conversation& prompt() const { return prompt_; }
   // No user turn follows the one waiting: this reply is the last.
   bool last_turn() const;
+  // The prompt of the last user turn were every reply empty: a lower bound
+  // on the positions the whole rewrite needs, known before any reply.
+  text::Conversation last_prompt_with_empty_replies() const;
+  std::size_t user_turns() const;
   // Records the reply to prompt() and moves to the next user turn.
   void add_reply(const std::string& text);
   // The rewritten record; only once done().

@@ -51,6 +51,22 @@ std::uint64_t mix(std::uint64_t seed, std::int64_t line, std::int64_t turn) {
   return z ^ (z >> 31);
 }
 
+// Fails a conversation that cannot fit before its first turn is generated:
+// otherwise one of many turns would be found too long only after
+// generating all the replies before it.
+void fail_if_beyond_context(const ConversationRewrite& rewrite, const text::Tokenizer& tokenizer,
+                            const text::ChatTemplate& chat_template, const std::optional<std::string>& system_prompt,
+                            std::int64_t context) {
+  const auto last_prompt = static_cast<std::int64_t>(
+      eval::render_prompt(rewrite.last_prompt_with_empty_replies(), tokenizer, chat_template, system_prompt).size());
+  // The last reply needs one position at least, for its end of turn.
+  if (last_prompt + 1 > context) {
+    fail("the conversation's {} turns need at least {} positions without their replies, more than the target's "
+         "max_position_embeddings {}",
+         rewrite.user_turns(), last_prompt + 1, context);
+  }
+}
+
 }  // namespace
 
 Rewriter native_rewriter(const model::TargetModel& target, const text::Tokenizer& tokenizer,
@@ -65,6 +81,7 @@ Rewriter native_rewriter(const model::TargetModel& target, const text::Tokenizer
     for (std::size_t i = 0; i < samples.size(); ++i) {
       try {
         dialogues[i] = std::make_unique<Dialogue>(samples[i].record, tokenizer);
+        fail_if_beyond_context(dialogues[i]->rewrite(), tokenizer, chat_template, settings.system_prompt, context);
       } catch (const std::exception& e) {  // talon::Error, or nlohmann's on a record of mixed shapes
         outcomes[i].error = e.what();
       }

@@ -25,10 +25,11 @@ struct NativeSettings {
 };
 
 // A reply ends at the template's end-of-turn token, which is not part of
-// the text. A line fails (naming the turn and the token counts) when a
-// prompt, or a prompt and its reply before its end of turn, fills the
-// target's max_position_embeddings. The target, tokenizer and template
-// must outlive the rewriter.
+// the text. A line fails before its first turn when its last prompt, with
+// every reply empty, leaves no position for a reply; and later (naming the
+// turn and the token counts) when a prompt, or a prompt and its reply
+// before its end of turn, fills the target's max_position_embeddings. The
+// target, tokenizer and template must outlive the rewriter.
 Rewriter native_rewriter(const model::TargetModel& target, const text::Tokenizer& tokenizer,
                          const text::ChatTemplate& chat_template, const NativeSettings& settings);
 

@@ -60,6 +60,8 @@ io::DraftConfig load_checked_draft_config(const TrainOptions& options, const io:
   io::check_draft_fits_target(
       draft, target,
       fmt::format("draft config {} against target {}", options.draft_model_config, options.target_model_path));
+  // --init-draft's vocabulary is read before its weights: check it whole first.
+  if (!options.init_draft.empty()) model::check_draft_checkpoint_intact(options.init_draft);
   if (options.draft_vocab_size && *options.draft_vocab_size != draft.draft_vocab_size) {
     fail("--draft-vocab-size {} but {} has draft_vocab_size {}", *options.draft_vocab_size,
          options.draft_model_config, draft.draft_vocab_size);
