@@ -198,7 +198,27 @@ TEST(DraftConfig, ToJsonIsTheCheckpointConfig) {
   json extended = to_json(c);
   EXPECT_EQ(extended["target_hidden_size"], 5120);
   EXPECT_EQ(extended["eagle_config"], json::parse(R"({"eagle_aux_hidden_state_layer_ids": [2, 10, 20]})"));
-  EXPECT_EQ(extended.size(), expected.size() + 2);
+  // vLLM reads the top-level list as input-of-layer ids: SGLang's + 1.
+  EXPECT_EQ(extended["eagle_aux_hidden_state_layer_ids"], json::parse("[3, 11, 21]"));
+  EXPECT_EQ(extended.size(), expected.size() + 3);
+}
+
+// The aux layers in SGLang's convention (eagle_config) or vLLM's (top level,
+// + 1): either alone gives the same layers, both must agree.
+TEST(DraftConfig, AuxLayerIdsInEitherConventionMustAgree) {
+  json config = to_json(load_draft_config(config_path("specforge-llama3-8B-eagle3.json")));
+  config["eagle_aux_hidden_state_layer_ids"] = {3, 11, 21};
+  EXPECT_EQ(parse_draft_config(config, "c.json").aux_layer_ids, (std::array<int, 3>{2, 10, 20}));
+  config["eagle_config"] = {{"eagle_aux_hidden_state_layer_ids", {2, 10, 20}}};
+  EXPECT_EQ(parse_draft_config(config, "c.json").aux_layer_ids, (std::array<int, 3>{2, 10, 20}));
+  config["eagle_aux_hidden_state_layer_ids"] = {2, 10, 20};
+  talon::testing::expect_error([&] { parse_draft_config(config, "c.json"); },
+                               {"c.json: field \"eagle_aux_hidden_state_layer_ids\": expected "
+                                "eagle_config.eagle_aux_hidden_state_layer_ids + 1 = [3, 11, 21]",
+                                "found [2,10,20]"});
+  config["eagle_aux_hidden_state_layer_ids"] = {0, 10, 20};  // input of layer 0 is no layer's output
+  talon::testing::expect_error([&] { parse_draft_config(config, "c.json"); },
+                               {"expected a list of 3 layer indices, each at least 1"});
 }
 
 TEST(DraftConfig, RoundTripsThroughToJson) {

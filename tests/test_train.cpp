@@ -85,6 +85,11 @@ TEST(Train, MetricsAndCheckpointFollowTheContract) {
   EXPECT_EQ(config["tie_word_embeddings"], false);
   EXPECT_EQ(config["draft_vocab_size"], 256);
   EXPECT_EQ(config["torch_dtype"], "bfloat16");
+  // The draft config's 2048 raised to the target's context: SGLang refuses
+  // a draft with a shorter one.
+  EXPECT_EQ(json::parse(util::read_file(f.draft_config))["max_position_embeddings"], 2048);
+  EXPECT_EQ(config["max_position_embeddings"],
+            json::parse(util::read_file(f.target + "/config.json"))["max_position_embeddings"]);
   io::SafetensorsFile weights = io::SafetensorsFile::open(ckpt + "/model.safetensors");
   std::map<std::string, io::DType> dtypes;
   for (const auto& t : weights.tensors()) dtypes[t.name] = t.dtype;

@@ -156,6 +156,22 @@ std::vector<std::int64_t> parse_eos(const JsonFields& fields) {
   return ids;
 }
 
+// fields[key] as a list of 3 layer indices, each at least `min`; nullopt
+// when absent.
+std::optional<std::array<int, 3>> aux_id_list(const JsonFields& fields, const char* key, int min) {
+  const json* ids = fields.find(key);
+  if (!ids) return std::nullopt;
+  std::array<int, 3> layers{};
+  bool valid = ids->is_array() && ids->size() == layers.size();
+  for (std::size_t i = 0; valid && i < layers.size(); ++i) {
+    const json& id = (*ids)[i];
+    valid = id.is_number_integer() && id.get<std::int64_t>() >= min && id.get<std::int64_t>() < (1 << 20);
+    if (valid) layers[i] = id.get<int>();
+  }
+  if (!valid) fields.fail_field(key, fmt::format("a list of 3 layer indices, each at least {}", min));
+  return layers;
+}
+
 }  // namespace
 
 const char* architecture_name(Architecture architecture) {
@@ -243,19 +259,22 @@ DraftConfig parse_draft_config(const json& config, const std::string& source) {
   c.rope_theta = rope.theta;
   c.rope_scaling = rope.scaling;
 
-  if (std::optional<JsonFields> eagle = fields.object("eagle_config")) {
-    const char* key = "eagle_aux_hidden_state_layer_ids";
-    if (const json* ids = eagle->find(key)) {
-      std::array<int, 3> layers{};
-      bool valid = ids->is_array() && ids->size() == layers.size();
-      for (std::size_t i = 0; valid && i < layers.size(); ++i) {
-        const json& id = (*ids)[i];
-        valid = id.is_number_integer() && id.get<std::int64_t>() >= 0 && id.get<std::int64_t>() < (1 << 20);
-        if (valid) layers[i] = id.get<int>();
-      }
-      if (!valid) eagle->fail_field(key, "a list of 3 non-negative layer indices");
-      c.aux_layer_ids = layers;
-    }
+  // SGLang reads eagle_config's list (output of layer i, 0-based); vLLM reads
+  // the top-level one (input of layer i, so SGLang's id + 1). Either serves;
+  // both must name the same layers.
+  const char* key = "eagle_aux_hidden_state_layer_ids";
+  std::optional<std::array<int, 3>> sglang, vllm;
+  if (std::optional<JsonFields> eagle = fields.object("eagle_config")) sglang = aux_id_list(*eagle, key, 0);
+  vllm = aux_id_list(fields, key, 1);
+  if (sglang && vllm && *vllm != std::array<int, 3>{(*sglang)[0] + 1, (*sglang)[1] + 1, (*sglang)[2] + 1}) {
+    fields.fail_field(key, fmt::format("eagle_config.{} + 1 = [{}, {}, {}] (vLLM's input-of-layer ids for "
+                                       "SGLang's output-of-layer ones)",
+                                       key, (*sglang)[0] + 1, (*sglang)[1] + 1, (*sglang)[2] + 1));
+  }
+  if (sglang) {
+    c.aux_layer_ids = sglang;
+  } else if (vllm) {
+    c.aux_layer_ids = std::array<int, 3>{(*vllm)[0] - 1, (*vllm)[1] - 1, (*vllm)[2] - 1};
   }
   return c;
 }
@@ -286,7 +305,11 @@ json to_json(const DraftConfig& c) {
       {"torch_dtype", "bfloat16"},
   };
   if (c.target_hidden_size != c.hidden_size) out["target_hidden_size"] = c.target_hidden_size;
-  if (c.aux_layer_ids) out["eagle_config"] = {{"eagle_aux_hidden_state_layer_ids", *c.aux_layer_ids}};
+  if (c.aux_layer_ids) {  // in both conventions: SGLang's, and vLLM's (input of layer: + 1)
+    const std::array<int, 3>& ids = *c.aux_layer_ids;
+    out["eagle_config"] = {{"eagle_aux_hidden_state_layer_ids", ids}};
+    out["eagle_aux_hidden_state_layer_ids"] = {ids[0] + 1, ids[1] + 1, ids[2] + 1};
+  }
   return out;
 }
 

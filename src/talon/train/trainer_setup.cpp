@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "talon/data/prepare.h"
@@ -60,6 +61,10 @@ io::DraftConfig load_checked_draft_config(const TrainOptions& options, const io:
   io::check_draft_fits_target(
       draft, target,
       fmt::format("draft config {} against target {}", options.draft_model_config, options.target_model_path));
+  // The checkpoint states at least the target's context: SGLang refuses a
+  // draft with a shorter one, and vLLM (to 0.24) reads past the draft's RoPE
+  // table. Talon's draft computes RoPE per position, so nothing else changes.
+  draft.max_position_embeddings = std::max(draft.max_position_embeddings, target.max_position_embeddings);
   // --init-draft's vocabulary is read before its weights: check it whole first.
   if (!options.init_draft.empty()) model::check_draft_checkpoint_intact(options.init_draft);
   if (options.draft_vocab_size && *options.draft_vocab_size != draft.draft_vocab_size) {
