@@ -1,6 +1,7 @@
 // config.json parsing against real files (Hugging Face targets, SpecForge's
 // draft configs), the llama3 RoPE scaling against a Python reference
 // (scripts/goldens/make_rope_golden.py), and the errors for bad fields.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <unistd.h>
@@ -201,6 +202,26 @@ TEST(DraftConfig, ToJsonIsTheCheckpointConfig) {
   // vLLM reads the top-level list as input-of-layer ids: SGLang's + 1.
   EXPECT_EQ(extended["eagle_aux_hidden_state_layer_ids"], json::parse("[3, 11, 21]"));
   EXPECT_EQ(extended.size(), expected.size() + 3);
+}
+
+// Variants of EAGLE-3 that Talon does not compute are refused by name.
+TEST(DraftConfig, VariantsTalonDoesNotComputeAreRefusedByName) {
+  const json plain = to_json(load_draft_config(config_path("specforge-llama3-8B-eagle3.json")));
+  for (const char* key : {"norm_before_residual", "norm_output", "fc_norm", "norm_before_fc", "attention_bias",
+                          "mlp_bias"}) {
+    json config = plain;
+    config[key] = false;
+    EXPECT_NO_THROW(parse_draft_config(config, "c.json")) << key;
+    config[key] = true;
+    talon::testing::expect_error([&] { parse_draft_config(config, "c.json"); },
+                                 {fmt::format("c.json: field \"{}\": expected false (Talon computes EAGLE-3 without "
+                                              "it), found true",
+                                              key)});
+  }
+  json config = plain;
+  config["eagle_config"] = {{"use_aux_hidden_state", false}};
+  talon::testing::expect_error([&] { parse_draft_config(config, "c.json"); },
+                               {"c.json: field \"eagle_config.use_aux_hidden_state\": expected true"});
 }
 
 // The aux layers in SGLang's convention (eagle_config) or vLLM's (top level,

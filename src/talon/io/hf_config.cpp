@@ -239,6 +239,12 @@ DraftConfig parse_draft_config(const json& config, const std::string& source) {
                       "false (the draft's lm_head is its own [draft_vocab_size, hidden] matrix)");
   }
   parse_torch_dtype(fields);  // checked only: checkpoints are always BF16
+  // Variants of EAGLE-3 that other trainers and engines compute and Talon
+  // does not: refused by name, never trained or evaluated as plain EAGLE-3.
+  for (const char* key : {"norm_before_residual", "norm_output", "fc_norm", "norm_before_fc", "attention_bias",
+                          "mlp_bias"}) {
+    if (fields.boolean(key).value_or(false)) fields.fail_field(key, "false (Talon computes EAGLE-3 without it)");
+  }
 
   DraftConfig c;
   c.hidden_size = fields.required_integer("hidden_size", 1, kMaxHiddenSize);
@@ -264,7 +270,12 @@ DraftConfig parse_draft_config(const json& config, const std::string& source) {
   // both must name the same layers.
   const char* key = "eagle_aux_hidden_state_layer_ids";
   std::optional<std::array<int, 3>> sglang, vllm;
-  if (std::optional<JsonFields> eagle = fields.object("eagle_config")) sglang = aux_id_list(*eagle, key, 0);
+  if (std::optional<JsonFields> eagle = fields.object("eagle_config")) {
+    if (!eagle->boolean("use_aux_hidden_state").value_or(true)) {
+      eagle->fail_field("use_aux_hidden_state", "true (an EAGLE-3 draft reads the target's aux hidden states)");
+    }
+    sglang = aux_id_list(*eagle, key, 0);
+  }
   vllm = aux_id_list(fields, key, 1);
   if (sglang && vllm && *vllm != std::array<int, 3>{(*sglang)[0] + 1, (*sglang)[1] + 1, (*sglang)[2] + 1}) {
     fields.fail_field(key, fmt::format("eagle_config.{} + 1 = [{}, {}, {}] (vLLM's input-of-layer ids for "
