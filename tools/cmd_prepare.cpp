@@ -3,6 +3,7 @@
 
 #include <optional>
 
+#include "chat_template_flags.h"
 #include "commands.h"
 #include "flag_range.h"
 #include "talon/data/prepare.h"
@@ -31,8 +32,7 @@ void add_prepare_command(CLI::App& app) {
   cmd->add_option("--vocab-size", options->vocab_size,
                   "Target vocabulary size (length of t2d); default: config.json, else the tokenizer's")
       ->check(flag_range("[1, inf)"));
-  cmd->add_option("--chat-template", options->chat_template, "Template name (see docs/chat_templates.md) or .json file")
-      ->required();
+  add_chat_template_flags(*cmd, options->chat_template, true)->required();
   cmd->add_option("--max-length", options->max_length, "Keep the first N tokens of each sample")
       ->check(flag_range("[2, inf)"))
       ->capture_default_str();

@@ -49,8 +49,10 @@ LineResult process_line(std::string_view line, const SampleBuilder& builder) {
     return fmt::format("not valid UTF-8 (byte {} of the line)", bad + 1);
   }
   try {
-    const text::Conversation conversation = text::parse_conversation(util::parse_json(line, ""));
-    TokenizedSample sample = builder.build(conversation);
+    const nlohmann::ordered_json record = util::parse_ordered_json(line, "");
+    const text::Conversation conversation = text::parse_conversation(record);
+    const std::optional<nlohmann::ordered_json> tools = text::parse_tools(record);
+    TokenizedSample sample = builder.build(conversation, tools ? &*tools : nullptr);
     if (sample.supervised() == 0) return drop_cause(conversation, sample);
     return sample;
   } catch (const Error& e) {
@@ -117,18 +119,31 @@ std::vector<std::string> PrepareReport::unused_lines(std::int64_t max_length) co
 DatasetProvenance make_provenance(const text::Tokenizer& tokenizer, const text::ChatTemplate& chat_template,
                                   const std::optional<std::string>& system_prompt, std::int64_t max_length,
                                   std::int64_t vocab_size) {
-  // Rendering a fixed conversation captures every string of the template, so
-  // an edited template file with the same name is still told apart.
-  text::Conversation probe = {{text::Role::User, "Hello?", std::nullopt},
-                              {text::Role::Assistant, "Hi.", std::nullopt},
-                              {text::Role::User, "Bye.", std::nullopt},
-                              {text::Role::Assistant, "Bye!", std::nullopt}};
-  std::string rendered = chat_template.render(text::with_system_prompt(probe, chat_template, system_prompt));
+  // A Jinja template is identified by its sources, special tokens and
+  // variables (rendering it could print today's date); a data template by
+  // rendering a fixed conversation, which captures every string of it, so an
+  // edited template file with the same name is still told apart. The markers
+  // and supervised spans are part of it either way.
+  std::string identity;
+  if (chat_template.hf) {
+    identity = chat_template.hf->fingerprint_text() + "\n" + chat_template.system_prompt.value_or("");
+  } else {
+    text::Conversation probe = {{text::Role::User, "Hello?", std::nullopt},
+                                {text::Role::Assistant, "Hi.", std::nullopt},
+                                {text::Role::User, "Bye.", std::nullopt},
+                                {text::Role::Assistant, "Bye!", std::nullopt}};
+    text::SupervisedText rendered =
+        chat_template.render_supervised(text::with_system_prompt(probe, chat_template, system_prompt));
+    identity = rendered.text;
+    for (const auto& [begin, end] : rendered.spans) identity += fmt::format("\n{}-{}", begin, end);
+  }
+  identity += "\n" + chat_template.assistant_header + "\n" + chat_template.end_of_turn + "\n" +
+              (chat_template.supervise_empty_think ? "think supervised" : "think unsupervised");
   DatasetProvenance p;
   p.tokenizer_fingerprint = hex64(tokenizer.fingerprint());
   p.vocab_size = vocab_size;
   p.chat_template = chat_template.name;
-  p.chat_template_fingerprint = hex64(XXH64(rendered.data(), rendered.size(), 0));
+  p.chat_template_fingerprint = hex64(XXH64(identity.data(), identity.size(), 0));
   p.system_prompt_override = system_prompt;
   p.max_length = max_length;
   return p;
@@ -139,7 +154,7 @@ PrepareReport prepare_dataset(const PrepareOptions& options) {
   if (options.inputs.empty()) fail("no input files given");
   PreparedDatasetWriter writer(options.output_dir);  // first: refuses an output dir holding anything else
   text::Tokenizer tokenizer = text::Tokenizer::load(options.tokenizer_dir);
-  text::ChatTemplate chat_template = text::resolve_template(options.chat_template);
+  text::ChatTemplate chat_template = text::resolve_template(options.chat_template, options.tokenizer_dir);
   std::int64_t vocab_size = options.vocab_size > 0 ? options.vocab_size : tokenizer.vocab_size();
   text::check_tokenizer_fits(tokenizer, vocab_size, "the target vocabulary");
   SampleBuilder builder(tokenizer, chat_template, options.system_prompt, options.max_length);

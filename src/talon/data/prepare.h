@@ -18,7 +18,7 @@ struct PrepareOptions {
   std::string output_dir;
   std::string tokenizer_dir;
   std::int64_t vocab_size = 0;      // target vocabulary (t2d length); 0 = the tokenizer's
-  std::string chat_template;        // registry name or template .json
+  text::ChatTemplateSettings chat_template;
   std::optional<std::string> system_prompt;  // nullopt = template default, "" = none
   std::int64_t max_length = 2048;
   std::int64_t draft_vocab_size = 32000;

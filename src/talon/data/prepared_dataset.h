@@ -27,7 +27,7 @@ struct DatasetProvenance {
   std::string tokenizer_fingerprint;      // hex XXH64 of the tokenizer files
   std::int64_t vocab_size = 0;            // target vocabulary (length of t2d)
   std::string chat_template;              // template name
-  std::string chat_template_fingerprint;  // hex XXH64 of a probe conversation's rendering
+  std::string chat_template_fingerprint;  // hex XXH64 of what decides the text and its loss mask (make_provenance)
   std::optional<std::string> system_prompt_override;
   std::int64_t max_length = 0;
 };

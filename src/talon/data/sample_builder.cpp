@@ -20,8 +20,11 @@ SampleBuilder::SampleBuilder(const text::Tokenizer& tokenizer, const text::ChatT
   if (max_length_ <= 0) fail("--max-length must be positive, got {}", max_length_);
 }
 
-TokenizedSample SampleBuilder::build(const text::Conversation& conversation) const {
-  std::string rendered = template_.render(text::with_system_prompt(conversation, template_, system_prompt_));
+TokenizedSample SampleBuilder::build(const text::Conversation& conversation,
+                                     const nlohmann::ordered_json* tools) const {
+  text::SupervisedText supervised =
+      template_.render_supervised(text::with_system_prompt(conversation, template_, system_prompt_), tools);
+  const std::string& rendered = supervised.text;
   TokenizedSample sample;
   sample.input_ids = tokenizer_.encode(rendered);
   auto length = static_cast<std::size_t>(max_length_);
@@ -30,7 +33,7 @@ TokenizedSample SampleBuilder::build(const text::Conversation& conversation) con
   std::size_t n = sample.input_ids.size();
   sample.loss_mask.assign(n, 0);
 
-  auto spans = template_.assistant_spans(rendered);
+  const auto& spans = supervised.spans;
   std::vector<std::size_t> cuts;
   cuts.reserve(2 * spans.size());
   for (const auto& [begin, end] : spans) {

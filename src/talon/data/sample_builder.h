@@ -26,12 +26,14 @@ class SampleBuilder {
   SampleBuilder(const text::Tokenizer& tokenizer, const text::ChatTemplate& chat_template,
                 std::optional<std::string> system_prompt, std::int64_t max_length);
 
-  // loss_mask[t] = 1 for tokens of each assistant span (content through the
-  // end-of-turn string), mapped from chars to tokens as
+  // loss_mask[t] = 1 for tokens of each supervised span (ChatTemplate::
+  // render_supervised: content through the end-of-turn string), mapped from
+  // bytes to tokens as
   // [len(encode(text[:begin])), len(encode(text[:end]))) on the truncated
   // sequence; loss_mask[n-1] = 0 always (Talon: its shifted target lies past
   // the end of the sample).
-  TokenizedSample build(const text::Conversation& conversation) const;
+  // tools: the record's "tools" (nullptr for none).
+  TokenizedSample build(const text::Conversation& conversation, const nlohmann::ordered_json* tools = nullptr) const;
 
  private:
   const text::Tokenizer& tokenizer_;
