@@ -1,5 +1,6 @@
 // The names every template sees: Jinja2's range, dict, namespace and joiner,
 // and transformers' raise_exception and strftime_now.
+#include <cstdlib>
 #include <ctime>
 
 #include "talon/text/jinja/builtins.h"
@@ -53,9 +54,16 @@ std::shared_ptr<Dict> mapping_from(const CallArgs& args, const char* what) {
 Value strftime_now(CallArgs& args) {
   const Value* format = args.get(0, "format");
   if (!format || !format->is_string()) raise("TypeError: strftime_now needs a format string");
-  std::time_t now = std::time(nullptr);
+  // SOURCE_DATE_EPOCH (the reproducible-builds convention) pins the clock,
+  // in UTC; without it this is Python's datetime.now(), local time.
   std::tm local{};
-  localtime_r(&now, &local);
+  if (const char* pinned = std::getenv("SOURCE_DATE_EPOCH")) {
+    auto now = static_cast<std::time_t>(std::strtoll(pinned, nullptr, 10));
+    gmtime_r(&now, &local);
+  } else {
+    std::time_t now = std::time(nullptr);
+    localtime_r(&now, &local);
+  }
   char buf[512];
   std::size_t n = std::strftime(buf, sizeof buf, format->str().c_str(), &local);
   return Value::string(std::string(buf, n));
