@@ -85,5 +85,20 @@ TEST(Jinja, RuntimeErrorsNameTheLine) {
   EXPECT_EQ(error_of("{{ 1 +\n'a' }}", context), "t.jinja:1: TypeError: unsupported operand type(s) for +: 'int' and 'str'");
 }
 
+// Runaway recursion and nesting fail with an error instead of exhausting the
+// stack (Jinja2 stops at Python's recursion limit).
+TEST(Jinja, RecursionAndNestingAreBounded) {
+  EXPECT_EQ(error_of("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}\n{{ f(0) }}", ordered_json::object()),
+            "t.jinja:1: RecursionError: macro calls nested deeper than 200");
+  EXPECT_EQ(error_of("{% macro f(n) %}{% if n > 0 %}{{ f(n - 1) }}{% endif %}{{ n }}{% endmacro %}{{ f(150) }}", ordered_json::object()), "");
+  EXPECT_EQ(error_of("{{ " + std::string(100000, '(') + "1" + std::string(100000, ')') + " }}", ordered_json::object()),
+            "t.jinja:1: nesting deeper than 200 levels");
+  EXPECT_EQ(error_of(std::string(5000, '{') + "% if x %}", ordered_json::object()), "t.jinja:1: nesting deeper than 200 levels");
+}
+
+TEST(Jinja, InvalidUtf8IsRefused) {
+  EXPECT_EQ(error_of("ok \xff", {}), "t.jinja: the template is not valid UTF-8 (byte 3)");
+}
+
 }  // namespace
 }  // namespace talon::text::jinja

@@ -3,6 +3,8 @@
 #include "talon/text/jinja/interpreter.h"
 #include "talon/text/jinja/lexer.h"
 #include "talon/text/jinja/parser.h"
+#include "talon/util/error.h"
+#include "talon/util/utf8.h"
 
 namespace talon::text::jinja {
 namespace {
@@ -28,6 +30,8 @@ struct Template::Impl {
 
 Template::Template(const std::string& source, std::string source_name) : impl_(std::make_unique<Impl>()) {
   impl_->source_name = std::move(source_name);
+  std::size_t bad = util::find_invalid_utf8(source);
+  if (bad != std::string::npos) fail("{}: the template is not valid UTF-8 (byte {})", impl_->source_name, bad);
   impl_->body = parse(tokenize(source, impl_->source_name), impl_->source_name);
 }
 

@@ -23,6 +23,10 @@ ScopePtr child(const ScopePtr& parent) {
 
 enum class Flow { Normal, Break, Continue };
 
+// Macro calls nest at most this deep (a template recursing forever fails
+// here, as Jinja2 fails at Python's recursion limit).
+constexpr int kMaxCallDepth = 200;
+
 // An error already carrying its line passes through the outer nodes as is.
 struct Located {
   std::string message;
@@ -35,7 +39,11 @@ class Interpreter {
   void run(const Body& body, const nlohmann::ordered_json& context) {
     auto top = std::make_shared<Scope>();
     if (!context.is_object()) fail("{}: the context must be a JSON object, found {}", name_, context.type_name());
-    for (const auto& [key, value] : context.items()) top->vars[key] = from_json(value);
+    try {
+      for (const auto& [key, value] : context.items()) top->vars[key] = from_json(value);
+    } catch (const Failure& f) {
+      fail("{}: {}", name_, f.message);
+    }
     try {
       exec(body, top, result_.text);
     } catch (const Located& e) {
@@ -176,6 +184,9 @@ class Interpreter {
   // a scope under the one it was defined in, with its parameters bound.
   Value make_macro(const Stmt& s, const ScopePtr& defined_in, const std::string& name) {
     return Value::callable(name, [this, &s, defined_in, name](CallArgs& args) {
+      if (call_depth_ >= kMaxCallDepth) {
+        raise("RecursionError: macro calls nested deeper than " + std::to_string(kMaxCallDepth));
+      }
       ScopePtr scope = child(defined_in);
       if (args.positional.size() > s.params.size()) {
         raise("TypeError: macro '" + name + "' takes not more than " + std::to_string(s.params.size()) +
@@ -197,6 +208,11 @@ class Interpreter {
         if (!known) raise("TypeError: macro '" + name + "' takes no keyword argument '" + key + "'");
         scope->vars[key] = value;
       }
+      ++call_depth_;
+      struct Leave {
+        int& depth;
+        ~Leave() { --depth; }
+      } leave{call_depth_};
       return Value::string(render_body(s.body, scope));
     });
   }
@@ -310,6 +326,7 @@ class Interpreter {
 
   const std::string& name_;
   Rendered& result_;
+  int call_depth_ = 0;
 };
 
 }  // namespace

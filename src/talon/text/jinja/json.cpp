@@ -14,7 +14,11 @@ Value from_json(const nlohmann::ordered_json& json) {
     case nlohmann::json::value_t::number_integer:
     case nlohmann::json::value_t::number_unsigned: return Value::integer(json.get<std::int64_t>());
     case nlohmann::json::value_t::number_float: return Value::floating(json.get<double>());
-    case nlohmann::json::value_t::string: return Value::string(json.get<std::string>());
+    case nlohmann::json::value_t::string: {
+      auto s = json.get<std::string>();
+      if (!util::is_valid_utf8(s)) raise("the context holds a string that is not valid UTF-8");
+      return Value::string(std::move(s));
+    }
     case nlohmann::json::value_t::array: {
       List items;
       for (const auto& item : json) items.push_back(from_json(item));
@@ -22,7 +26,10 @@ Value from_json(const nlohmann::ordered_json& json) {
     }
     case nlohmann::json::value_t::object: {
       Value d = Value::dict();
-      for (const auto& [key, value] : json.items()) d.dict_ref().entries.emplace_back(Value::string(key), from_json(value));
+      for (const auto& [key, value] : json.items()) {
+        if (!util::is_valid_utf8(key)) raise("the context holds a key that is not valid UTF-8");
+        d.dict_ref().entries.emplace_back(Value::string(key), from_json(value));
+      }
       return d;
     }
     default: raise("the context holds a value JSON cannot hold (" + std::string(json.type_name()) + ")");

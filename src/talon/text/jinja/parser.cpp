@@ -37,6 +37,10 @@ std::string quoted_list(const std::vector<std::string>& names) {
   return out;
 }
 
+// Deeper nesting (of statements or of expressions) is refused rather than
+// exhausting the stack; Jinja2 stops at Python's recursion limit.
+constexpr int kMaxNesting = 200;
+
 class Parser {
  public:
   Parser(const std::vector<Token>& tokens, const std::string& name) : tokens_(tokens), name_(name) {}
@@ -74,6 +78,17 @@ class Parser {
     ++pos_;
   }
 
+  // Counts one level of nesting while alive.
+  struct Nested {
+    Nested(Parser& p) : parser(p) {
+      if (++parser.depth_ > kMaxNesting) {
+        parser.error(parser.peek().line, "nesting deeper than " + std::to_string(kMaxNesting) + " levels");
+      }
+    }
+    ~Nested() { --parser.depth_; }
+    Parser& parser;
+  };
+
   static ExprPtr node(Expr::Kind kind, int line) {
     auto e = std::make_unique<Expr>();
     e->kind = kind;
@@ -84,6 +99,7 @@ class Parser {
   // Statements until `{% <one of ends> %}`; leaves the end tag's name as the
   // next token. An empty `ends` reads to the end of the template.
   Body parse_body(const std::vector<std::string>& ends, const std::string& opener, int opener_line) {
+    Nested nested(*this);
     Body body;
     while (true) {
       const Token& t = peek();
@@ -312,6 +328,7 @@ class Parser {
   }
 
   ExprPtr parse_expression(bool with_condexpr) {
+    Nested nested(*this);
     if (!with_condexpr) return parse_or();
     ExprPtr e = parse_or();
     while (is_name("if")) {
@@ -426,6 +443,7 @@ class Parser {
   }
 
   ExprPtr parse_unary(bool with_filter) {
+    Nested nested(*this);
     ExprPtr e;
     if (is_op("-") || is_op("+")) {
       const Token& t = next();
@@ -662,6 +680,7 @@ class Parser {
   const std::vector<Token>& tokens_;
   const std::string& name_;
   std::size_t pos_ = 0;
+  int depth_ = 0;
 };
 
 }  // namespace
