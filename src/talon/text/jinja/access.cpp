@@ -329,8 +329,11 @@ Value get_slice(const Value& object, const Value* start, const Value* stop, cons
   start = bound(start, "indices");
   stop = bound(stop, "indices");
   step = bound(step, "indices");
+  // Jinja2 slices with Python's own obj[slice], not the sandbox's getitem:
+  // what cannot be sliced raises.
   if (object.is_undefined()) raise("UndefinedError: " + object.str());
-  if (!object.is_string() && !object.is_sequence()) return Value::undefined("'" + type_name(object) + "' object is not subscriptable");
+  if (object.is_mapping()) raise("TypeError: unhashable type: 'slice'");
+  if (!object.is_string() && !object.is_sequence()) raise("TypeError: '" + type_name(object) + "' object is not subscriptable");
   std::vector<std::string> chars;
   if (object.is_string()) chars = code_points(object.str());
   auto n = static_cast<std::int64_t>(object.is_string() ? chars.size() : object.items().size());

@@ -95,6 +95,7 @@ Value select(const Value& value, const CallArgs& args, bool by_attribute, bool k
   std::string test = with_test ? to_str(args.positional[first]) : "";
   if (with_test && !has_test(test)) raise("TemplateRuntimeError: No test named '" + test + "'.");
   List out;
+  if (!truthy(value)) return Value::list();  // Jinja2 checks `if seq:` before iterating
   for (const Value& item : iterate(value)) {
     Value subject = by_attribute ? attribute_path(item, path) : item;
     bool passed = with_test ? apply_test(test, subject, test_args) : truthy(subject);
@@ -105,6 +106,7 @@ Value select(const Value& value, const CallArgs& args, bool by_attribute, bool k
 
 Value map_filter(const Value& value, const CallArgs& args) {
   List out;
+  if (!truthy(value)) return Value::list();  // Jinja2 checks `if value:` before iterating
   const Value* attribute = args.get(99, "attribute");
   if (attribute) {
     const Value* fallback = args.get(99, "default");
@@ -169,7 +171,13 @@ bool parse_float(const std::string& text, double& out) {
   return *end == 0;
 }
 
+// int() and float() of Jinja2's Undefined raise.
+void refuse_undefined(const Value& value) {
+  if (value.is_undefined()) raise("UndefinedError: " + value.str());
+}
+
 Value int_filter(const Value& value, const CallArgs& args) {
+  refuse_undefined(value);
   const Value* fallback = arg(args, 0, "default");
   Value otherwise = fallback ? *fallback : Value::integer(0);
   std::int64_t base = int_arg(args, 1, "base", 10);
@@ -184,6 +192,7 @@ Value int_filter(const Value& value, const CallArgs& args) {
 }
 
 Value float_filter(const Value& value, const CallArgs& args) {
+  refuse_undefined(value);
   const Value* fallback = arg(args, 0, "default");
   if (value.is_number()) return Value::floating(value.as_float());
   double f = 0;
@@ -192,6 +201,8 @@ Value float_filter(const Value& value, const CallArgs& args) {
 }
 
 Value indent_filter(const Value& value, const CallArgs& args) {
+  refuse_undefined(value);
+  if (!value.is_string()) raise("TypeError: unsupported operand type(s) for +=: '" + type_name(value) + "' and 'str'");
   const Value* width = arg(args, 0, "width");
   std::string indention = width && width->is_string() ? width->str() : std::string(static_cast<std::size_t>(int_arg(args, 0, "width", 4)), ' ');
   bool first = bool_arg(args, 1, "first", false);
@@ -207,13 +218,13 @@ Value indent_filter(const Value& value, const CallArgs& args) {
 }
 
 Value truncate_filter(const Value& value, const CallArgs& args) {
-  std::vector<std::string> s = code_points(to_str(value));
   std::int64_t length = int_arg(args, 0, "length", 255);
   bool killwords = bool_arg(args, 1, "killwords", false);
   std::string end = str_arg(args, 2, "end", "...");
   std::int64_t leeway = int_arg(args, 3, "leeway", 5);
-  auto n = static_cast<std::int64_t>(s.size());
-  if (n <= length + leeway) return Value::string(to_str(value));
+  if (jinja::length(value) <= length + leeway) return value;  // len() raises as Python's does
+  if (!value.is_string()) raise("TypeError: truncate can only shorten a str, not " + type_name(value));
+  std::vector<std::string> s = code_points(value.str());
   std::string head;
   for (std::int64_t i = 0; i < std::max<std::int64_t>(0, length - code_point_count(end)); ++i) head += s[static_cast<std::size_t>(i)];
   if (killwords) return Value::string(head + end);

@@ -15,6 +15,19 @@ struct Scope {
 };
 using ScopePtr = std::shared_ptr<Scope>;
 
+// Whether an expression involves no variable and no call (Jinja2 folds it
+// at compile time).
+bool is_constant(const Expr& e) {
+  if (e.kind == Expr::Kind::Name || e.kind == Expr::Kind::Call) return false;
+  for (const auto& arg : e.args) {
+    if (arg && !is_constant(*arg)) return false;
+  }
+  for (const auto& kwarg : e.kwargs) {
+    if (!is_constant(*kwarg.second)) return false;
+  }
+  return true;
+}
+
 ScopePtr child(const ScopePtr& parent) {
   auto s = std::make_shared<Scope>();
   s->parent = parent;
@@ -72,7 +85,15 @@ class Interpreter {
   Flow exec(const Stmt& s, const ScopePtr& scope, std::string& out) {
     switch (s.kind) {
       case Stmt::Kind::Data: out += s.text; break;
-      case Stmt::Kind::Print: out += to_str(eval(*s.expr, scope)); break;
+      case Stmt::Kind::Print: {
+        // Jinja2 prints an expression of constants as its optimizer folds it,
+        // slicing through the sandbox's getitem (undefined where a slice fails).
+        constant_print_ = is_constant(*s.expr);
+        Value v = eval(*s.expr, scope);
+        constant_print_ = false;
+        out += to_str(v);
+        break;
+      }
       case Stmt::Kind::If:
         for (const auto& [cond, body] : s.branches) {
           if (truthy(eval(*cond, scope))) return exec(body, scope, out);
@@ -276,8 +297,13 @@ class Interpreter {
         for (int i = 0; i < 3; ++i) {
           if (index.args[i]) parts[i] = eval(*index.args[i], scope);
         }
-        return get_slice(object, index.args[0] ? &parts[0] : nullptr, index.args[1] ? &parts[1] : nullptr,
-                         index.args[2] ? &parts[2] : nullptr);
+        try {
+          return get_slice(object, index.args[0] ? &parts[0] : nullptr, index.args[1] ? &parts[1] : nullptr,
+                           index.args[2] ? &parts[2] : nullptr);
+        } catch (const Failure& f) {
+          if (!constant_print_ || object.is_undefined()) throw;
+          return Value::undefined(f.message);
+        }
       }
       case Expr::Kind::Slice: raise("a slice outside of a subscript");
       case Expr::Kind::Call: return eval_call(e, scope, nullptr);
@@ -327,6 +353,7 @@ class Interpreter {
   const std::string& name_;
   Rendered& result_;
   int call_depth_ = 0;
+  bool constant_print_ = false;
 };
 
 }  // namespace

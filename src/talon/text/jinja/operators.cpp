@@ -38,7 +38,9 @@ std::int64_t floor_div(std::int64_t a, std::int64_t b) {
 
 // `format % args` for the conversions templates use: %s %r %d %i %f %%.
 Value percent_format(const std::string& format, const Value& args) {
-  List values = args.kind() == Value::Kind::Tuple ? args.items() : List{args};
+  // Python takes a dict or list argument for %(name)s fields: never "left over".
+  bool mapping = args.is_mapping() || args.kind() == Value::Kind::List;
+  List values = args.kind() == Value::Kind::Tuple ? args.items() : mapping ? List{} : List{args};
   std::string out;
   std::size_t next = 0;
   for (std::size_t i = 0; i < format.size(); ++i) {
@@ -68,7 +70,7 @@ Value percent_format(const std::string& format, const Value& args) {
       raise(std::string("ValueError: the format conversion '%") + c + "' is not supported");
     }
   }
-  if (next < values.size()) raise("TypeError: not all arguments converted during string formatting");
+  if (next < values.size() && !mapping) raise("TypeError: not all arguments converted during string formatting");
   return Value::string(out);
 }
 
@@ -134,6 +136,8 @@ bool compare_op(const std::string& op, const Value& a, const Value& b) {
     } else if (b.is_sequence()) {
       for (const Value& item : b.items()) found = found || equals(item, a);
     } else if (b.is_mapping()) {
+      if (a.is_sequence() && a.kind() == Value::Kind::List) raise("TypeError: unhashable type: 'list'");
+      if (a.is_mapping()) raise("TypeError: unhashable type: 'dict'");
       found = b.dict_ref().find(a) != nullptr;
     } else if (!b.is_undefined()) {
       raise("TypeError: argument of type '" + type_name(b) + "' is not iterable");

@@ -55,8 +55,9 @@ const std::map<std::string, Test>& tests() {
     t["sequence"] = [](const Value& v, const CallArgs&) {
       return v.is_undefined() || v.is_string() || v.is_sequence() || v.is_mapping();
     };
+    // Jinja2's Undefined has a __call__ (that raises), so it is callable.
     t["callable"] = [](const Value& v, const CallArgs&) {
-      return v.kind() == Value::Kind::Callable || v.kind() == Value::Kind::Loop;
+      return v.kind() == Value::Kind::Callable || v.kind() == Value::Kind::Loop || v.is_undefined();
     };
     t["equalto"] = comparison("==");
     t["eq"] = t["equalto"];
