@@ -1,0 +1,18 @@
+// Runs a parsed template: Jinja's scoping (a for iteration, macro, with and
+// set block each have their own scope; namespace() objects are shared), loop
+// controls, macros and call blocks, and the {% generation %} spans.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+#include "talon/text/jinja.h"
+#include "talon/text/jinja/ast.h"
+
+namespace talon::text::jinja {
+
+// Throws talon::Error "<source_name>:<line>: <message>" on a runtime error.
+Rendered run(const Body& body, const nlohmann::ordered_json& context, const std::string& source_name);
+
+}  // namespace talon::text::jinja
