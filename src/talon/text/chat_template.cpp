@@ -70,7 +70,8 @@ void append_qwen3_assistant(std::string& out, std::string_view content, const Me
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
 
 // Where supervision starts when the span opens with an empty think block:
-// after "<think>", whitespace, "</think>" and the whitespace after it.
+// after "<think>", whitespace, "</think>" and the newlines after it (the
+// answer itself may start with spaces).
 std::size_t after_empty_think(std::string_view text, std::size_t begin, std::size_t end) {
   std::size_t i = begin;
   if (text.compare(i, kThinkOpen.size(), kThinkOpen) != 0) return begin;
@@ -78,7 +79,7 @@ std::size_t after_empty_think(std::string_view text, std::size_t begin, std::siz
   while (i < end && is_space(text[i])) ++i;
   if (text.compare(i, kThinkClose.size(), kThinkClose) != 0) return begin;
   i += kThinkClose.size();
-  while (i < end && is_space(text[i])) ++i;
+  while (i < end && text[i] == '\n') ++i;
   return std::min(i, end);
 }
 

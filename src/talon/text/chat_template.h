@@ -86,7 +86,7 @@ struct ChatTemplate {
   // The text and its supervised spans: the template's {% generation %}
   // blocks when it has any, else assistant_spans. A span that opens with a
   // think block holding only whitespace starts after that block (and the
-  // whitespace after it) unless supervise_empty_think: serving never drafts
+  // newlines after it) unless supervise_empty_think: serving never drafts
   // it (with thinking off the template puts it in the prompt; with thinking
   // on the model writes real reasoning).
   SupervisedText render_supervised(const Conversation& conversation,
