@@ -40,7 +40,7 @@ class PrepareTest : public ::testing::Test {
     o.inputs = std::move(inputs);
     o.output_dir = (dir_ / out).string();
     o.tokenizer_dir = kTokenizer;
-    o.chat_template = "llama3";
+    o.chat_template.name = "llama3";
     o.max_length = 512;
     o.draft_vocab_size = 64;
     o.show_progress = false;

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "talon/data/pretokenized.h"
 #include "talon/data/sample_builder.h"
 #include "talon/data/vocab_mapping.h"
 #include "talon/text/conversation.h"
@@ -31,9 +32,22 @@ struct Line {
   std::string_view text;
 };
 
+struct LineSample {
+  TokenizedSample sample;
+  bool pretokenized;
+};
+
 // A chunk result per line: the sample, why the line is invalid, or why its
 // sample has nothing to learn.
-using LineResult = std::variant<TokenizedSample, std::string, DropCause>;
+using LineResult = std::variant<LineSample, std::string, DropCause>;
+
+// How lines become samples: conversations through the builder, pre-tokenized
+// lines checked against the target vocabulary; both then fit_to_length.
+struct LineReader {
+  const SampleBuilder& builder;
+  std::int64_t vocab_size;
+  std::size_t max_length;
+};
 
 DropCause drop_cause(const text::Conversation& conversation, const TokenizedSample& sample) {
   auto any = [&](text::Role role) {
@@ -44,17 +58,27 @@ DropCause drop_cause(const text::Conversation& conversation, const TokenizedSamp
   return sample.truncated ? DropCause::PastMaxLength : DropCause::EmptyReplies;
 }
 
-LineResult process_line(std::string_view line, const SampleBuilder& builder) {
+LineResult pretokenized_sample(const nlohmann::json& record, const LineReader& reader) {
+  TokenizedSample sample = read_pretokenized(record, reader.vocab_size);
+  const bool any_supervised = sample.supervised() > 0;
+  fit_to_length(sample, reader.max_length);
+  if (sample.supervised() > 0) return LineSample{std::move(sample), true};
+  if (!any_supervised) return DropCause::PretokenizedNothingInLoss;
+  return sample.truncated ? DropCause::PretokenizedPastMaxLength : DropCause::PretokenizedOnlyTheLastToken;
+}
+
+LineResult process_line(std::string_view line, const LineReader& reader) {
   if (std::size_t bad = util::find_invalid_utf8(line); bad != std::string_view::npos) {
     return fmt::format("not valid UTF-8 (byte {} of the line)", bad + 1);
   }
   try {
     const nlohmann::ordered_json record = util::parse_ordered_json(line, "");
+    if (const nlohmann::json plain(record); is_pretokenized(plain)) return pretokenized_sample(plain, reader);
     const text::Conversation conversation = text::parse_conversation(record);
     const std::optional<nlohmann::ordered_json> tools = text::parse_tools(record);
-    TokenizedSample sample = builder.build(conversation, tools ? &*tools : nullptr);
+    TokenizedSample sample = reader.builder.build(conversation, tools ? &*tools : nullptr);
     if (sample.supervised() == 0) return drop_cause(conversation, sample);
-    return sample;
+    return LineSample{std::move(sample), false};
   } catch (const Error& e) {
     return std::string(e.what());
   }
@@ -62,11 +86,11 @@ LineResult process_line(std::string_view line, const SampleBuilder& builder) {
 
 // Processes lines on `threads` threads; results come back in line order, so
 // the output does not depend on the thread count.
-std::vector<LineResult> process_chunk(const std::vector<Line>& lines, const SampleBuilder& builder, int threads) {
+std::vector<LineResult> process_chunk(const std::vector<Line>& lines, const LineReader& reader, int threads) {
   std::vector<LineResult> results(lines.size());
   std::atomic<std::size_t> next{0};
   auto work = [&] {
-    for (std::size_t i; (i = next.fetch_add(1)) < lines.size();) results[i] = process_line(lines[i].text, builder);
+    for (std::size_t i; (i = next.fetch_add(1)) < lines.size();) results[i] = process_line(lines[i].text, reader);
   };
   std::vector<std::thread> pool;
   for (int t = 1; t < threads; ++t) pool.emplace_back(work);
@@ -107,6 +131,9 @@ std::vector<std::string> PrepareReport::unused_lines(std::int64_t max_length) co
       "without an assistant turn",
       fmt::format("whose assistant tokens all lie beyond --max-length {}", max_length),
       "whose assistant replies are empty",
+      "pre-tokenized with no 1 in loss_mask",
+      fmt::format("pre-tokenized whose supervised tokens all lie beyond --max-length {}", max_length),
+      "pre-tokenized whose only supervised token is the last, which has no next token",
   };
   std::vector<std::string> out;
   for (std::size_t c = 0; c < kDropCauses; ++c) {
@@ -158,6 +185,7 @@ PrepareReport prepare_dataset(const PrepareOptions& options) {
   std::int64_t vocab_size = options.vocab_size > 0 ? options.vocab_size : tokenizer.vocab_size();
   text::check_tokenizer_fits(tokenizer, vocab_size, "the target vocabulary");
   SampleBuilder builder(tokenizer, chat_template, options.system_prompt, options.max_length);
+  const LineReader reader{builder, vocab_size, static_cast<std::size_t>(options.max_length)};
   int threads = options.num_threads > 0 ? options.num_threads
                                         : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 
@@ -179,7 +207,7 @@ PrepareReport prepare_dataset(const PrepareOptions& options) {
     std::vector<Line> chunk;
     std::size_t pos = 0, number = 0;
     auto flush = [&] {
-      std::vector<LineResult> results = process_chunk(chunk, builder, threads);
+      std::vector<LineResult> results = process_chunk(chunk, reader, threads);
       for (std::size_t i = 0; i < chunk.size(); ++i) {
         auto where = [&] { return fmt::format("{}:{}", file.path(), chunk[i].number); };
         if (const auto* reason = std::get_if<std::string>(&results[i])) {
@@ -191,11 +219,12 @@ PrepareReport prepare_dataset(const PrepareOptions& options) {
           report.dropped[static_cast<std::size_t>(*cause)].add(where());
           continue;
         }
-        const auto& sample = std::get<TokenizedSample>(results[i]);
+        const auto& [sample, pretokenized] = std::get<LineSample>(results[i]);
         const std::size_t supervised = sample.supervised();
         counter.add(sample.input_ids.data(), sample.loss_mask.data(), sample.input_ids.size());
         writer.append(sample);
         ++report.samples;
+        report.pretokenized += pretokenized ? 1 : 0;
         report.tokens += sample.input_ids.size();
         report.supervised_tokens += supervised;
         report.truncated += sample.truncated ? 1 : 0;
@@ -230,12 +259,18 @@ PrepareReport prepare_dataset(const PrepareOptions& options) {
 
   DatasetProvenance provenance =
       make_provenance(tokenizer, chat_template, options.system_prompt, options.max_length, vocab_size);
+  if (report.pretokenized == report.samples) {  // no sample was rendered: the template shaped nothing
+    provenance.chat_template.clear();
+    provenance.chat_template_fingerprint.clear();
+    provenance.system_prompt_override.reset();
+  }
   nlohmann::json extra = {
       {"sources", sources},
       {"draft_vocab_size", options.draft_vocab_size},
       {"stats",
        {{"lines", report.lines},
         {"samples", report.samples},
+        {"pretokenized_samples", report.pretokenized},
         {"tokens", report.tokens},
         {"supervised_tokens", report.supervised_tokens},
         {"truncated", report.truncated},

@@ -20,6 +20,15 @@ SampleBuilder::SampleBuilder(const text::Tokenizer& tokenizer, const text::ChatT
   if (max_length_ <= 0) fail("--max-length must be positive, got {}", max_length_);
 }
 
+void fit_to_length(TokenizedSample& sample, std::size_t max_length) {
+  sample.truncated = sample.input_ids.size() > max_length;
+  if (sample.truncated) {
+    sample.input_ids.resize(max_length);
+    sample.loss_mask.resize(max_length);
+  }
+  if (!sample.loss_mask.empty()) sample.loss_mask.back() = 0;
+}
+
 TokenizedSample SampleBuilder::build(const text::Conversation& conversation,
                                      const nlohmann::ordered_json* tools) const {
   text::SupervisedText supervised =
@@ -27,10 +36,7 @@ TokenizedSample SampleBuilder::build(const text::Conversation& conversation,
   const std::string& rendered = supervised.text;
   TokenizedSample sample;
   sample.input_ids = tokenizer_.encode(rendered);
-  auto length = static_cast<std::size_t>(max_length_);
-  sample.truncated = sample.input_ids.size() > length;
-  if (sample.truncated) sample.input_ids.resize(length);
-  std::size_t n = sample.input_ids.size();
+  const std::size_t n = sample.input_ids.size();
   sample.loss_mask.assign(n, 0);
 
   const auto& spans = supervised.spans;
@@ -45,7 +51,7 @@ TokenizedSample SampleBuilder::build(const text::Conversation& conversation,
     std::size_t first = std::min(counts[2 * i], n), last = std::min(counts[2 * i + 1], n);
     std::fill(sample.loss_mask.begin() + first, sample.loss_mask.begin() + last, 1);
   }
-  if (n > 0) sample.loss_mask[n - 1] = 0;
+  fit_to_length(sample, static_cast<std::size_t>(max_length_));
   return sample;
 }
 
