@@ -134,7 +134,7 @@ TEST_F(PretokenizedTest, AConversationWrittenAsItsTokensPreparesToTheSameDataset
   ASSERT_GT(from_conversations.truncated, 0u) << "the test means to cover truncation";
 
   const auto tok = text::Tokenizer::load(kTokenizer);
-  const auto tmpl = text::resolve_template("llama3");
+  const auto tmpl = text::resolve_template({"llama3"}, "");
   const data::SampleBuilder whole(tok, tmpl, std::nullopt, 1 << 20);  // untruncated: prepare cuts
   std::vector<std::string> lines;
   for (const json& record : talon::testing::read_jsonl(conversations)) {
@@ -165,7 +165,7 @@ TEST_F(PretokenizedTest, ADatasetOfPretokenizedLinesSuitsAnyTemplateButNotAnothe
   data::prepare_dataset(o);
   const auto ds = data::PreparedDataset::open(o.output_dir);
   const auto tok = text::Tokenizer::load(kTokenizer);
-  const auto qwen = text::resolve_template("qwen");
+  const auto qwen = text::resolve_template({"qwen"}, "");
   ds.check_compatible(data::make_provenance(tok, qwen, std::string("another prompt"), 6, kLlamaVocab));
   auto reuse = o;
   reuse.chat_template.name = "qwen";
