@@ -279,10 +279,11 @@ TEST(Cache, ACacheOfAnotherTokenizerTemplateOrTargetIsRefused) {
     std::string args = f.train_args("--train-hidden-states-path " + cache, f.tmp.file(out));
     return run_talon(args.replace(args.find(from), from.size(), to));
   };
-  auto run = offline("a", "--chat-template llama3", "--chat-template qwen");
+  auto run = offline("a", "--chat-template llama3", "--chat-template " + f.other_template());
   EXPECT_NE(run.status, 0);
   EXPECT_NE(run.out.find(where), std::string::npos) << run.out;
-  EXPECT_NE(run.out.find("chat template is llama3 but this run uses qwen"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("chat template is llama3 but this run uses " + f.other_template()), std::string::npos)
+      << run.out;
 
   run = offline("b", "--max-length 192", "--max-length 100");
   EXPECT_NE(run.out.find("max_length is 192 but this run uses 100"), std::string::npos) << run.out;

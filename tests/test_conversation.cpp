@@ -86,10 +86,11 @@ TEST(Conversation, MalformedMessages) {
   auto one = [](json message) { return error_of({{"messages", {{{"role", "user"}, {"content", "ok"}}, message}}}); };
   EXPECT_EQ(one({{"role", "bot"}, {"content", "x"}}),
             "field \"messages[1].role\": expected one of \"system\", \"developer\", \"user\", \"human\", "
-            "\"assistant\", \"gpt\", \"model\", \"chatgpt\", \"bard\", \"bing\", found \"bot\"");
+            "\"assistant\", \"gpt\", \"model\", \"chatgpt\", \"bard\", \"bing\", \"tool\", \"ipython\", found \"bot\"");
   EXPECT_EQ(one({{"from", "Human"}, {"value", "x"}}),
             "field \"messages[1].from\": expected one of \"system\", \"developer\", \"user\", \"human\", "
-            "\"assistant\", \"gpt\", \"model\", \"chatgpt\", \"bard\", \"bing\", found \"Human\"");
+            "\"assistant\", \"gpt\", \"model\", \"chatgpt\", \"bard\", \"bing\", \"tool\", \"ipython\", found "
+            "\"Human\"");
   EXPECT_EQ(one({{"content", "x"}}),
             "field \"messages[1]\": expected either 'role' and 'content' (OpenAI) or 'from' and 'value' (ShareGPT), "
             "found neither");
@@ -122,4 +123,37 @@ TEST(Conversation, RoleNames) {
 }
 
 }  // namespace
+// Tool calls: the record's other keys are kept as given for Jinja
+// templates (null ones dropped, as transformers drops them), an assistant
+// turn that only calls tools may have no content, and "tools" is read apart.
+TEST(Conversation, ToolCallsAndOtherKeysAreKeptForTemplates) {
+  const auto record = nlohmann::ordered_json::parse(R"({"messages": [
+      {"role": "user", "content": "Weather?", "name": null},
+      {"role": "assistant", "content": null, "tool_calls": [{"type": "function", "function": {"name": "w", "arguments": {"z": 1, "a": 2}}}], "id": "x"},
+      {"role": "ipython", "tool_call_id": "c1", "content": "19 C"}],
+    "tools": [{"type": "function", "function": {"name": "w"}}]})");
+  const Conversation c = parse_conversation(record);
+  ASSERT_EQ(c.size(), 3u);
+  EXPECT_TRUE(c[0].extra.empty());
+  EXPECT_FALSE(c[1].has_content);
+  EXPECT_EQ(c[1].extra.dump(), R"({"tool_calls":[{"type":"function","function":{"name":"w","arguments":{"z":1,"a":2}}}],"id":"x"})");
+  EXPECT_EQ(c[2].role, Role::Tool);
+  EXPECT_EQ(c[2].extra.dump(), R"({"tool_call_id":"c1"})");
+  EXPECT_TRUE(uses_tools(c));
+  EXPECT_FALSE(uses_tools({c[0]}));
+  EXPECT_EQ(parse_tools(record)->dump(), R"([{"type":"function","function":{"name":"w"}}])");
+  EXPECT_FALSE(parse_tools(nlohmann::ordered_json::parse(R"({"tools": null})")));
+
+  auto error = [](const char* text) { return error_of(nlohmann::ordered_json::parse(text)); };
+  EXPECT_EQ(error(R"({"messages": [{"role": "user", "content": null}]})"), "missing field \"messages[0].content\"");
+  EXPECT_EQ(error(R"({"messages": [{"role": "assistant", "content": "x", "tool_calls": {}}]})"),
+            "field \"messages[0].tool_calls\": expected an array, found {}");
+  try {
+    parse_tools(nlohmann::ordered_json::parse(R"({"tools": {"name": "w"}})"));
+    ADD_FAILURE() << "a tools object was read";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "field \"tools\": expected an array of function schemas, found {\"name\":\"w\"}");
+  }
+}
+
 }  // namespace talon::text

@@ -62,7 +62,7 @@ TEST_F(PrepareTest, DatasetHoldsTheBuiltSamplesInFileOrder) {
   EXPECT_EQ(report.samples, 3u);
 
   auto tok = text::Tokenizer::load(kTokenizer);
-  auto tmpl = text::resolve_template({"llama3"}, "");
+  auto tmpl = text::resolve_template({"llama3"}, kTokenizer);
   data::SampleBuilder builder(tok, tmpl, std::nullopt, 512);
   auto ds = data::PreparedDataset::open(o.output_dir);
   ASSERT_EQ(ds.size(), 3u);

@@ -257,8 +257,9 @@ TEST(Regenerate, ATokenizerOfAnotherModelIsRefusedBeforeStarting) {
                                std::filesystem::copy_options::overwrite_existing);
   }
   const std::string input = f.tmp.write("in.jsonl", kRecords), output = f.tmp.file("out.jsonl");
-  auto run = run_talon(fmt::format("regenerate --target-model-path {} --input-file-path {} --output-file-path {}",
-                                   target, input, output));
+  auto run = run_talon(fmt::format(
+      "regenerate --target-model-path {} --input-file-path {} --output-file-path {} --chat-template qwen3", target,
+      input, output));
   EXPECT_EQ(run.status, 1);
   const std::int64_t qwen_ids = text::Tokenizer::load(testing::kQwenTokenizerDir).vocab_size();
   EXPECT_NE(run.out.find(fmt::format("talon: error: {}/config.json: vocab_size 128256 is smaller than the vocabulary "

@@ -349,14 +349,15 @@ TEST(Train, MismatchesAreRefusedBeforeAnyCompute) {
   // A dataset prepared with another template and length is refused by name.
   const std::string prepared = f.tmp.file("prepared");
   auto prep = run_talon(fmt::format("prepare --train-data-path {} --output-dir {} --target-model-path {} "
-                                    "--chat-template qwen --max-length 64 --draft-vocab-size 256 --quiet",
-                                    f.data, prepared, f.target));
+                                    "--chat-template {} --max-length 64 --draft-vocab-size 256 --quiet",
+                                    f.data, prepared, f.target, f.other_template()));
   ASSERT_EQ(prep.status, 0) << prep.out;
   std::string args = f.args(f.tmp.file("bad2"));
   args.replace(args.find("--train-data-path " + f.data), 18 + f.data.size(), "--train-data-path " + prepared);
   auto run = run_talon(args);
   EXPECT_EQ(run.status, 1);
-  EXPECT_NE(run.out.find("chat template is qwen but this run uses llama3"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("chat template is " + f.other_template() + " but this run uses llama3"), std::string::npos)
+      << run.out;
   EXPECT_NE(run.out.find("max_length is 64 but this run uses 192"), std::string::npos) << run.out;
 }
 

@@ -64,6 +64,13 @@ struct Fixture {
     return dir;
   }
 
+  // Another chat template for the target: its own, as a .jinja file (the
+  // same text under another name, which a dataset's provenance tells apart).
+  std::string other_template() const {
+    const nlohmann::json config = nlohmann::json::parse(util::read_file(target + "/tokenizer_config.json"));
+    return tmp.write("other.jinja", config.at("chat_template").get<std::string>());
+  }
+
   std::string args(const std::string& out, const std::string& extra = "", const std::string& lr = "1e-3") const {
     return train_args("--train-data-path " + data, out, extra, lr);
   }
