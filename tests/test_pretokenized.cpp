@@ -302,7 +302,7 @@ TEST(PretokenizedTrain, TrainsAsOnTheConversationsTheyCameFrom) {
   const std::string tokens = f.tmp.write("tokens.jsonl", lines);
   std::string args = f.train_args("--train-data-path " + tokens, f.tmp.file("tokens"));
   const std::string llama3 = "--chat-template llama3";
-  args.replace(args.find(llama3), llama3.size(), "--chat-template qwen");
+  args.replace(args.find(llama3), llama3.size(), "--chat-template " + f.other_template());
   run = talon::testing::run_talon(args);
   ASSERT_EQ(run.status, 0) << run.out;
   talon::testing::expect_same_training(f.tmp.file("tokens"), from_conversations);
