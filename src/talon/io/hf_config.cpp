@@ -295,6 +295,10 @@ DraftConfig load_draft_config(const std::string& path) {
   return parse_draft_config(util::load_json_file(file), file);
 }
 
+std::optional<DType> config_dtype(const json& config, const std::string& source) {
+  return parse_torch_dtype(JsonFields(config, JsonLocation(source)));
+}
+
 json to_json(const DraftConfig& c) {
   json out = {
       {"architectures", json::array({kDraftClass})},

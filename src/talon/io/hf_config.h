@@ -68,6 +68,10 @@ struct DraftConfig {
 DraftConfig load_draft_config(const std::string& path);
 DraftConfig parse_draft_config(const nlohmann::json& config, const std::string& source);
 
+// The dtype a config names ("torch_dtype", or "dtype" since transformers 5):
+// F32, F16 or BF16; nullopt when absent.
+std::optional<DType> config_dtype(const nlohmann::json& config, const std::string& source);
+
 // The config.json of a Talon checkpoint (docs/formats.md): architectures
 // ["LlamaForCausalLMEagle3"], model_type "llama", num_hidden_layers 1,
 // hidden_act "silu", tie_word_embeddings false, torch_dtype "bfloat16" (the

@@ -224,7 +224,7 @@ Trainer::Run::Run(TrainOptions o, parallel::ProcessGroups& g)
       cursor(train_data.size(), options.micro_batch_size, options.seed),
       schedule(options.learning_rate, total_steps(options, cursor, micro_batches_per_step), options.warmup_ratio),
       optimizer(draft.parameters(), draft.shards(), g),
-      checkpointer(options.output_dir, options.keep_last, g.rank() == 0) {
+      checkpointer(options.output_dir, options.keep_last, g.rank() == 0, target_config, options.target_model_path) {
   if (!options.resume && checkpointer.newest()) {
     fail("{} already holds checkpoints of an earlier run: pass --resume to continue it, or choose another "
          "--output-dir",
