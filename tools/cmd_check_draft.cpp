@@ -33,11 +33,12 @@ void check_draft(const CheckDraftOptions& o) {
 
 void add_check_draft_command(CLI::App& app) {
   auto options = std::make_shared<CheckDraftOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "check-draft",
-      "Check that SGLang and vLLM would load a draft directory as trained: tensor names, shapes and dtypes, the "
-      "config fields they read with their defaults, aux layer ids in both conventions, context length and d2t/t2d, "
-      "against the target's config.json");
+  CLI::App* cmd =
+      app.add_subcommand("check-draft", "Check that SGLang and vLLM would serve a draft directory as trained");
+  cmd->footer(
+      "Checks tensor names, shapes and dtypes, the config fields the engines read with their defaults, aux layer "
+      "ids in both conventions, context length and d2t/t2d, against the target's config.json; prints each problem "
+      "and exits 1 (docs/checkpoints.md). Training runs the same check on every checkpoint it writes.");
   cmd->add_option("draft_dir", options->draft_dir, "Draft directory (config.json and model.safetensors)")
       ->required()
       ->check(CLI::ExistingDirectory);
