@@ -90,6 +90,10 @@ struct Checker {
         {"rms_norm_eps", present(raw, "rms_norm_eps"), 1e-6, c.rms_norm_eps},
         {"max_position_embeddings", present(raw, "max_position_embeddings"), 2048.0,
          static_cast<double>(c.max_position_embeddings)},
+        {"num_key_value_heads", present(raw, "num_key_value_heads"), static_cast<double>(c.num_attention_heads),
+         static_cast<double>(c.num_key_value_heads)},
+        {"head_dim", present(raw, "head_dim"), static_cast<double>(c.hidden_size / c.num_attention_heads),
+         static_cast<double>(c.head_dim)},
     };
     for (const Default& d : defaults) {
       if (!d.given && d.engines != d.talon) {
