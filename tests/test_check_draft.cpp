@@ -82,7 +82,7 @@ TEST(CheckDraft, ATrainedCheckpointPassesAndEachBrokenCopyIsNamed) {
   EXPECT_EQ(ok.status, 0) << ok.out;
   EXPECT_EQ(ok.out.rfind("OK " + checkpoint + ": SGLang and vLLM load it as trained", 0), 0u) << ok.out;
   // The tiny target has 8 layers: the default aux layers, and its context.
-  EXPECT_NE(ok.out.find("aux layers [1, 3, 4] in both conventions, max_position_embeddings 131072 >= 131072"),
+  EXPECT_NE(ok.out.find("aux layers [1, 3, 4] in both conventions, context 131072 >= 131072"),
             std::string::npos)
       << ok.out;
 
@@ -183,8 +183,10 @@ TEST(CheckDraft, ATrainedCheckpointPassesAndEachBrokenCopyIsNamed) {
       {"a context shorter than the target's",
        [](json& c) { c["max_position_embeddings"] = 2048; },
        {},
-       {cj + "max_position_embeddings 2048 is below the target's 131072: SGLang refuses to start a draft with a "
-             "shorter context"}},
+       {cj + "context length 2048 (max_position_embeddings 2048 and rope_scaling, as SGLang derives it) is below "
+             "the target's 131072: SGLang refuses to start the draft",
+        cj + "max_position_embeddings 2048 is below the target's 131072: vLLM up to 0.24 reads past the draft's "
+             "RoPE cache"}},
   };
   for (const Edit& edit : edits) {
     SCOPED_TRACE(edit.what);
@@ -201,6 +203,15 @@ TEST(CheckDraft, ATrainedCheckpointPassesAndEachBrokenCopyIsNamed) {
   wider.hidden_size = 128;
   expect_problems(model::check_draft_for_engines(checkpoint, wider, "T").problems,
                   {checkpoint + "/config.json against target T: hidden_size 64 but the target's is 128"});
+  // SGLang's context of a target with linear RoPE scaling is its
+  // max_position_embeddings times the factor (get_context_length).
+  io::TargetConfig scaled = target;
+  scaled.rope_scaling.emplace();
+  scaled.rope_scaling->type = io::RopeType::Linear;
+  scaled.rope_scaling->factor = 2.0;
+  expect_problems(model::check_draft_for_engines(checkpoint, scaled, "T").problems,
+                  {checkpoint + "/config.json: context length 131072 (max_position_embeddings 131072 and "
+                                "rope_scaling, as SGLang derives it) is below the target's 262144"});
 
   // The command prints every problem, then fails.
   const std::string copy = f.tmp.file("renamed");
@@ -215,6 +226,27 @@ TEST(CheckDraft, ATrainedCheckpointPassesAndEachBrokenCopyIsNamed) {
         "talon: error: " + copy + ": 2 problems: SGLang or vLLM would not serve this draft as trained"}) {
     EXPECT_NE(refused.out.find(part), std::string::npos) << "\"" << part << "\" not in: " << refused.out;
   }
+}
+
+// A target whose RoPE scaling multiplies its context in SGLang's eyes:
+// training raises the draft's max_position_embeddings to that context, and
+// the checkpoint passes.
+TEST(CheckDraft, TrainingRaisesTheContextToTheTargetsAsSGLangDerivesIt) {
+  Fixture f;
+  const json linear = {{"rope_type", "linear"},
+                       {"factor", 2.0},
+                       {"low_freq_factor", nullptr},
+                       {"high_freq_factor", nullptr},
+                       {"original_max_position_embeddings", nullptr}};
+  f.target = f.make_target("scaled", {{"max_position_embeddings", 4096}, {"rope_scaling", linear}});
+  const std::string out = f.tmp.file("out");
+  auto train = run_talon(f.args(out, "--max-steps 1"));
+  ASSERT_EQ(train.status, 0) << train.out;
+  const std::string checkpoint = testing::final_checkpoint(out);
+  EXPECT_EQ(util::load_json_file(checkpoint + "/config.json")["max_position_embeddings"], 8192);
+  auto ok = run_talon("check-draft " + checkpoint + " --target-model-path " + f.target);
+  EXPECT_EQ(ok.status, 0) << ok.out;
+  EXPECT_NE(ok.out.find("context 8192 >= 8192"), std::string::npos) << ok.out;
 }
 
 // The checkpointer checks the draft before it commits the directory: one

@@ -343,6 +343,13 @@ std::array<int, 3> aux_layer_ids(const DraftConfig& config, int target_layers) {
   return ids;
 }
 
+std::int64_t sglang_context_length(std::int64_t max_position_embeddings, const std::optional<RopeScaling>& scaling) {
+  if (!scaling || scaling->type == RopeType::Llama3 || scaling->original_max_position_embeddings) {
+    return max_position_embeddings;
+  }
+  return static_cast<std::int64_t>(scaling->factor * static_cast<double>(max_position_embeddings));
+}
+
 void check_draft_fits_target(const DraftConfig& draft, const TargetConfig& target, const std::string& where) {
   if (draft.hidden_size != target.hidden_size) {
     fail("{}: hidden_size {} but the target's is {} (the draft shares the target's embedding)", where,

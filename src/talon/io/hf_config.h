@@ -84,6 +84,12 @@ nlohmann::json to_json(const DraftConfig& config);
 // (SGLang captures the input of layer id + 1, which must exist).
 std::array<int, 3> aux_layer_ids(const DraftConfig& config, int target_layers);
 
+// The context length SGLang derives from a config (get_context_length):
+// max_position_embeddings times rope_scaling's factor, unless the scaling is
+// llama3 or names original_max_position_embeddings. SGLang refuses to start
+// a draft whose context is shorter than its target's.
+std::int64_t sglang_context_length(std::int64_t max_position_embeddings, const std::optional<RopeScaling>& scaling);
+
 // A draft config fits this target: its hidden_size (the draft shares the
 // target's embedding), target_hidden_size and vocab_size equal the target's,
 // and its aux layers exist in the target. `where` names both, e.g. "draft

@@ -161,10 +161,17 @@ struct Checker {
       const std::string message = fmt::format("{}: {}", where, e.what());
       if (std::find(problems.begin(), problems.end(), message) == problems.end()) problems.push_back(message);
     }
+    const std::int64_t context = io::sglang_context_length(c.max_position_embeddings, c.rope_scaling);
+    const std::int64_t target_context = io::sglang_context_length(target.max_position_embeddings, target.rope_scaling);
+    if (context < target_context) {
+      problem("{}: context length {} (max_position_embeddings {} and rope_scaling, as SGLang derives it) is below "
+              "the target's {}: SGLang refuses to start the draft (unless SGLANG_ALLOW_OVERWRITE_LONGER_CONTEXT_LEN "
+              "is set)",
+              config_file, context, c.max_position_embeddings, target_context);
+    }
     if (c.max_position_embeddings < target.max_position_embeddings) {
-      problem("{}: max_position_embeddings {} is below the target's {}: SGLang refuses to start a draft with a "
-              "shorter context (unless SGLANG_ALLOW_OVERWRITE_LONGER_CONTEXT_LEN is set), and vLLM up to 0.24 reads "
-              "past the draft's RoPE cache",
+      problem("{}: max_position_embeddings {} is below the target's {}: vLLM up to 0.24 reads past the draft's RoPE "
+              "cache",
               config_file, c.max_position_embeddings, target.max_position_embeddings);
     }
   }
@@ -264,10 +271,11 @@ DraftCheck check_draft_for_engines(const std::string& dir, const io::TargetConfi
     const Ids aux = sorted(io::aux_layer_ids(*config, static_cast<int>(target.num_hidden_layers)));
     out.checked = fmt::format(
         "{}: SGLang and vLLM load it as trained, against target {}: tensor names, shapes and dtypes ({}), the "
-        "config fields they read, aux layers [{}] in both conventions, max_position_embeddings {} >= {}, d2t/t2d "
-        "({} of {} ids)",
-        dir, target_name, dtype ? io::dtype_name(*dtype) : "?", fmt::join(aux, ", "), config->max_position_embeddings,
-        target.max_position_embeddings, config->draft_vocab_size, config->vocab_size);
+        "config fields they read, aux layers [{}] in both conventions, context {} >= {}, d2t/t2d ({} of {} ids)",
+        dir, target_name, dtype ? io::dtype_name(*dtype) : "?", fmt::join(aux, ", "),
+        io::sglang_context_length(config->max_position_embeddings, config->rope_scaling),
+        io::sglang_context_length(target.max_position_embeddings, target.rope_scaling), config->draft_vocab_size,
+        config->vocab_size);
   }
   return out;
 }
