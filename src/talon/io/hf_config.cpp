@@ -241,10 +241,17 @@ DraftConfig parse_draft_config(const json& config, const std::string& source) {
   parse_torch_dtype(fields);  // checked only: checkpoints are always BF16
   // Variants of EAGLE-3 that other trainers and engines compute and Talon
   // does not: refused by name, never trained or evaluated as plain EAGLE-3.
+  // `bias` gives SGLang's fc and vLLM's attention projections a bias,
+  // `qkv_bias` vLLM's q/k/v; vLLM scales the logits by `logit_scale` and
+  // attends bidirectionally when `is_causal` is false.
   for (const char* key : {"norm_before_residual", "norm_output", "fc_norm", "norm_before_fc", "attention_bias",
-                          "mlp_bias"}) {
+                          "mlp_bias", "bias", "qkv_bias"}) {
     if (fields.boolean(key).value_or(false)) fields.fail_field(key, "false (Talon computes EAGLE-3 without it)");
   }
+  if (fields.positive_number("logit_scale").value_or(1.0) != 1.0) {
+    fields.fail_field("logit_scale", "1 (Talon computes EAGLE-3 without it)");
+  }
+  if (!fields.boolean("is_causal").value_or(true)) fields.fail_field("is_causal", "true (the draft is causal)");
 
   DraftConfig c;
   c.hidden_size = fields.required_integer("hidden_size", 1, kMaxHiddenSize);

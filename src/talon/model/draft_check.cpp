@@ -36,7 +36,6 @@ Ids engine_default_aux(int layers) {
 
 // transformers reads a null field as absent (None).
 bool present(const json& raw, const char* key) { return raw.contains(key) && !raw[key].is_null(); }
-bool is(const json& raw, const char* key, bool value) { return present(raw, key) && raw[key] == value; }
 
 Ids sorted(Ids ids) {
   std::sort(ids.begin(), ids.end());
@@ -55,8 +54,8 @@ struct Checker {
   }
 
   // Fields the engines read whose absence they fill with a default other
-  // than what Talon trained with, and flags of variants Talon does not
-  // compute that parse_draft_config leaves to the engines.
+  // than what Talon trained with (parse_draft_config has refused the flags
+  // of variants Talon does not compute).
   void check_engine_fields(const json& raw, const io::DraftConfig& c) {
     if (!present(raw, "architectures")) {
       problem("{}: architectures is absent: SGLang and vLLM pick the draft's model class by it (expected "
@@ -100,22 +99,6 @@ struct Checker {
         problem("{}: {} is absent: the engines take transformers' LlamaConfig default {}, Talon {}", config_file,
                 d.key, d.engines, d.talon);
       }
-    }
-    if (is(raw, "bias", true)) {
-      problem("{}: bias is true: SGLang gives fc a bias and vLLM the attention projections; Talon computes neither "
-              "(expected false or absent)",
-              config_file);
-    }
-    if (is(raw, "qkv_bias", true)) {
-      problem("{}: qkv_bias is true: vLLM gives q/k/v a bias; Talon computes none (expected false or absent)",
-              config_file);
-    }
-    if (present(raw, "logit_scale") && raw["logit_scale"] != 1.0) {
-      problem("{}: logit_scale is {}: vLLM scales the draft's logits by it; Talon does not (expected 1 or absent)",
-              config_file, raw["logit_scale"].dump());
-    }
-    if (is(raw, "is_causal", false)) {
-      problem("{}: is_causal is false: vLLM then attends bidirectionally; Talon's draft is causal", config_file);
     }
   }
 
