@@ -250,12 +250,12 @@ DraftCheck check_draft_for_engines(const std::string& dir, const io::TargetConfi
 
   DraftCheck out;
   out.problems = std::move(check.problems);
-  if (out.problems.empty()) {
+  if (out.problems.empty()) {  // so the config parsed and names its dtype
     const Ids aux = sorted(io::aux_layer_ids(*config, static_cast<int>(target.num_hidden_layers)));
     out.checked = fmt::format(
         "{}: SGLang and vLLM load it as trained, against target {}: tensor names, shapes and dtypes ({}), the "
         "config fields they read, aux layers [{}] in both conventions, context {} >= {}, d2t/t2d ({} of {} ids)",
-        dir, target_name, dtype ? io::dtype_name(*dtype) : "?", fmt::join(aux, ", "),
+        dir, target_name, io::dtype_name(*dtype), fmt::join(aux, ", "),
         io::sglang_context_length(config->max_position_embeddings, config->rope_scaling),
         io::sglang_context_length(target.max_position_embeddings, target.rope_scaling), config->draft_vocab_size,
         config->vocab_size);
