@@ -208,7 +208,7 @@ TEST(DraftConfig, ToJsonIsTheCheckpointConfig) {
 TEST(DraftConfig, VariantsTalonDoesNotComputeAreRefusedByName) {
   const json plain = to_json(load_draft_config(config_path("specforge-llama3-8B-eagle3.json")));
   for (const char* key : {"norm_before_residual", "norm_output", "fc_norm", "norm_before_fc", "attention_bias",
-                          "mlp_bias"}) {
+                          "mlp_bias", "bias", "qkv_bias"}) {
     json config = plain;
     config[key] = false;
     EXPECT_NO_THROW(parse_draft_config(config, "c.json")) << key;
@@ -222,6 +222,19 @@ TEST(DraftConfig, VariantsTalonDoesNotComputeAreRefusedByName) {
   config["eagle_config"] = {{"use_aux_hidden_state", false}};
   talon::testing::expect_error([&] { parse_draft_config(config, "c.json"); },
                                {"c.json: field \"eagle_config.use_aux_hidden_state\": expected true"});
+  // vLLM's: a logit scale and bidirectional attention.
+  config = plain;
+  config["logit_scale"] = 1.0;
+  config["is_causal"] = true;
+  EXPECT_NO_THROW(parse_draft_config(config, "c.json"));
+  config["logit_scale"] = 0.5;
+  talon::testing::expect_error([&] { parse_draft_config(config, "c.json"); },
+                               {"c.json: field \"logit_scale\": expected 1 (Talon computes EAGLE-3 without it), "
+                                "found 0.5"});
+  config["logit_scale"] = 1.0;
+  config["is_causal"] = false;
+  talon::testing::expect_error([&] { parse_draft_config(config, "c.json"); },
+                               {"c.json: field \"is_causal\": expected true (the draft is causal), found false"});
 }
 
 // The aux layers in SGLang's convention (eagle_config) or vLLM's (top level,

@@ -12,6 +12,7 @@ void add_init_target_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_cache_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
+void add_check_draft_command(CLI::App& app);
 void add_regenerate_command(CLI::App& app);
 void add_launch_command(CLI::App& app);
 

@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
   talon::cli::add_train_command(app);
   talon::cli::add_launch_command(app);
   talon::cli::add_eval_command(app);
+  talon::cli::add_check_draft_command(app);
   talon::cli::add_regenerate_command(app);
   try {
     app.parse(argc, argv);

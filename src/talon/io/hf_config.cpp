@@ -241,10 +241,17 @@ DraftConfig parse_draft_config(const json& config, const std::string& source) {
   parse_torch_dtype(fields);  // checked only: checkpoints are always BF16
   // Variants of EAGLE-3 that other trainers and engines compute and Talon
   // does not: refused by name, never trained or evaluated as plain EAGLE-3.
+  // `bias` gives SGLang's fc and vLLM's attention projections a bias,
+  // `qkv_bias` vLLM's q/k/v; vLLM scales the logits by `logit_scale` and
+  // attends bidirectionally when `is_causal` is false.
   for (const char* key : {"norm_before_residual", "norm_output", "fc_norm", "norm_before_fc", "attention_bias",
-                          "mlp_bias"}) {
+                          "mlp_bias", "bias", "qkv_bias"}) {
     if (fields.boolean(key).value_or(false)) fields.fail_field(key, "false (Talon computes EAGLE-3 without it)");
   }
+  if (fields.positive_number("logit_scale").value_or(1.0) != 1.0) {
+    fields.fail_field("logit_scale", "1 (Talon computes EAGLE-3 without it)");
+  }
+  if (!fields.boolean("is_causal").value_or(true)) fields.fail_field("is_causal", "true (the draft is causal)");
 
   DraftConfig c;
   c.hidden_size = fields.required_integer("hidden_size", 1, kMaxHiddenSize);
@@ -295,6 +302,10 @@ DraftConfig load_draft_config(const std::string& path) {
   return parse_draft_config(util::load_json_file(file), file);
 }
 
+std::optional<DType> config_dtype(const json& config, const std::string& source) {
+  return parse_torch_dtype(JsonFields(config, JsonLocation(source)));
+}
+
 json to_json(const DraftConfig& c) {
   json out = {
       {"architectures", json::array({kDraftClass})},
@@ -337,6 +348,13 @@ std::array<int, 3> aux_layer_ids(const DraftConfig& config, int target_layers) {
         target_layers - 2);
   }
   return ids;
+}
+
+std::int64_t sglang_context_length(std::int64_t max_position_embeddings, const std::optional<RopeScaling>& scaling) {
+  if (!scaling || scaling->type == RopeType::Llama3 || scaling->original_max_position_embeddings) {
+    return max_position_embeddings;
+  }
+  return static_cast<std::int64_t>(scaling->factor * static_cast<double>(max_position_embeddings));
 }
 
 void check_draft_fits_target(const DraftConfig& draft, const TargetConfig& target, const std::string& where) {

@@ -68,6 +68,10 @@ struct DraftConfig {
 DraftConfig load_draft_config(const std::string& path);
 DraftConfig parse_draft_config(const nlohmann::json& config, const std::string& source);
 
+// The dtype a config names ("torch_dtype", or "dtype" since transformers 5):
+// F32, F16 or BF16; nullopt when absent.
+std::optional<DType> config_dtype(const nlohmann::json& config, const std::string& source);
+
 // The config.json of a Talon checkpoint (docs/formats.md): architectures
 // ["LlamaForCausalLMEagle3"], model_type "llama", num_hidden_layers 1,
 // hidden_act "silu", tie_word_embeddings false, torch_dtype "bfloat16" (the
@@ -79,6 +83,12 @@ nlohmann::json to_json(const DraftConfig& config);
 // override, else {1, L/2 - 1, L - 4}. Each must be distinct and at most L - 2
 // (SGLang captures the input of layer id + 1, which must exist).
 std::array<int, 3> aux_layer_ids(const DraftConfig& config, int target_layers);
+
+// The context length SGLang derives from a config (get_context_length):
+// max_position_embeddings times rope_scaling's factor, unless the scaling is
+// llama3 or names original_max_position_embeddings. SGLang refuses to start
+// a draft whose context is shorter than its target's.
+std::int64_t sglang_context_length(std::int64_t max_position_embeddings, const std::optional<RopeScaling>& scaling);
 
 // A draft config fits this target: its hidden_size (the draft shares the
 // target's embedding), target_hidden_size and vocab_size equal the target's,

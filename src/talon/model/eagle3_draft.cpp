@@ -33,23 +33,6 @@ constexpr ParameterSlot kParameters[] = {
     {"lm_head.weight", &Eagle3Draft::lm_head},
 };
 
-std::vector<std::int64_t> expected_shape(const io::DraftConfig& c, const std::string& name) {
-  const std::int64_t h = c.hidden_size, d = c.head_dim;
-  const std::map<std::string, std::vector<std::int64_t>> shapes = {
-      {"fc.weight", {h, 3 * c.target_hidden_size}},
-      {"midlayer.self_attn.q_proj.weight", {c.num_attention_heads * d, 2 * h}},
-      {"midlayer.self_attn.k_proj.weight", {c.num_key_value_heads * d, 2 * h}},
-      {"midlayer.self_attn.v_proj.weight", {c.num_key_value_heads * d, 2 * h}},
-      {"midlayer.self_attn.o_proj.weight", {h, c.num_attention_heads * d}},
-      {"midlayer.mlp.gate_proj.weight", {c.intermediate_size, h}},
-      {"midlayer.mlp.up_proj.weight", {c.intermediate_size, h}},
-      {"midlayer.mlp.down_proj.weight", {h, c.intermediate_size}},
-      {"lm_head.weight", {c.draft_vocab_size, h}},
-  };
-  auto it = shapes.find(name);
-  return it == shapes.end() ? std::vector<std::int64_t>{h} : it->second;  // the norms
-}
-
 // Megatron's layout of each parameter (see the header).
 parallel::Split split_of(const io::DraftConfig& c, const std::string& name) {
   const parallel::Split heads{0, c.num_attention_heads, false, "num_attention_heads of the draft"};
@@ -74,6 +57,23 @@ bool is_norm(const std::string& name) { return name.find("norm") != std::string:
 
 }  // namespace
 
+std::vector<std::int64_t> Eagle3Draft::whole_shape(const io::DraftConfig& c, const std::string& name) {
+  const std::int64_t h = c.hidden_size, d = c.head_dim;
+  const std::map<std::string, std::vector<std::int64_t>> shapes = {
+      {"fc.weight", {h, 3 * c.target_hidden_size}},
+      {"midlayer.self_attn.q_proj.weight", {c.num_attention_heads * d, 2 * h}},
+      {"midlayer.self_attn.k_proj.weight", {c.num_key_value_heads * d, 2 * h}},
+      {"midlayer.self_attn.v_proj.weight", {c.num_key_value_heads * d, 2 * h}},
+      {"midlayer.self_attn.o_proj.weight", {h, c.num_attention_heads * d}},
+      {"midlayer.mlp.gate_proj.weight", {c.intermediate_size, h}},
+      {"midlayer.mlp.up_proj.weight", {c.intermediate_size, h}},
+      {"midlayer.mlp.down_proj.weight", {h, c.intermediate_size}},
+      {"lm_head.weight", {c.draft_vocab_size, h}},
+  };
+  auto it = shapes.find(name);
+  return it == shapes.end() ? std::vector<std::int64_t>{h} : it->second;  // the norms
+}
+
 Eagle3Draft Eagle3Draft::create(const io::DraftConfig& config, at::Tensor embed_tokens, at::Generator generator,
                                 const at::TensorOptions& options, parallel::Group tp) {
   Eagle3Draft draft;
@@ -81,7 +81,7 @@ Eagle3Draft Eagle3Draft::create(const io::DraftConfig& config, at::Tensor embed_
   draft.embed_tokens = std::move(embed_tokens);
   draft.tp = std::move(tp);
   for (const ParameterSlot& slot : kParameters) {
-    std::vector<std::int64_t> shape = expected_shape(config, slot.name);
+    std::vector<std::int64_t> shape = whole_shape(config, slot.name);
     at::Tensor value;
     if (is_norm(slot.name)) {
       value = at::ones(shape, at::kFloat);
@@ -118,7 +118,7 @@ void Eagle3Draft::check_whole_shapes(const io::DraftConfig& config, const NamedT
   for (const ParameterSlot& slot : kParameters) {
     auto it = by_name.find(slot.name);
     if (it == by_name.end()) fail("{}: missing tensor {}", source, slot.name);
-    std::vector<std::int64_t> shape = expected_shape(config, slot.name);
+    std::vector<std::int64_t> shape = whole_shape(config, slot.name);
     if (it->second.sizes() != at::IntArrayRef(shape)) {
       fail("{}: tensor {} has shape {}, expected {} from the draft config", source, slot.name,
            fmt::join(it->second.sizes(), "x"), fmt::join(shape, "x"));

@@ -64,6 +64,9 @@ struct Eagle3Draft {
   // whose sizes the weights contradict fails naming the tensor and both
   // shapes, not as a huge allocation. Other names in `tensors` are ignored.
   static void check_whole_shapes(const io::DraftConfig& config, const NamedTensors& tensors, const std::string& source);
+  // The whole shape of the trainable tensor `name` (a name of parameters())
+  // under `config`, as in the comments above.
+  static std::vector<std::int64_t> whole_shape(const io::DraftConfig& config, const std::string& name);
   // Moves the trainable tensors to the device and dtype of `options`, as
   // fresh leaves that require grad.
   void to(const at::TensorOptions& options);

@@ -3,7 +3,8 @@
 //   OUTPUT_DIR/epoch_E_step_S/training_state/   what --resume needs
 //   OUTPUT_DIR/latest                     the newest directory's name
 // Each directory is built under a temporary name and renamed into place, so
-// a directory with the final name is always complete.
+// a directory with the final name is always complete, and only after its
+// draft passes model::check_draft_for_engines against the target's config.
 #pragma once
 
 #include <cstdint>
@@ -11,18 +12,24 @@
 #include <optional>
 #include <string>
 
+#include "talon/io/hf_config.h"
+
 namespace talon::train {
 
 class Checkpointer {
  public:
   // keep_last = 0 keeps every checkpoint. Of the ranks of a run one is the
-  // `writer` (rank 0): it alone writes, prunes and removes leftovers; the
-  // others only read.
-  Checkpointer(std::string output_dir, std::int64_t keep_last, bool writer = true);
+  // `writer` (rank 0): it alone writes, checks, prunes and removes
+  // leftovers; the others only read. target: the config of the target the
+  // drafts are trained for, named `target_name` in errors.
+  Checkpointer(std::string output_dir, std::int64_t keep_last, bool writer, io::TargetConfig target,
+               std::string target_name);
 
-  // The writer builds epoch_E_step_S through `write(temp_dir)`, renames it
-  // into place, updates `latest`, then removes the oldest beyond keep_last.
-  // Returns the directory's path (on every rank).
+  // The writer builds epoch_E_step_S through `write(temp_dir)`, checks its
+  // draft as SGLang and vLLM would load it (a problem throws, naming each:
+  // a Talon bug, since Talon wrote it), renames it into place, updates
+  // `latest`, then removes the oldest beyond keep_last. Returns the
+  // directory's path (on every rank).
   std::string save(std::int64_t epoch, std::int64_t step, const std::function<void(const std::string&)>& write) const;
 
   // The complete checkpoint with the highest step, if any. The writer
@@ -40,6 +47,8 @@ class Checkpointer {
   std::string output_dir_;
   std::int64_t keep_last_;
   bool writer_;
+  io::TargetConfig target_;
+  std::string target_name_;
 };
 
 }  // namespace talon::train

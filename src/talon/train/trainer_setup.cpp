@@ -62,9 +62,12 @@ io::DraftConfig load_checked_draft_config(const TrainOptions& options, const io:
       draft, target,
       fmt::format("draft config {} against target {}", options.draft_model_config, options.target_model_path));
   // The checkpoint states at least the target's context: SGLang refuses a
-  // draft with a shorter one, and vLLM (to 0.24) reads past the draft's RoPE
-  // table. Talon's draft computes RoPE per position, so nothing else changes.
-  draft.max_position_embeddings = std::max(draft.max_position_embeddings, target.max_position_embeddings);
+  // draft with a shorter one (as it derives them, with the target's RoPE
+  // scaling factor), and vLLM (to 0.24) reads past the draft's RoPE table.
+  // Talon's draft computes RoPE per position, so nothing else changes.
+  draft.max_position_embeddings =
+      std::max({draft.max_position_embeddings, target.max_position_embeddings,
+                io::sglang_context_length(target.max_position_embeddings, target.rope_scaling)});
   // --init-draft's vocabulary is read before its weights: check it whole first.
   if (!options.init_draft.empty()) model::check_draft_checkpoint_intact(options.init_draft);
   if (options.draft_vocab_size && *options.draft_vocab_size != draft.draft_vocab_size) {
@@ -224,7 +227,7 @@ Trainer::Run::Run(TrainOptions o, parallel::ProcessGroups& g)
       cursor(train_data.size(), options.micro_batch_size, options.seed),
       schedule(options.learning_rate, total_steps(options, cursor, micro_batches_per_step), options.warmup_ratio),
       optimizer(draft.parameters(), draft.shards(), g),
-      checkpointer(options.output_dir, options.keep_last, g.rank() == 0) {
+      checkpointer(options.output_dir, options.keep_last, g.rank() == 0, target_config, options.target_model_path) {
   if (!options.resume && checkpointer.newest()) {
     fail("{} already holds checkpoints of an earlier run: pass --resume to continue it, or choose another "
          "--output-dir",
