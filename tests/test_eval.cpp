@@ -7,6 +7,7 @@
 // a draft at depth i is accepted only with its ancestors).
 #include <gtest/gtest.h>
 
+#include "talon/io/safetensors_model.h"
 #include "train_fixture.h"
 
 namespace talon {
@@ -74,6 +75,105 @@ TEST(Eval, APromptWithoutAUserTurnIsNamed) {
                                    testing::final_checkpoint(out), prompts));
   EXPECT_NE(run.status, 0);
   EXPECT_NE(run.out.find(prompts + ":2: the conversation has no user turn"), std::string::npos) << run.out;
+}
+
+// A directory holding `tensors` as shards listed by model.safetensors.index.json.
+std::string write_sharded(const std::string& dir, const json& config, const io::NamedTensors& tensors) {
+  std::filesystem::create_directories(dir);
+  util::write_file_atomic(dir + "/config.json", config.dump());
+  json index = {{"metadata", json::object()}, {"weight_map", json::object()}};
+  io::NamedTensors shards[2];
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    const std::string shard = fmt::format("model-0000{}-of-00002.safetensors", i % 2 + 1);
+    shards[i % 2].push_back(tensors[i]);
+    index["weight_map"][tensors[i].first] = shard;
+  }
+  for (int s = 0; s < 2; ++s) {
+    io::write_safetensors(fmt::format("{}/model-0000{}-of-00002.safetensors", dir, s + 1), shards[s]);
+  }
+  util::write_file_atomic(dir + "/model.safetensors.index.json", index.dump());
+  return dir;
+}
+
+// The drafts people publish decode exactly as the Talon checkpoint holding
+// the same weights: AngelSlim's class in shards; a full-vocabulary draft
+// with and without d2t/t2d (the identity); and one without
+// draft_vocab_size, whose lm_head is the target's (SGLang's rule). Each is
+// made from a trained checkpoint here; test_draft_checkpoint reads the
+// EAGLE authors' pytorch_model.bin to the same tensors.
+TEST(Eval, PublishedDraftLayoutsDecodeAsTheTalonCheckpointTheyHold) {
+  Fixture f(1);
+  f.epochs = 1;
+  const std::string out = f.tmp.file("train");
+  auto trained = run_talon(f.args(out, "--max-steps 1"));
+  ASSERT_EQ(trained.status, 0) << trained.out;
+  const std::string checkpoint = testing::final_checkpoint(out);
+  const json config = json::parse(util::read_file(checkpoint + "/config.json"));
+  io::NamedTensors tensors;
+  {
+    const io::SafetensorsFile file = io::SafetensorsFile::open(checkpoint + "/model.safetensors");
+    for (const io::TensorInfo& info : file.tensors()) tensors.emplace_back(info.name, file.tensor(info.name).clone());
+  }
+  const std::string prompts = f.tmp.write("prompts.jsonl", testing::first_conversations(2));
+  auto figures = [&](const std::string& draft) {
+    const std::string report = f.tmp.file("report.json");
+    auto run = run_talon(fmt::format("eval --target-model-path {} --draft-model-path {} --data-path {} "
+                                     "--max-new-tokens 8 --speculative-num-steps 2 --output {}",
+                                     f.target, draft, prompts, report));
+    EXPECT_EQ(run.status, 0) << run.out;
+    EXPECT_NE(run.out.find("lossless                yes"), std::string::npos) << run.out;
+    json r = json::parse(util::read_file(report));
+    return json{r["acceptance_length"], r["acceptance_rate_per_position"], r["generated_tokens"]};
+  };
+
+  json angelslim = config;
+  angelslim["architectures"] = {"Eagle3LlamaForCausalLM"};
+  const std::string sharded = write_sharded(f.tmp.file("angelslim"), angelslim, tensors);
+  EXPECT_EQ(figures(sharded), figures(checkpoint));
+  // ... and --init-draft starts from it.
+  auto initialised = run_talon(f.args(f.tmp.file("second"), "--max-steps 1 --init-draft " + sharded));
+  EXPECT_EQ(initialised.status, 0) << initialised.out;
+
+  // The target's lm_head (tied: its embedding) as a full-vocabulary draft's.
+  const at::Tensor target_head = io::SafetensorsModel::open(f.target).tensor("model.embed_tokens.weight");
+  const std::int64_t vocab = target_head.size(0);
+  io::NamedTensors full;
+  for (const auto& [name, tensor] : tensors) {
+    if (name != "d2t" && name != "t2d" && name != "lm_head.weight") full.emplace_back(name, tensor);
+  }
+  json full_config = config;
+  full_config["draft_vocab_size"] = vocab;
+  io::NamedTensors identity = full;
+  identity.emplace_back("lm_head.weight", target_head);
+  identity.emplace_back("d2t", at::zeros({vocab}, at::kLong));
+  identity.emplace_back("t2d", at::ones({vocab}, at::kBool));
+  const json expected = figures(write_sharded(f.tmp.file("identity"), full_config, identity));
+  identity.resize(identity.size() - 2);
+  EXPECT_EQ(figures(write_sharded(f.tmp.file("full_vocab"), full_config, identity)), expected);
+  json no_size = config;
+  no_size.erase("draft_vocab_size");
+  EXPECT_EQ(figures(write_sharded(f.tmp.file("no_draft_vocab_size"), no_size, full)), expected);
+}
+
+// --init-draft's config.json must compute what --draft-model-config does:
+// each difference is listed, before any weights load.
+TEST(Eval, InitDraftWhoseConfigComputesOtherwiseIsRefused) {
+  Fixture f(1);
+  json init = json::parse(util::read_file(f.draft_config));
+  init["rope_theta"] = 500000.0;
+  init["rms_norm_eps"] = 1e-6;
+  const std::string dir = f.tmp.file("init");
+  std::filesystem::create_directories(dir);
+  util::write_file_atomic(dir + "/config.json", init.dump());
+  auto run = run_talon(f.args(f.tmp.file("out"), "--init-draft " + dir));
+  EXPECT_EQ(run.status, 1) << run.out;
+  EXPECT_NE(run.out.find(fmt::format("talon: error: --init-draft {}/config.json against --draft-model-config {}: the "
+                                     "configs differ in what the draft computes: rms_norm_eps: --init-draft 1e-06, "
+                                     "--draft-model-config 1e-05; rope_theta: --init-draft 500000, "
+                                     "--draft-model-config 10000",
+                                     dir, f.draft_config)),
+            std::string::npos)
+      << run.out;
 }
 
 // A checkpoint's manifest is checked wherever its draft is loaded: a

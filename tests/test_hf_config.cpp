@@ -221,6 +221,32 @@ TEST(DraftConfig, ToJsonIsTheCheckpointConfig) {
 }
 
 // Variants of EAGLE-3 that Talon does not compute are refused by name.
+// What --init-draft's config must share with --draft-model-config: every
+// field that changes the computation, all differences in one message.
+TEST(DraftConfig, SameComputationListsEveryDifference) {
+  const json base = json::parse(util::read_file(config_path("specforge-llama3-8B-eagle3.json")));
+  const DraftConfig a = parse_draft_config(base, "a.json");
+  check_same_draft_computation(a, "A", a, "B", 32, "a against b");
+  json changed = base;
+  changed["max_position_embeddings"] = 131072;  // not computed with: Talon's RoPE is per position
+  check_same_draft_computation(a, "A", parse_draft_config(changed, "b.json"), "B", 32, "a against b");
+  changed["rope_theta"] = 500000.0;
+  changed["rms_norm_eps"] = 1e-6;
+  changed["rope_scaling"] = json::parse(util::read_file(config_path("llama-3.1-8b-instruct.json")))["rope_scaling"];
+  changed["eagle_config"] = {{"eagle_aux_hidden_state_layer_ids", {2, 15, 28}}};
+  changed["head_dim"] = 64;
+  changed["num_attention_heads"] = 64;
+  changed["draft_vocab_size"] = 64000;
+  changed["target_hidden_size"] = 8192;
+  expect_error(
+      [&] { check_same_draft_computation(a, "A", parse_draft_config(changed, "b.json"), "B", 32, "a against b"); },
+      {"a against b: the configs differ in what the draft computes: num_attention_heads: A 32, B 64; head_dim: A "
+       "128, B 64; draft_vocab_size: A 32000, B 64000; target_hidden_size: A 4096, B 8192; rms_norm_eps: A 1e-05, B "
+       "1e-06; rope_theta: A 10000, B 500000; rope_scaling: A none, B "
+       "{\"factor\":8.0,\"high_freq_factor\":4.0,\"low_freq_factor\":1.0,\"original_max_position_embeddings\":"
+       "8192,\"rope_type\":\"llama3\"}; aux layer ids: A [1, 15, 28], B [2, 15, 28]"});
+}
+
 TEST(DraftConfig, VariantsTalonDoesNotComputeAreRefusedByName) {
   const json plain = to_json(load_draft_config(config_path("specforge-llama3-8B-eagle3.json")));
   for (const char* key : {"norm_before_residual", "norm_output", "fc_norm", "norm_before_fc", "attention_bias",
@@ -400,10 +426,17 @@ std::vector<BadConfig> bad_configs() {
        [](json& j) { j["draft_vocab_size"] = 200000; },
        {"\"draft_vocab_size\"", "at most vocab_size 128256"},
        true},
+      // LlamaForCausalLM is the EAGLE authors' draft class; others are not drafts.
+      {"DraftOtherClass",
+       draft,
+       [](json& j) { j["architectures"] = {"Qwen3ForCausalLM"}; },
+       {"\"architectures\": expected [\"LlamaForCausalLMEagle3\"], [\"LlamaForCausalLM\"] (EAGLE) or "
+        "[\"Eagle3LlamaForCausalLM\"] (AngelSlim), found [\"Qwen3ForCausalLM\"]"},
+       true},
       {"DraftTargetClass",
        llama,
-       [](json& j) { j["num_hidden_layers"] = 1; },
-       {"\"architectures\"", "LlamaForCausalLMEagle3"},
+       [](json&) {},
+       {"\"num_hidden_layers\"", "1 (an EAGLE-3 draft has one decoder layer)"},
        true},
       {"DraftTwoAuxLayers",
        draft,
