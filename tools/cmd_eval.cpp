@@ -111,7 +111,7 @@ void add_eval_command(CLI::App& app) {
     const model::TargetModel target =
         model::TargetModel::load(o->target_model_path, device, dtype, {}, o->target_weight_check);
     // A draft without draft_vocab_size gets the target's lm_head, as SGLang
-    // serves it (vLLM would use the draft's own lm_head.weight).
+    // serves it (vLLM would use the draft's own lm_head.weight if it has one).
     const model::DraftCheckpoint checkpoint = model::load_draft_checkpoint(
         o->draft_model_path, model::TargetLmHead{o->target_model_path, dtype, o->target_weight_check});
     model::Eagle3Draft draft =
