@@ -15,7 +15,12 @@ tests/test_draft_checkpoint.cpp, with torch and safetensors (no Talon code):
   tests/data/drafts/target/                a target's config.json and its lm_head.weight [32, 8], the one
                                            tensor a draft without draft_vocab_size reads from it
 The draft has hidden 8, 2 heads of 4 (1 KV head), intermediate 16, vocab 32,
-draft vocab 16.
+draft vocab 16. For tests/test_torch_state_dict.cpp:
+  tests/data/drafts/torch_save/views.bin          torch.save of a plain dict whose tensors are views
+                                                  (transposed, a row, a column: one shared storage),
+                                                  bfloat16, bool, int64 and a 0-d tensor
+  tests/data/drafts/torch_save/views.safetensors  the same tensors, contiguous
+  tests/data/drafts/torch_save/not_tensors.bin    torch.save({"step": 3})
 
 Usage: .venv/bin/python scripts/goldens/make_draft_fixtures.py [OUT_DIR]
 """
@@ -137,4 +142,13 @@ write("target", {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "
       {"lm_head.weight": target_lm_head})
 save_file({**draft, "lm_head_full.weight": lm_head_full, "target_lm_head.weight": target_lm_head, "d2t": d2t,
            "t2d": t2d}, str(OUT / "reference.safetensors"))
+views_dir = OUT / "torch_save"
+views_dir.mkdir(parents=True, exist_ok=True)
+base = torch.arange(24, dtype=torch.float32).reshape(4, 6)
+views = {"matrix": base, "transposed": base.t(), "row": base[2], "column": base[:, 1],
+         "half": rand(3, 2).bfloat16(), "flags": torch.tensor([True, False, True]),
+         "ids": torch.tensor([-5, 0, 1 << 40]), "scalar": torch.tensor(3.5)}
+torch.save(views, views_dir / "views.bin")
+save_file({k: v.clone().contiguous() for k, v in views.items()}, str(views_dir / "views.safetensors"))
+torch.save({"step": 3}, views_dir / "not_tensors.bin")
 print(f"wrote {OUT}")

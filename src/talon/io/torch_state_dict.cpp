@@ -47,21 +47,21 @@ class StateDictPickle {
     for (;;) {
       const auto op = static_cast<unsigned char>(bytes(1)[0]);
       switch (op) {
-        case 0x80: bytes(1); break;                  // PROTO
-        case 0x95: bytes(8); break;                  // FRAME
-        case '.': return pop();                      // STOP
-        case '(': marks_.push_back(stack_.size()); break;  // MARK
-        case 'N': push({}); break;
-        case 0x88: push({true}); break;   // NEWTRUE
-        case 0x89: push({false}); break;  // NEWFALSE
-        case 'K': push({std::int64_t{little(1)}}); break;                                   // BININT1
-        case 'M': push({std::int64_t{little(2)}}); break;                                   // BININT2
-        case 'J': push({std::int64_t{static_cast<std::int32_t>(little(4))}}); break;         // BININT
-        case 0x8a: push({signed_little(static_cast<std::size_t>(little(1)))}); break;        // LONG1
-        case 'G': push({big_endian_double()}); break;                                       // BINFLOAT
-        case 'X': push({text(little(4))}); break;                                           // BINUNICODE
-        case 0x8c: push({text(little(1))}); break;                                          // SHORT_BINUNICODE
-        case 'c': {                                                                         // GLOBAL
+        case 0x80: bytes(1); break;                                         // PROTO
+        case 0x95: bytes(8); break;                                         // FRAME
+        case '.': return pop();                                             // STOP
+        case '(': marks_.push_back(stack_.size()); break;                   // MARK
+        case 'N': push({}); break;                                          // NONE
+        case 0x88: push({true}); break;                                     // NEWTRUE
+        case 0x89: push({false}); break;                                    // NEWFALSE
+        case 'K': push({static_cast<std::int64_t>(little(1))}); break;      // BININT1
+        case 'M': push({static_cast<std::int64_t>(little(2))}); break;      // BININT2
+        case 'J': push({std::int64_t{static_cast<std::int32_t>(little(4))}}); break;  // BININT
+        case 0x8a: push({signed_little(little(1))}); break;                 // LONG1
+        case 'G': push({big_endian_double()}); break;                       // BINFLOAT
+        case 'X': push({text(little(4))}); break;                           // BINUNICODE
+        case 0x8c: push({text(little(1))}); break;                          // SHORT_BINUNICODE
+        case 'c': {  // GLOBAL
           std::string module = line();
           push({Global{module + "." + line()}});
         } break;
@@ -69,15 +69,15 @@ class StateDictPickle {
           std::string name = as<std::string>(pop(), "STACK_GLOBAL name");
           push({Global{as<std::string>(pop(), "STACK_GLOBAL module") + "." + name}});
         } break;
-        case 'q': memo_[little(1)] = top(); break;              // BINPUT
-        case 'r': memo_[little(4)] = top(); break;              // LONG_BINPUT
-        case 0x94: memo_[memo_.size()] = top(); break;          // MEMOIZE
-        case 'h': stack_.push_back(memo(little(1))); break;     // BINGET
-        case 'j': stack_.push_back(memo(little(4))); break;     // LONG_BINGET
-        case ')': push({Tuple{}}); break;                       // EMPTY_TUPLE
-        case '}': push({Dict{}}); break;                        // EMPTY_DICT
-        case 't': push({Tuple(since_mark())}); break;           // TUPLE
-        case 0x85: case 0x86: case 0x87: {                      // TUPLE1, TUPLE2, TUPLE3
+        case 'q': memo_[little(1)] = top(); break;                          // BINPUT
+        case 'r': memo_[little(4)] = top(); break;                          // LONG_BINPUT
+        case 0x94: memo_[memo_.size()] = top(); break;                      // MEMOIZE
+        case 'h': stack_.push_back(memo(little(1))); break;                 // BINGET
+        case 'j': stack_.push_back(memo(little(4))); break;                 // LONG_BINGET
+        case ')': push({Tuple{}}); break;                                   // EMPTY_TUPLE
+        case '}': push({Dict{}}); break;                                    // EMPTY_DICT
+        case 't': push({Tuple(since_mark())}); break;                       // TUPLE
+        case 0x85: case 0x86: case 0x87: {                                  // TUPLE1, TUPLE2, TUPLE3
           const std::size_t n = op - 0x84;
           if (stack_.size() < n) bad("a tuple of missing values");
           Tuple items(stack_.end() - n, stack_.end());
@@ -128,7 +128,7 @@ class StateDictPickle {
     for (std::size_t i = 0; i < n; ++i) x |= std::uint64_t{b[i]} << (8 * i);
     return x;
   }
-  std::int64_t signed_little(std::size_t n) {
+  std::int64_t signed_little(std::uint64_t n) {
     if (n > 8) bad("an integer wider than 64 bits");
     std::uint64_t x = little(n);
     if (n > 0 && n < 8 && (x >> (8 * n - 1)) & 1) x |= ~std::uint64_t{0} << (8 * n);  // sign-extend
@@ -202,14 +202,16 @@ class StateDictPickle {
     auto type = kStorages.find(as<Global>(id[1], "a storage type").name);
     if (type == kStorages.end()) bad(fmt::format("storage type {}", as<Global>(id[1], "a storage type").name));
     const std::int64_t numel = integer(id[4], "a storage size");
-    at::Tensor tensor = at::empty({numel}, type->second);
     const std::string record = "data/" + key;
     if (!archive_.hasRecord(record)) bad(fmt::format("no record {} for storage {}", record, key));
     auto [data, size] = archive_.getRecord(record);
-    if (size != tensor.nbytes()) {
+    // Compared before anything is allocated: a corrupt numel is an error, not a huge allocation.
+    const std::size_t item = at::elementSize(type->second);
+    if (numel < 0 || size % item != 0 || static_cast<std::uint64_t>(numel) != size / item) {
       bad(fmt::format("record {} holds {} bytes, expected {} elements of {}", record, size, numel,
                       at::toString(type->second)));
     }
+    at::Tensor tensor = at::empty({numel}, type->second);
     std::memcpy(tensor.data_ptr(), data.get(), size);
     return storages_[key] = tensor;
   }
