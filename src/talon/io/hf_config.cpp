@@ -20,7 +20,8 @@ using util::JsonLocation;
 constexpr const char* kDraftClass = "LlamaForCausalLMEagle3";  // written by Talon, read by SGLang and vLLM
 // The classes of the drafts people publish: the EAGLE authors' (their
 // config.json is a plain Llama one with num_hidden_layers 1) and AngelSlim's.
-// Both engines serve them as kDraftClass.
+// vLLM serves both as its EAGLE-3 Llama (its EAGLEConfig prefixes "Eagle3");
+// SGLang only kDraftClass, which Talon's checkpoints write.
 constexpr const char* kDraftClasses[] = {kDraftClass, "LlamaForCausalLM", "Eagle3LlamaForCausalLM"};
 
 // Upper bounds on sizes, each far above any published model (the largest
