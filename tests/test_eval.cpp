@@ -7,6 +7,8 @@
 // a draft at depth i is accepted only with its ancestors).
 #include <gtest/gtest.h>
 
+#include <torch/csrc/jit/serialization/pickle.h>
+
 #include <map>
 
 #include "talon/data/vocab_mapping.h"
@@ -103,8 +105,8 @@ std::string write_sharded(const std::string& dir, const json& config, const io::
 // load to those weights and decode losslessly: AngelSlim's class in shards
 // (and --init-draft starts from it); a full-vocabulary draft without
 // d2t/t2d (the identity); one without draft_vocab_size, whose lm_head is
-// the target's (SGLang's rule). test_draft_checkpoint reads the EAGLE
-// authors' pytorch_model.bin.
+// the target's (SGLang's rule); the EAGLE authors' class with a
+// pytorch_model.bin. test_draft_checkpoint reads one torch.save wrote.
 TEST(Eval, PublishedDraftLayoutsLoadTheirWeightsAndDecodeLosslessly) {
   Fixture f(1);
   f.epochs = 1;
@@ -143,6 +145,18 @@ TEST(Eval, PublishedDraftLayoutsLoadTheirWeightsAndDecodeLosslessly) {
   const std::string sharded = write_sharded(f.tmp.file("angelslim"), angelslim, tensors);
   const std::map<std::string, at::Tensor> saved(tensors.begin(), tensors.end());
   check(sharded, tensors, saved.at("d2t"));
+  // The EAGLE authors' class with a pytorch_model.bin, here written by
+  // libtorch's pickle_save, which torch.load reads as torch.save's format.
+  const std::string eagle = f.tmp.file("eagle");
+  std::filesystem::create_directories(eagle);
+  json eagle_config = config;
+  eagle_config["architectures"] = {"LlamaForCausalLM"};
+  util::write_file_atomic(eagle + "/config.json", eagle_config.dump());
+  c10::Dict<std::string, at::Tensor> state;
+  for (const auto& [name, tensor] : tensors) state.insert(name, tensor);
+  const std::vector<char> bin = torch::jit::pickle_save(state);
+  util::write_file_atomic(eagle + "/pytorch_model.bin", std::string(bin.begin(), bin.end()));
+  check(eagle, tensors, saved.at("d2t"));
   auto initialised = run_talon(f.args(f.tmp.file("second"), "--max-steps 1 --init-draft " + sharded));
   EXPECT_EQ(initialised.status, 0) << initialised.out;
 

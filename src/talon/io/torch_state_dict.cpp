@@ -186,6 +186,8 @@ class StateDictPickle {
 
   Value call(const std::string& name, const Tuple& args) {
     if (name == "collections.OrderedDict" && args.empty()) return {Dict{}};
+    // libtorch's pickle_save tags a typed dict with its TorchScript type; torch.load drops the tag.
+    if (name == "torch.jit._pickle.restore_type_tag" && args.size() == 2) return *args[0];
     if (name == "torch._utils._rebuild_tensor_v2" && args.size() >= 4) {
       const at::Tensor& storage = as<at::Tensor>(args[0], "a tensor's storage");
       return {storage.as_strided(integers(args[2], "a tensor's size"), integers(args[3], "a tensor's stride"),

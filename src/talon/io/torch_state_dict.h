@@ -5,7 +5,8 @@
 // torch.save(module.state_dict()) writes into None; the pickle of a flat
 // state dict is therefore read here, limited to what torch.save writes for
 // one: a dict or OrderedDict of plain tensors (_rebuild_tensor_v2) whose
-// storages are records of the archive.
+// storages are records of the archive (and libtorch's pickle_save of a
+// dict, which adds a type tag).
 #pragma once
 
 #include <string>
