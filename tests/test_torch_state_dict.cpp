@@ -33,6 +33,13 @@ TEST(TorchStateDict, ViewsAndDtypesReadAsTorchSaveWroteThem) {
   // In the dict's order, as torch.save wrote it.
   EXPECT_EQ(names, (std::vector<std::string>{"matrix", "transposed", "row", "column", "half", "flags", "ids",
                                              "scalar"}));
+  // From the file's bytes (what fuzz_torch_state_dict feeds), the same.
+  const NamedTensors from_bytes = read_torch_state_dict_bytes(util::read_file(kDir + "views.bin"), "views.bin");
+  ASSERT_EQ(from_bytes.size(), got.size());
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(from_bytes[i].first, got[i].first);
+    EXPECT_TRUE(at::equal(from_bytes[i].second, got[i].second)) << got[i].first;
+  }
 }
 
 TEST(TorchStateDict, WhatIsNotAStateDictOfTensorsIsRefused) {

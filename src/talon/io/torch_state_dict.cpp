@@ -2,11 +2,14 @@
 
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>
+#include <caffe2/serialize/read_adapter_interface.h>
 #include <caffe2/serialize/inline_container.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <memory>
+#include <string_view>
 #include <unordered_map>
 #include <variant>
 #include <vector>
@@ -214,7 +217,7 @@ class StateDictPickle {
                       at::toString(type->second)));
     }
     at::Tensor tensor = at::empty({numel}, type->second);
-    std::memcpy(tensor.data_ptr(), data.get(), size);
+    if (size > 0) std::memcpy(tensor.data_ptr(), data.get(), size);  // an empty record has no data
     return storages_[key] = tensor;
   }
 
@@ -228,11 +231,31 @@ class StateDictPickle {
   std::map<std::string, at::Tensor> storages_;
 };
 
-}  // namespace
+// Bytes in memory as the archive reader reads a file: libtorch's
+// MemoryReadAdapter copies from any offset the zip's directory names, even
+// past the end (found by fuzz_torch_state_dict); like its FileAdapter, this
+// one clamps the read to the bytes there are.
+class BytesAdapter final : public caffe2::serialize::ReadAdapterInterface {
+ public:
+  explicit BytesAdapter(std::string_view bytes) : bytes_(bytes) {}
+  size_t size() const override { return bytes_.size(); }
+  size_t read(uint64_t pos, void* buf, size_t n, const char* /*what*/) const override {
+    if (n == 0 || pos >= bytes_.size()) return 0;  // buf may be null for an empty read
+    n = std::min<std::size_t>(n, bytes_.size() - pos);
+    std::memcpy(buf, bytes_.data() + pos, n);
+    return n;
+  }
 
-NamedTensors read_torch_state_dict(const std::string& path) {
+ private:
+  std::string_view bytes_;
+};
+
+// The archive's state dict; `path` names it in errors. Any libtorch error
+// (not a zip, a record missing or cut short) becomes one naming `path`.
+template <typename OpenArchive>
+NamedTensors read_archive(const std::string& path, OpenArchive open) {
   try {
-    caffe2::serialize::PyTorchStreamReader archive(path);
+    caffe2::serialize::PyTorchStreamReader archive = open();
     if (archive.hasRecord("byteorder")) {
       auto [order, size] = archive.getRecord("byteorder");
       if (std::string(static_cast<const char*>(order.get()), size) != "little") {
@@ -256,6 +279,18 @@ NamedTensors read_torch_state_dict(const std::string& path) {
          "one is not read): {}",
          path, e.what_without_backtrace());
   }
+}
+
+}  // namespace
+
+NamedTensors read_torch_state_dict(const std::string& path) {
+  return read_archive(path, [&] { return caffe2::serialize::PyTorchStreamReader(path); });
+}
+
+NamedTensors read_torch_state_dict_bytes(std::string_view bytes, const std::string& name) {
+  return read_archive(name, [&] {
+    return caffe2::serialize::PyTorchStreamReader(std::make_shared<BytesAdapter>(bytes));
+  });
 }
 
 }  // namespace talon::io

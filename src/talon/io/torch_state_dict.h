@@ -10,6 +10,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "talon/io/safetensors.h"
 
@@ -20,5 +21,7 @@ namespace talon::io {
 // that is not a tensor, a pickle opcode torch.save does not write for a
 // state dict) throws talon::Error naming `path`.
 NamedTensors read_torch_state_dict(const std::string& path);
+// The same from a file's bytes; `name` stands for its path in errors.
+NamedTensors read_torch_state_dict_bytes(std::string_view bytes, const std::string& name);
 
 }  // namespace talon::io
