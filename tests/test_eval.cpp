@@ -7,6 +7,13 @@
 // a draft at depth i is accepted only with its ancestors).
 #include <gtest/gtest.h>
 
+#include <torch/csrc/jit/serialization/pickle.h>
+
+#include <map>
+
+#include "talon/data/vocab_mapping.h"
+#include "talon/io/safetensors_model.h"
+#include "talon/model/draft_checkpoint.h"
 #include "train_fixture.h"
 
 namespace talon {
@@ -74,6 +81,124 @@ TEST(Eval, APromptWithoutAUserTurnIsNamed) {
                                    testing::final_checkpoint(out), prompts));
   EXPECT_NE(run.status, 0);
   EXPECT_NE(run.out.find(prompts + ":2: the conversation has no user turn"), std::string::npos) << run.out;
+}
+
+// A directory holding `tensors` as shards listed by model.safetensors.index.json.
+std::string write_sharded(const std::string& dir, const json& config, const io::NamedTensors& tensors) {
+  std::filesystem::create_directories(dir);
+  util::write_file_atomic(dir + "/config.json", config.dump());
+  json index = {{"metadata", json::object()}, {"weight_map", json::object()}};
+  io::NamedTensors shards[2];
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    const std::string shard = fmt::format("model-0000{}-of-00002.safetensors", i % 2 + 1);
+    shards[i % 2].push_back(tensors[i]);
+    index["weight_map"][tensors[i].first] = shard;
+  }
+  for (int s = 0; s < 2; ++s) {
+    io::write_safetensors(fmt::format("{}/model-0000{}-of-00002.safetensors", dir, s + 1), shards[s]);
+  }
+  util::write_file_atomic(dir + "/model.safetensors.index.json", index.dump());
+  return dir;
+}
+
+// The drafts people publish, made here from a trained checkpoint's weights,
+// load to those weights and decode losslessly: AngelSlim's class in shards
+// (and --init-draft starts from it); a full-vocabulary draft without
+// d2t/t2d (the identity); one without draft_vocab_size, whose lm_head is
+// the target's (SGLang's rule); the EAGLE authors' class with a
+// pytorch_model.bin. test_draft_checkpoint reads one torch.save wrote.
+TEST(Eval, PublishedDraftLayoutsLoadTheirWeightsAndDecodeLosslessly) {
+  Fixture f(1);
+  f.epochs = 1;
+  const std::string out = f.tmp.file("train");
+  auto trained = run_talon(f.args(out, "--max-steps 1"));
+  ASSERT_EQ(trained.status, 0) << trained.out;
+  const std::string checkpoint = testing::final_checkpoint(out);
+  const json config = json::parse(util::read_file(checkpoint + "/config.json"));
+  io::NamedTensors tensors;
+  {
+    const io::SafetensorsFile file = io::SafetensorsFile::open(checkpoint + "/model.safetensors");
+    for (const io::TensorInfo& info : file.tensors()) tensors.emplace_back(info.name, file.tensor(info.name).clone());
+  }
+  const std::string prompts = f.tmp.write("prompts.jsonl", testing::first_conversations(2));
+  // `draft` loads to `want` (BF16, as written; the target's lm_head read in
+  // BF16, its dtype), its d2t is `d2t`, and eval decodes losslessly with it.
+  auto check = [&](const std::string& draft, const io::NamedTensors& want, const at::Tensor& d2t) {
+    SCOPED_TRACE(draft);
+    const model::DraftCheckpoint got =
+        model::load_draft_checkpoint(draft, model::TargetLmHead{f.target, at::kBFloat16});
+    const std::map<std::string, at::Tensor> by_name(want.begin(), want.end());
+    ASSERT_EQ(got.parameters.size(), 13u);
+    for (const auto& [name, tensor] : got.parameters) EXPECT_TRUE(at::equal(tensor, by_name.at(name))) << name;
+    const data::VocabMapping mapping = data::VocabMapping::of_draft(
+        got.d2t, got.t2d, got.config.draft_vocab_size, got.config.vocab_size, got.weights);
+    EXPECT_TRUE(at::equal(at::tensor(mapping.d2t), d2t));
+    auto run = run_talon(fmt::format("eval --target-model-path {} --draft-model-path {} --data-path {} "
+                                     "--max-new-tokens 8 --speculative-num-steps 2",
+                                     f.target, draft, prompts));
+    EXPECT_EQ(run.status, 0) << run.out;
+    EXPECT_NE(run.out.find("lossless                yes"), std::string::npos) << run.out;
+  };
+
+  json angelslim = config;
+  angelslim["architectures"] = {"Eagle3LlamaForCausalLM"};
+  const std::string sharded = write_sharded(f.tmp.file("angelslim"), angelslim, tensors);
+  const std::map<std::string, at::Tensor> saved(tensors.begin(), tensors.end());
+  check(sharded, tensors, saved.at("d2t"));
+  // The EAGLE authors' class with a pytorch_model.bin, here written by
+  // libtorch's pickle_save, which torch.load reads as torch.save's format.
+  const std::string eagle = f.tmp.file("eagle");
+  std::filesystem::create_directories(eagle);
+  json eagle_config = config;
+  eagle_config["architectures"] = {"LlamaForCausalLM"};
+  util::write_file_atomic(eagle + "/config.json", eagle_config.dump());
+  c10::Dict<std::string, at::Tensor> state;
+  for (const auto& [name, tensor] : tensors) state.insert(name, tensor);
+  const std::vector<char> bin = torch::jit::pickle_save(state);
+  util::write_file_atomic(eagle + "/pytorch_model.bin", std::string(bin.begin(), bin.end()));
+  check(eagle, tensors, saved.at("d2t"));
+  auto initialised = run_talon(f.args(f.tmp.file("second"), "--max-steps 1 --init-draft " + sharded));
+  EXPECT_EQ(initialised.status, 0) << initialised.out;
+
+  // The target's lm_head (tied: its embedding) as a full-vocabulary draft's.
+  const at::Tensor target_head = io::SafetensorsModel::open(f.target).tensor("model.embed_tokens.weight");
+  const std::int64_t vocab = target_head.size(0);
+  io::NamedTensors full;
+  for (const auto& [name, tensor] : tensors) {
+    if (name != "d2t" && name != "t2d" && name != "lm_head.weight") full.emplace_back(name, tensor);
+  }
+  full.emplace_back("lm_head.weight", target_head);
+  json full_config = config;
+  full_config["draft_vocab_size"] = vocab;
+  const at::Tensor identity = at::zeros({vocab}, at::kLong);
+  check(write_sharded(f.tmp.file("full_vocab"), full_config, full), full, identity);
+  // Without draft_vocab_size, SGLang ignores a draft's lm_head.weight for the target's.
+  json no_size = config;
+  no_size.erase("draft_vocab_size");
+  io::NamedTensors own_head = full;
+  own_head.back().second = at::zeros({4, target_head.size(1)}, at::kBFloat16);
+  check(write_sharded(f.tmp.file("no_draft_vocab_size"), no_size, own_head), full, identity);
+}
+
+// --init-draft's config.json must compute what --draft-model-config does:
+// each difference is listed, before any weights load.
+TEST(Eval, InitDraftWhoseConfigComputesOtherwiseIsRefused) {
+  Fixture f(1);
+  json init = json::parse(util::read_file(f.draft_config));
+  init["rope_theta"] = 500000.0;
+  init["rms_norm_eps"] = 1e-6;
+  const std::string dir = f.tmp.file("init");
+  std::filesystem::create_directories(dir);
+  util::write_file_atomic(dir + "/config.json", init.dump());
+  auto run = run_talon(f.args(f.tmp.file("out"), "--init-draft " + dir));
+  EXPECT_EQ(run.status, 1) << run.out;
+  EXPECT_NE(run.out.find(fmt::format("talon: error: --init-draft {}/config.json against --draft-model-config {}: the "
+                                     "configs differ in what the draft computes: rms_norm_eps: --init-draft 1e-06, "
+                                     "--draft-model-config 1e-05; rope_theta: --init-draft 500000, "
+                                     "--draft-model-config 10000",
+                                     dir, f.draft_config)),
+            std::string::npos)
+      << run.out;
 }
 
 // A checkpoint's manifest is checked wherever its draft is loaded: a

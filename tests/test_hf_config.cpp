@@ -122,28 +122,44 @@ TEST(TargetConfig, TransformersFiveRopeParameters) {
   EXPECT_FALSE(c.rope_scaling.has_value());
 }
 
-TEST(RopeScaling, TypeKeysAndYarn) {
+TEST(RopeScaling, TypeKeys) {
   auto linear = parse_rope_scaling(json{{"type", "linear"}, {"factor", 2.0}}, "x.json");
   ASSERT_TRUE(linear.has_value());
   EXPECT_EQ(linear->type, RopeType::Linear);
   EXPECT_EQ(linear->factor, 2.0);
   // "rope_type" wins over the legacy "type", as in transformers.
-  auto dynamic = parse_rope_scaling(json{{"type", "linear"}, {"rope_type", "dynamic"}, {"factor", 4}}, "x.json");
-  EXPECT_EQ(dynamic->type, RopeType::Dynamic);
+  auto llama3 = parse_rope_scaling(json{{"type", "linear"},
+                                        {"rope_type", "llama3"},
+                                        {"factor", 8},
+                                        {"low_freq_factor", 1},
+                                        {"high_freq_factor", 4},
+                                        {"original_max_position_embeddings", 8192}},
+                                   "x.json");
+  EXPECT_EQ(llama3->type, RopeType::Llama3);
   EXPECT_FALSE(parse_rope_scaling(json{{"rope_type", "default"}}, "x.json").has_value());
   EXPECT_FALSE(parse_rope_scaling(json(nullptr), "x.json").has_value());
+}
 
-  DraftConfig deepseek = load_draft_config(config_path("specforge-deepseek-v2-lite-eagle3.json"));
-  ASSERT_TRUE(deepseek.rope_scaling.has_value());
-  const RopeScaling& yarn = *deepseek.rope_scaling;
-  EXPECT_EQ(yarn.type, RopeType::Yarn);
-  EXPECT_EQ(yarn.factor, 40.0);
-  EXPECT_EQ(yarn.beta_fast, 32.0);
-  EXPECT_EQ(yarn.beta_slow, 1.0);
-  EXPECT_EQ(yarn.mscale, 0.707);
-  EXPECT_EQ(yarn.mscale_all_dim, 0.707);
-  EXPECT_FALSE(yarn.attention_factor.has_value());
-  EXPECT_EQ(yarn.original_max_position_embeddings, 4096);
+// Types transformers knows and Talon does not compute fail when the config
+// is parsed, target or draft, naming the file, the field and what Talon
+// computes; never later, when a draft first runs.
+TEST(RopeScaling, TypesTalonDoesNotComputeAreRefusedAtParse) {
+  const std::string supported = "expected a RoPE type Talon computes: default, linear or llama3";
+  const std::string deepseek = config_path("specforge-deepseek-v2-lite-eagle3.json");
+  expect_error([&] { load_draft_config(deepseek); },
+               {deepseek + ": field \"rope_scaling.rope_type\": " + supported + ", found \"yarn\""});
+  json target = json::parse(util::read_file(config_path("llama-3.1-8b-instruct.json")));
+  for (const char* type : {"dynamic", "yarn", "longrope"}) {
+    SCOPED_TRACE(type);
+    target["rope_scaling"] = {{"rope_type", type}, {"factor", 4.0}};
+    expect_error([&] { parse_target_config(target, "t.json"); },
+                 {"t.json: field \"rope_scaling.rope_type\": " + supported + ", found \"" + type + "\""});
+  }
+  // transformers 5's rope_parameters and the legacy "type" key alike.
+  json draft = json::parse(util::read_file(config_path("specforge-llama3-8B-eagle3.json")));
+  draft["rope_parameters"] = {{"type", "dynamic"}, {"factor", 2.0}, {"rope_theta", 10000.0}};
+  expect_error([&] { parse_draft_config(draft, "d.json"); },
+               {"d.json: field \"rope_parameters.type\": " + supported + ", found \"dynamic\""});
 }
 
 TEST(DraftConfig, SpecForgeLlama3_8B) {
@@ -205,6 +221,32 @@ TEST(DraftConfig, ToJsonIsTheCheckpointConfig) {
 }
 
 // Variants of EAGLE-3 that Talon does not compute are refused by name.
+// What --init-draft's config must share with --draft-model-config: every
+// field that changes the computation, all differences in one message.
+TEST(DraftConfig, SameComputationListsEveryDifference) {
+  const json base = json::parse(util::read_file(config_path("specforge-llama3-8B-eagle3.json")));
+  const DraftConfig a = parse_draft_config(base, "a.json");
+  check_same_draft_computation(a, "A", a, "B", 32, "a against b");
+  json changed = base;
+  changed["max_position_embeddings"] = 131072;  // not computed with: Talon's RoPE is per position
+  check_same_draft_computation(a, "A", parse_draft_config(changed, "b.json"), "B", 32, "a against b");
+  changed["rope_theta"] = 500000.0;
+  changed["rms_norm_eps"] = 1e-6;
+  changed["rope_scaling"] = json::parse(util::read_file(config_path("llama-3.1-8b-instruct.json")))["rope_scaling"];
+  changed["eagle_config"] = {{"eagle_aux_hidden_state_layer_ids", {2, 15, 28}}};
+  changed["head_dim"] = 64;
+  changed["num_attention_heads"] = 64;
+  changed["draft_vocab_size"] = 64000;
+  changed["target_hidden_size"] = 8192;
+  expect_error(
+      [&] { check_same_draft_computation(a, "A", parse_draft_config(changed, "b.json"), "B", 32, "a against b"); },
+      {"a against b: the configs differ in what the draft computes: num_attention_heads: A 32, B 64; head_dim: A "
+       "128, B 64; draft_vocab_size: A 32000, B 64000; target_hidden_size: A 4096, B 8192; rms_norm_eps: A 1e-05, B "
+       "1e-06; rope_theta: A 10000, B 500000; rope_scaling: A none, B "
+       "{\"factor\":8.0,\"high_freq_factor\":4.0,\"low_freq_factor\":1.0,\"original_max_position_embeddings\":"
+       "8192,\"rope_type\":\"llama3\"}; aux layer ids: A [1, 15, 28], B [2, 15, 28]"});
+}
+
 TEST(DraftConfig, VariantsTalonDoesNotComputeAreRefusedByName) {
   const json plain = to_json(load_draft_config(config_path("specforge-llama3-8B-eagle3.json")));
   for (const char* key : {"norm_before_residual", "norm_output", "fc_norm", "norm_before_fc", "attention_bias",
@@ -258,8 +300,14 @@ TEST(DraftConfig, AuxLayerIdsInEitherConventionMustAgree) {
 TEST(DraftConfig, RoundTripsThroughToJson) {
   for (const char* name :
        {"specforge-llama3-8B-eagle3.json", "specforge-qwen3-8b-eagle3.json", "specforge-llama3-70B-eagle3.json",
-        "specforge-qwen3-235B-A22B-eagle3.json", "specforge-deepseek-v2-lite-eagle3.json"}) {
-    DraftConfig c = load_draft_config(config_path(name));
+        "specforge-qwen3-235B-A22B-eagle3.json", "llama3-scaled"}) {
+    json file = json::parse(util::read_file(config_path("specforge-llama3-8B-eagle3.json")));
+    if (std::string(name) == "llama3-scaled") {
+      file["rope_scaling"] = json::parse(util::read_file(config_path("llama-3.1-8b-instruct.json")))["rope_scaling"];
+    } else {
+      file = json::parse(util::read_file(config_path(name)));
+    }
+    DraftConfig c = parse_draft_config(file, name);
     json once = to_json(c);
     DraftConfig again = parse_draft_config(once, name);
     EXPECT_EQ(to_json(again), once) << name;
@@ -391,10 +439,17 @@ std::vector<BadConfig> bad_configs() {
        [](json& j) { j["draft_vocab_size"] = 200000; },
        {"\"draft_vocab_size\"", "at most vocab_size 128256"},
        true},
+      // LlamaForCausalLM is the EAGLE authors' draft class; others are not drafts.
+      {"DraftOtherClass",
+       draft,
+       [](json& j) { j["architectures"] = {"Qwen3ForCausalLM"}; },
+       {"\"architectures\": expected [\"LlamaForCausalLMEagle3\"], [\"LlamaForCausalLM\"] (EAGLE) or "
+        "[\"Eagle3LlamaForCausalLM\"] (AngelSlim), found [\"Qwen3ForCausalLM\"]"},
+       true},
       {"DraftTargetClass",
        llama,
-       [](json& j) { j["num_hidden_layers"] = 1; },
-       {"\"architectures\"", "LlamaForCausalLMEagle3"},
+       [](json&) {},
+       {"\"num_hidden_layers\"", "1 (an EAGLE-3 draft has one decoder layer)"},
        true},
       {"DraftTwoAuxLayers",
        draft,

@@ -57,7 +57,10 @@ void add_eval_command(CLI::App& app) {
       ->required()
       ->check(CLI::ExistingDirectory);
   add_weight_check_flag(*cmd, o->target_weight_check);
-  cmd->add_option("--draft-model-path", o->draft_model_path, "EAGLE-3 draft checkpoint directory")
+  cmd->add_option("--draft-model-path", o->draft_model_path,
+                  "EAGLE-3 draft directory: Talon's, SpecForge's, AngelSlim's or the EAGLE authors' "
+                  "(model.safetensors, its shards, or pytorch_model.bin); without draft_vocab_size its lm_head is "
+                  "the target's, as SGLang serves it")
       ->required()
       ->check(CLI::ExistingDirectory);
   cmd->add_option("--data-path", o->data_path, "Conversation JSONL; each line's last user turn is a prompt")
@@ -108,13 +111,18 @@ void add_eval_command(CLI::App& app) {
     const at::ScalarType dtype = train::compute_dtype(device);
     const model::TargetModel target =
         model::TargetModel::load(o->target_model_path, device, dtype, {}, o->target_weight_check);
-    const model::DraftCheckpoint checkpoint = model::load_draft_checkpoint(o->draft_model_path);
+    // A draft without draft_vocab_size gets the target's lm_head, as SGLang
+    // serves it (vLLM would use the draft's own lm_head.weight if it has one).
+    const model::DraftCheckpoint checkpoint = model::load_draft_checkpoint(
+        o->draft_model_path, model::TargetLmHead{o->target_model_path, dtype, o->target_weight_check});
     model::Eagle3Draft draft =
         model::Eagle3Draft::create(checkpoint.config, target.embed_tokens(), at::detail::createCPUGenerator(0),
                                    at::TensorOptions().device(device).dtype(dtype));
-    const std::string weights = o->draft_model_path + "/model.safetensors";
-    draft.load_parameters(checkpoint.parameters, weights);
-    const at::Tensor d2t = at::tensor(data::VocabMapping::load(weights).d2t);
+    draft.load_parameters(checkpoint.parameters, checkpoint.weights);
+    const at::Tensor d2t = at::tensor(data::VocabMapping::of_draft(checkpoint.d2t, checkpoint.t2d,
+                                                                   checkpoint.config.draft_vocab_size,
+                                                                   checkpoint.config.vocab_size, checkpoint.weights)
+                                          .d2t);
     const std::array<int, 3> aux =
         io::aux_layer_ids(checkpoint.config, static_cast<int>(target.config().num_hidden_layers));
 

@@ -83,7 +83,10 @@ void add_train_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--draft-vocab-size", o->draft_vocab_size, "Must equal the draft config's draft_vocab_size")
       ->check(flag_range("[1, inf)"));
-  cmd->add_option("--init-draft", o->init_draft, "Start from this draft checkpoint (Talon's or SpecForge's)")
+  cmd->add_option("--init-draft", o->init_draft,
+                  "Start from this draft: Talon's, SpecForge's, AngelSlim's or the EAGLE authors' "
+                  "(docs/checkpoints.md); its config.json must compute what --draft-model-config does; without "
+                  "draft_vocab_size its lm_head starts as the target's")
       ->check(CLI::ExistingDirectory);
   cmd->add_flag("--resume", o->resume, "Continue from the newest intact checkpoint in --output-dir (checksums verified; a damaged one is "
                 "named and passed over)");

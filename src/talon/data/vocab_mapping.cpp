@@ -70,18 +70,19 @@ void VocabMapping::save(const std::string& path) const {
   io::write_safetensors(path, {{"d2t", d2t_tensor}, {"t2d", t2d_tensor}});
 }
 
-VocabMapping VocabMapping::load(const std::string& path) {
-  auto file = io::SafetensorsFile::open(path);
-  auto require = [&](const char* name, io::DType dtype) {
-    const io::TensorInfo* info = file.find(name);
-    if (info == nullptr) fail("{}: missing tensor '{}'", path, name);
-    if (info->dtype != dtype || info->shape.size() != 1) {
-      fail("{}: tensor '{}' must be 1-d {}", path, name, dtype == io::DType::I64 ? "I64" : "BOOL");
+namespace {
+
+// The checks of a stored d2t/t2d pair: each id i + d2t[i] ascending and
+// marked in t2d, and t2d marking no other.
+VocabMapping checked(const at::Tensor& d2t_tensor, const at::Tensor& t2d_tensor, const std::string& source) {
+  auto require = [&](const at::Tensor& tensor, const char* name, at::ScalarType dtype) {
+    if (tensor.scalar_type() != dtype || tensor.dim() != 1) {
+      fail("{}: tensor '{}' must be 1-d {}", source, name, dtype == at::kLong ? "I64" : "BOOL");
     }
-    return file.tensor(name);
+    return tensor.contiguous();
   };
-  at::Tensor d2t = require("d2t", io::DType::I64);
-  at::Tensor t2d = require("t2d", io::DType::BOOL).to(at::kByte);
+  at::Tensor d2t = require(d2t_tensor, "d2t", at::kLong);
+  at::Tensor t2d = require(t2d_tensor, "t2d", at::kBool).to(at::kByte);
   VocabMapping m;
   m.d2t.assign(d2t.data_ptr<std::int64_t>(), d2t.data_ptr<std::int64_t>() + d2t.numel());
   m.t2d.assign(t2d.data_ptr<std::uint8_t>(), t2d.data_ptr<std::uint8_t>() + t2d.numel());
@@ -89,13 +90,53 @@ VocabMapping VocabMapping::load(const std::string& path) {
     std::int64_t target = static_cast<std::int64_t>(i) + m.d2t[i];
     if (target < 0 || target >= static_cast<std::int64_t>(m.t2d.size()) || m.t2d[target] == 0 ||
         (i > 0 && target <= m.used.back())) {
-      fail("{}: d2t[{}] = {} maps to target id {}, which is not an ascending id marked in t2d", path, i, m.d2t[i],
+      fail("{}: d2t[{}] = {} maps to target id {}, which is not an ascending id marked in t2d", source, i, m.d2t[i],
            target);
     }
     m.used.push_back(target);
   }
   auto marked = std::accumulate(m.t2d.begin(), m.t2d.end(), std::size_t{0});
-  if (marked != m.used.size()) fail("{}: t2d marks {} ids but d2t has {}", path, marked, m.used.size());
+  if (marked != m.used.size()) fail("{}: t2d marks {} ids but d2t has {}", source, marked, m.used.size());
+  return m;
+}
+
+}  // namespace
+
+VocabMapping VocabMapping::load(const std::string& path) {
+  auto file = io::SafetensorsFile::open(path);
+  auto tensor = [&](const char* name) {
+    if (file.find(name) == nullptr) fail("{}: missing tensor '{}'", path, name);
+    return file.tensor(name);
+  };
+  return checked(tensor("d2t"), tensor("t2d"), path);
+}
+
+VocabMapping VocabMapping::of_draft(const at::Tensor& d2t, const at::Tensor& t2d, std::int64_t draft_vocab_size,
+                                    std::int64_t vocab_size, const std::string& source) {
+  if (!d2t.defined() && !t2d.defined()) {
+    if (draft_vocab_size != vocab_size) {
+      fail("{}: no d2t/t2d, but draft_vocab_size {} is below vocab_size {}: which target tokens the draft "
+           "predicts is unknown",
+           source, draft_vocab_size, vocab_size);
+    }
+    VocabMapping identity;
+    identity.d2t.assign(static_cast<std::size_t>(vocab_size), 0);
+    identity.t2d.assign(static_cast<std::size_t>(vocab_size), 1);
+    identity.used.resize(static_cast<std::size_t>(vocab_size));
+    std::iota(identity.used.begin(), identity.used.end(), std::int64_t{0});
+    identity.coverage = 1;
+    return identity;
+  }
+  if (!d2t.defined() || !t2d.defined()) fail("{}: holds {} but not {}", source, d2t.defined() ? "d2t" : "t2d",
+                                             d2t.defined() ? "t2d" : "d2t");
+  VocabMapping m = checked(d2t, t2d, source);
+  if (static_cast<std::int64_t>(m.d2t.size()) != draft_vocab_size) {
+    fail("{}: d2t has {} entries but the draft config's draft_vocab_size is {}", source, m.d2t.size(),
+         draft_vocab_size);
+  }
+  if (static_cast<std::int64_t>(m.t2d.size()) != vocab_size) {
+    fail("{}: t2d has {} entries but the draft config's vocab_size is {}", source, m.t2d.size(), vocab_size);
+  }
   return m;
 }
 

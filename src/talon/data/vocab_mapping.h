@@ -2,6 +2,8 @@
 // frequency over the supervised tokens of the training set (brief §2).
 #pragma once
 
+#include <ATen/core/Tensor.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -38,6 +40,13 @@ struct VocabMapping {
   // vocab_mapping.safetensors: d2t (I64 [Vd]), t2d (BOOL [V]).
   void save(const std::string& path) const;
   static VocabMapping load(const std::string& path);
+  // d2t (int64 [Vd]) and t2d (bool [V]) as a draft checkpoint holds them,
+  // checked against its config's sizes; `source` names the weights in
+  // errors. A draft with neither is a full-vocabulary one (draft_vocab_size
+  // == vocab_size) whose draft ids are the target's, as SGLang and vLLM
+  // serve it; a smaller draft vocabulary without them is an error.
+  static VocabMapping of_draft(const at::Tensor& d2t, const at::Tensor& t2d, std::int64_t draft_vocab_size,
+                               std::int64_t vocab_size, const std::string& source);
 };
 
 }  // namespace talon::data

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "talon/util/error.h"
@@ -16,7 +17,12 @@ using nlohmann::json;
 using util::JsonFields;
 using util::JsonLocation;
 
-constexpr const char* kDraftClass = "LlamaForCausalLMEagle3";
+constexpr const char* kDraftClass = "LlamaForCausalLMEagle3";  // written by Talon, read by SGLang and vLLM
+// The classes of the drafts people publish: the EAGLE authors' (their
+// config.json is a plain Llama one with num_hidden_layers 1) and AngelSlim's.
+// vLLM serves both as its EAGLE-3 Llama (its EAGLEConfig prefixes "Eagle3");
+// SGLang only kDraftClass, which Talon's checkpoints write.
+constexpr const char* kDraftClasses[] = {kDraftClass, "LlamaForCausalLM", "Eagle3LlamaForCausalLM"};
 
 // Upper bounds on sizes, each far above any published model (the largest
 // have hidden_size 16384, intermediate_size 73728, 262144-token
@@ -226,8 +232,13 @@ TargetConfig load_target_config(const std::string& path) {
 DraftConfig parse_draft_config(const json& config, const std::string& source) {
   JsonFields fields(config, JsonLocation(source));
   if (const json* classes = fields.find("architectures")) {
-    if (!classes->is_array() || classes->empty() || (*classes)[0] != kDraftClass) {
-      fields.fail_field("architectures", fmt::format("[\"{}\"]", kDraftClass));
+    const bool known = classes->is_array() && !classes->empty() &&
+                       std::any_of(std::begin(kDraftClasses), std::end(kDraftClasses),
+                                   [&](const char* name) { return (*classes)[0] == name; });
+    if (!known) {
+      fields.fail_field("architectures",
+                        "[\"LlamaForCausalLMEagle3\"], [\"LlamaForCausalLM\"] (EAGLE) or [\"Eagle3LlamaForCausalLM\"] "
+                        "(AngelSlim)");
     }
   }
   if (fields.required_integer("num_hidden_layers", 0) != 1) {
@@ -257,7 +268,9 @@ DraftConfig parse_draft_config(const json& config, const std::string& source) {
   c.hidden_size = fields.required_integer("hidden_size", 1, kMaxHiddenSize);
   c.intermediate_size = fields.required_integer("intermediate_size", 1, kMaxIntermediateSize);
   c.vocab_size = fields.required_integer("vocab_size", 1, kMaxVocabSize);
-  c.draft_vocab_size = fields.integer("draft_vocab_size", 1, kMaxVocabSize).value_or(c.vocab_size);
+  std::optional<std::int64_t> draft_vocab_size = fields.integer("draft_vocab_size", 1, kMaxVocabSize);
+  c.lm_head_from_target = !draft_vocab_size;
+  c.draft_vocab_size = draft_vocab_size.value_or(c.vocab_size);
   if (c.draft_vocab_size > c.vocab_size) {
     fields.fail_field("draft_vocab_size", fmt::format("at most vocab_size {}", c.vocab_size));
   }
@@ -355,6 +368,33 @@ std::int64_t sglang_context_length(std::int64_t max_position_embeddings, const s
     return max_position_embeddings;
   }
   return static_cast<std::int64_t>(scaling->factor * static_cast<double>(max_position_embeddings));
+}
+
+void check_same_draft_computation(const DraftConfig& a, const std::string& a_name, const DraftConfig& b,
+                                  const std::string& b_name, int target_layers, const std::string& where) {
+  std::vector<std::string> differences;
+  auto compare = [&](const char* field, const auto& x, const auto& y) {
+    if (x != y) differences.push_back(fmt::format("{}: {} {}, {} {}", field, a_name, x, b_name, y));
+  };
+  compare("hidden_size", a.hidden_size, b.hidden_size);
+  compare("intermediate_size", a.intermediate_size, b.intermediate_size);
+  compare("num_attention_heads", a.num_attention_heads, b.num_attention_heads);
+  compare("num_key_value_heads", a.num_key_value_heads, b.num_key_value_heads);
+  compare("head_dim", a.head_dim, b.head_dim);
+  compare("vocab_size", a.vocab_size, b.vocab_size);
+  compare("draft_vocab_size", a.draft_vocab_size, b.draft_vocab_size);
+  compare("target_hidden_size", a.target_hidden_size, b.target_hidden_size);
+  compare("rms_norm_eps", a.rms_norm_eps, b.rms_norm_eps);
+  compare("rope_theta", a.rope_theta, b.rope_theta);
+  auto scaling = [](const DraftConfig& c) { return c.rope_scaling ? to_json(*c.rope_scaling).dump() : "none"; };
+  compare("rope_scaling", scaling(a), scaling(b));
+  auto aux = [&](const DraftConfig& c) {
+    return fmt::format("[{}]", fmt::join(aux_layer_ids(c, target_layers), ", "));
+  };
+  compare("aux layer ids", aux(a), aux(b));
+  if (!differences.empty()) {
+    fail("{}: the configs differ in what the draft computes: {}", where, fmt::join(differences, "; "));
+  }
 }
 
 void check_draft_fits_target(const DraftConfig& draft, const TargetConfig& target, const std::string& where) {

@@ -45,8 +45,11 @@ struct TargetConfig {
 TargetConfig load_target_config(const std::string& path);
 TargetConfig parse_target_config(const nlohmann::json& config, const std::string& source);
 
-// The EAGLE-3 draft. Fields with a single legal value (num_hidden_layers 1,
-// hidden_act "silu", tie_word_embeddings false) are checked, not stored.
+// The EAGLE-3 draft: Talon's and SpecForge's (architectures
+// ["LlamaForCausalLMEagle3"]), the EAGLE authors' (["LlamaForCausalLM"]) and
+// AngelSlim's (["Eagle3LlamaForCausalLM"]). Fields with a single legal value
+// (num_hidden_layers 1, hidden_act "silu", tie_word_embeddings false) are
+// checked, not stored.
 struct DraftConfig {
   std::int64_t hidden_size = 0;
   std::int64_t intermediate_size = 0;
@@ -55,6 +58,9 @@ struct DraftConfig {
   std::int64_t head_dim = 0;             // default: hidden_size / num_attention_heads
   std::int64_t vocab_size = 0;           // the target's vocabulary
   std::int64_t draft_vocab_size = 0;     // default: vocab_size
+  // config.json has no draft_vocab_size: SGLang then serves the target's
+  // lm_head as the draft's (full vocabulary), whatever the draft's file holds.
+  bool lm_head_from_target = false;
   std::int64_t max_position_embeddings = 2048;
   std::int64_t target_hidden_size = 0;  // fc input is 3 x this; default: hidden_size
   double rms_norm_eps = 1e-6;
@@ -89,6 +95,14 @@ std::array<int, 3> aux_layer_ids(const DraftConfig& config, int target_layers);
 // llama3 or names original_max_position_embeddings. SGLang refuses to start
 // a draft whose context is shorter than its target's.
 std::int64_t sglang_context_length(std::int64_t max_position_embeddings, const std::optional<RopeScaling>& scaling);
+
+// The fields that change what a draft computes (sizes, vocabularies, norm
+// epsilon, RoPE, aux layers as resolved for a target of `target_layers`)
+// must be equal: throws one talon::Error listing every difference as
+// "field: <a_name> X, <b_name> Y" after `where`. max_position_embeddings is
+// not compared: Talon computes RoPE per position.
+void check_same_draft_computation(const DraftConfig& a, const std::string& a_name, const DraftConfig& b,
+                                  const std::string& b_name, int target_layers, const std::string& where);
 
 // A draft config fits this target: its hidden_size (the draft shares the
 // target's embedding), target_hidden_size and vocab_size equal the target's,

@@ -12,9 +12,7 @@ namespace talon::io {
 const char* rope_type_name(RopeType type) {
   switch (type) {
     case RopeType::Linear: return "linear";
-    case RopeType::Dynamic: return "dynamic";
     case RopeType::Llama3: return "llama3";
-    case RopeType::Yarn: return "yarn";
   }
   return "?";
 }
@@ -30,13 +28,15 @@ std::optional<RopeScaling> parse_rope_scaling(const nlohmann::json& value, const
 
   RopeScaling scaling;
   bool known = false;
-  for (RopeType t : {RopeType::Linear, RopeType::Dynamic, RopeType::Llama3, RopeType::Yarn}) {
+  for (RopeType t : {RopeType::Linear, RopeType::Llama3}) {
     if (*type == rope_type_name(t)) {
       scaling.type = t;
       known = true;
     }
   }
-  if (!known) fields.fail_field(type_key, "a RoPE scaling type: default, linear, dynamic, llama3 or yarn");
+  // Others that transformers knows (dynamic, yarn, longrope, ...) would be
+  // served with frequencies Talon does not compute: refused here, by name.
+  if (!known) fields.fail_field(type_key, "a RoPE type Talon computes: default, linear or llama3");
 
   scaling.factor = fields.required_positive_number("factor");
   scaling.original_max_position_embeddings = fields.integer("original_max_position_embeddings", 1);
@@ -48,13 +48,6 @@ std::optional<RopeScaling> parse_rope_scaling(const nlohmann::json& value, const
       fields.fail_field("high_freq_factor", fmt::format("a value >= low_freq_factor {}", scaling.low_freq_factor));
     }
   }
-  if (scaling.type == RopeType::Yarn) {
-    scaling.beta_fast = fields.positive_number("beta_fast");
-    scaling.beta_slow = fields.positive_number("beta_slow");
-    scaling.mscale = fields.positive_number("mscale");
-    scaling.mscale_all_dim = fields.positive_number("mscale_all_dim");
-    scaling.attention_factor = fields.positive_number("attention_factor");
-  }
   return scaling;
 }
 
@@ -64,15 +57,9 @@ nlohmann::json to_json(const RopeScaling& scaling) {
     out["low_freq_factor"] = scaling.low_freq_factor;
     out["high_freq_factor"] = scaling.high_freq_factor;
   }
-  auto put = [&](const char* key, const auto& optional) {
-    if (optional) out[key] = *optional;
-  };
-  put("original_max_position_embeddings", scaling.original_max_position_embeddings);
-  put("beta_fast", scaling.beta_fast);
-  put("beta_slow", scaling.beta_slow);
-  put("mscale", scaling.mscale);
-  put("mscale_all_dim", scaling.mscale_all_dim);
-  put("attention_factor", scaling.attention_factor);
+  if (scaling.original_max_position_embeddings) {
+    out["original_max_position_embeddings"] = *scaling.original_max_position_embeddings;
+  }
   return out;
 }
 

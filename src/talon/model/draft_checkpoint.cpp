@@ -3,10 +3,14 @@
 #include <ATen/ATen.h>
 #include <fmt/ranges.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "talon/io/safetensors.h"
+#include "talon/io/safetensors_model.h"
+#include "talon/io/torch_state_dict.h"
+#include "talon/model/target_model.h"
 #include "talon/util/atomic_file.h"
 #include "talon/util/error.h"
 #include "talon/util/output_manifest.h"
@@ -32,23 +36,66 @@ void check_draft_checkpoint_intact(const std::string& dir) {
   }
 }
 
-DraftCheckpoint load_draft_checkpoint(const std::string& dir) {
+namespace {
+
+constexpr const char* kTorchWeights = "pytorch_model.bin";
+
+// The draft's tensors by name, from whichever files hold them; `source`
+// becomes the path that messages name.
+NamedTensors read_draft_weights(const std::string& dir, std::string& source) {
+  const std::filesystem::path root(dir);
+  if (std::filesystem::exists(root / "model.safetensors.index.json") ||
+      std::filesystem::exists(root / "model.safetensors")) {
+    const io::SafetensorsModel model = io::SafetensorsModel::open(dir);
+    const bool sharded = std::filesystem::exists(root / "model.safetensors.index.json");
+    source = (root / (sharded ? "model.safetensors.index.json" : "model.safetensors")).string();
+    NamedTensors tensors;
+    for (const std::string& name : model.names()) tensors.emplace_back(name, model.tensor(name));
+    return tensors;
+  }
+  if (std::filesystem::exists(root / kTorchWeights)) {
+    source = (root / kTorchWeights).string();
+    return io::read_torch_state_dict(source);
+  }
+  fail("{}: no draft weights: expected model.safetensors, model.safetensors.index.json or {}", dir, kTorchWeights);
+}
+
+}  // namespace
+
+DraftCheckpoint load_draft_checkpoint(const std::string& dir, const std::optional<TargetLmHead>& target) {
   check_draft_checkpoint_intact(dir);
   DraftCheckpoint out;
-  out.config = io::load_draft_config(dir + "/config.json");
-  const std::string path = dir + "/model.safetensors";
-  io::SafetensorsFile file = io::SafetensorsFile::open(path);
+  const std::string config_path = dir + "/config.json";
+  out.config = io::load_draft_config(config_path);
+  const bool head_from_target = out.config.lm_head_from_target;
   std::set<std::string> known;
   for (const auto& [name, value] : Eagle3Draft{}.parameters()) known.insert(name);
-  for (const io::TensorInfo& info : file.tensors()) {
-    if (known.count(info.name)) {
-      out.parameters.emplace_back(info.name, file.tensor(info.name));
-    } else if (info.name != "d2t" && info.name != "t2d" && info.name != "embed_tokens.weight") {
-      fail("{}: unexpected tensor {} in a draft checkpoint (expected the EAGLE-3 draft tensors of brief §3)", path,
-           info.name);
+  for (auto& [name, tensor] : read_draft_weights(dir, out.weights)) {
+    if (name == "d2t") {
+      out.d2t = tensor;
+    } else if (name == "t2d") {
+      out.t2d = tensor;
+    } else if (name == "embed_tokens.weight" || (head_from_target && name == "lm_head.weight")) {
+      continue;  // the target's, as the engines serve it
+    } else if (known.count(name)) {
+      out.parameters.emplace_back(name, tensor);
+    } else {
+      fail("{}: unexpected tensor {} in a draft checkpoint (expected the EAGLE-3 draft tensors of brief §3)",
+           out.weights, name);
     }
   }
-  Eagle3Draft::check_whole_shapes(out.config, out.parameters, path);
+  if (head_from_target) {
+    if (!target) {
+      fail("{}: no draft_vocab_size, so the draft's lm_head is the target's (as SGLang serves it); a target "
+           "model is needed to read it",
+           config_path);
+    }
+    const at::Tensor rows = at::arange(out.config.vocab_size, at::kLong);
+    out.parameters.emplace_back("lm_head.weight",
+                                read_target_rows(target->target_model_path, TargetMatrix::LmHead, rows,
+                                                 at::Device(at::kCPU), target->dtype, target->check));
+  }
+  Eagle3Draft::check_whole_shapes(out.config, out.parameters, out.weights);
   return out;
 }
 

@@ -5,10 +5,12 @@
 // embed_tokens is not saved: the server shares the target's.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "talon/model/eagle3_draft.h"
 #include "talon/model/target_distribution.h"
+#include "talon/model/weight_check.h"
 
 namespace talon::model {
 
@@ -22,6 +24,17 @@ void save_draft_checkpoint(const std::string& dir, const io::DraftConfig& config
 struct DraftCheckpoint {
   io::DraftConfig config;
   NamedTensors parameters;  // CPU, as stored (BF16 for Talon's own)
+  at::Tensor d2t, t2d;      // as stored; undefined when the draft has none (data::VocabMapping::of_draft)
+  std::string weights;      // the file read, or the index of the shards: for messages
+};
+
+// Where a draft without draft_vocab_size in its config.json takes its
+// lm_head: SGLang then serves the target's (load_lm_head_from_target), and
+// so do `talon eval` and `--init-draft`.
+struct TargetLmHead {
+  std::string target_model_path;
+  at::ScalarType dtype;  // read in this dtype, the draft's
+  WeightCheck check = WeightCheck::Sampled;
 };
 
 // Throws talon::Error naming each file of dir that does not match its
@@ -29,13 +42,18 @@ struct DraftCheckpoint {
 // SpecForge or Hugging Face draft) passes unverified.
 void check_draft_checkpoint_intact(const std::string& dir);
 
-// Reads a Talon or SpecForge draft directory's config and weights, after
-// check_draft_checkpoint_intact. d2t/t2d
-// are left to data::VocabMapping::load, which validates them; an
-// `embed_tokens.weight` is ignored (the embedding always comes from the
-// target); any other unknown tensor is an error naming it, and so is a
-// draft tensor missing or shaped otherwise than config.json says (checked
-// before any draft is built, so a wrong size cannot become an allocation).
-DraftCheckpoint load_draft_checkpoint(const std::string& dir);
+// Reads a draft directory, after check_draft_checkpoint_intact: Talon's,
+// SpecForge's, AngelSlim's and the EAGLE authors' (docs/checkpoints.md,
+// "Drafts Talon reads"). The weights are model.safetensors, shards listed by
+// model.safetensors.index.json, or pytorch_model.bin (torch.save's zip).
+// d2t/t2d are returned as stored, for data::VocabMapping::of_draft to
+// validate; an `embed_tokens.weight` is ignored (the embedding always comes
+// from the target), and so is the `lm_head.weight` of a draft without
+// draft_vocab_size, whose lm_head is the target's (`target`, required
+// then); any other unknown tensor is an error naming it, and so is a draft
+// tensor missing or shaped otherwise than config.json says (checked before
+// any draft is built, so a wrong size cannot become an allocation).
+DraftCheckpoint load_draft_checkpoint(const std::string& dir,
+                                      const std::optional<TargetLmHead>& target = std::nullopt);
 
 }  // namespace talon::model

@@ -54,10 +54,8 @@ at::Tensor rope_inv_freq(std::int64_t head_dim, double theta, const std::optiona
       return inv_freq / scaling->factor;
     case io::RopeType::Llama3:
       return llama3_scaled(inv_freq, *scaling, source);
-    default:
-      fail("{}: rope_scaling type {} is not supported (supported: linear, llama3, or none)", source,
-           io::rope_type_name(scaling->type));
   }
+  fail("{}: unknown RoPE type {}", source, static_cast<int>(scaling->type));
 }
 
 RopeTable rope_table(const at::Tensor& inv_freq, const at::Tensor& positions, at::ScalarType dtype) {

@@ -21,7 +21,7 @@ at::ScalarType at_least_fp32(at::ScalarType type);
 
 // fp32 [d/2] inverse frequencies: 1 / theta^(2i/d) computed in fp32 as HF
 // does, then the scaling (linear divides by the factor; llama3 as HF's
-// _compute_llama3_parameters). Other types throw, naming `source`.
+// _compute_llama3_parameters); io::parse_rope_scaling admits no other type.
 at::Tensor rope_inv_freq(std::int64_t head_dim, double theta, const std::optional<io::RopeScaling>& scaling,
                          const std::string& source);
 

@@ -13,6 +13,7 @@
 
 #include "talon/data/hidden_state_cache.h"
 #include "talon/data/prepared_dataset.h"
+#include "talon/model/draft_checkpoint.h"
 #include "talon/model/eagle3_draft.h"
 #include "talon/model/target_model.h"
 #include "talon/parallel/process_groups.h"
@@ -30,8 +31,8 @@
 
 namespace talon::train {
 
-// d2t/t2d of a vocab_mapping.safetensors or a draft's model.safetensors, read
-// and validated by data::VocabMapping::load.
+// d2t/t2d of a vocab_mapping.safetensors or a Talon draft's
+// model.safetensors, read and validated by data::VocabMapping::load.
 model::DraftVocab load_draft_vocab(const std::string& path);
 
 struct Trainer::Run {
@@ -51,6 +52,7 @@ struct Trainer::Run {
   std::optional<data::HiddenStateCache> train_cache, eval_cache;
   data::PreparedDataset train_data;
   std::optional<data::PreparedDataset> eval_data;
+  std::optional<model::DraftCheckpoint> init_draft;  // --init-draft's, until the draft holds its weights
   model::DraftVocab vocab;
   model::Eagle3Draft draft;
   std::shared_ptr<const FeatureSource> features, eval_features;  // built from the members above

@@ -68,8 +68,17 @@ io::DraftConfig load_checked_draft_config(const TrainOptions& options, const io:
   draft.max_position_embeddings =
       std::max({draft.max_position_embeddings, target.max_position_embeddings,
                 io::sglang_context_length(target.max_position_embeddings, target.rope_scaling)});
-  // --init-draft's vocabulary is read before its weights: check it whole first.
-  if (!options.init_draft.empty()) model::check_draft_checkpoint_intact(options.init_draft);
+  // --init-draft's config must compute what --draft-model-config does: the
+  // run trains and writes the latter, so a difference would silently change
+  // the draft its weights were trained as. Checked before any weights load.
+  if (!options.init_draft.empty()) {
+    model::check_draft_checkpoint_intact(options.init_draft);
+    const std::string init_config = options.init_draft + "/config.json";
+    io::check_same_draft_computation(io::load_draft_config(init_config), "--init-draft", draft,
+                                     "--draft-model-config", static_cast<int>(target.num_hidden_layers),
+                                     fmt::format("--init-draft {} against --draft-model-config {}", init_config,
+                                                 options.draft_model_config));
+  }
   if (options.draft_vocab_size && *options.draft_vocab_size != draft.draft_vocab_size) {
     fail("--draft-vocab-size {} but {} has draft_vocab_size {}", *options.draft_vocab_size,
          options.draft_model_config, draft.draft_vocab_size);
@@ -101,25 +110,30 @@ data::PrepareOptions prepare_settings(const TrainOptions& options, const io::Dra
   return p;
 }
 
-// The draft vocabulary: --init-draft's own when it has one (its lm_head rows
-// mean those tokens), else the training set's mapping.
-model::DraftVocab load_vocab(const TrainOptions& options, const io::DraftConfig& config,
-                             const data::PreparedDataset& train) {
+// --init-draft's checkpoint (its config checked by load_checked_draft_config).
+std::optional<model::DraftCheckpoint> load_init_draft(const TrainOptions& options, at::Device device) {
+  if (options.init_draft.empty()) return std::nullopt;
+  return model::load_draft_checkpoint(
+      options.init_draft,
+      model::TargetLmHead{options.target_model_path, compute_dtype(device), options.target_weight_check});
+}
+
+// The draft vocabulary: --init-draft's own (its lm_head rows mean those
+// tokens; the identity for a full-vocabulary draft without d2t/t2d), else
+// the training set's mapping.
+model::DraftVocab load_vocab(const io::DraftConfig& config, const data::PreparedDataset& train,
+                             const std::optional<model::DraftCheckpoint>& init) {
   std::string source = train.vocab_mapping_path();
-  if (!options.init_draft.empty()) {
-    const std::string weights = options.init_draft + "/model.safetensors";
-    if (io::SafetensorsFile::open(weights).find("d2t") != nullptr) source = weights;
+  at::Tensor d2t, t2d;
+  if (init) {
+    std::tie(source, d2t, t2d) = std::tie(init->weights, init->d2t, init->t2d);
+  } else {
+    model::DraftVocab mapping = load_draft_vocab(source);
+    std::tie(d2t, t2d) = std::tie(mapping.d2t, mapping.t2d);
   }
-  model::DraftVocab vocab = load_draft_vocab(source);
-  if (vocab.d2t.size(0) != config.draft_vocab_size) {
-    fail("{}: d2t has {} entries but the draft config's draft_vocab_size is {}", source, vocab.d2t.size(0),
-         config.draft_vocab_size);
-  }
-  if (vocab.t2d.size(0) != config.vocab_size) {
-    fail("{}: t2d has {} entries but the draft config's vocab_size is {}", source, vocab.t2d.size(0),
-         config.vocab_size);
-  }
-  return vocab;
+  const data::VocabMapping m =
+      data::VocabMapping::of_draft(d2t, t2d, config.draft_vocab_size, config.vocab_size, source);
+  return {at::tensor(m.d2t), at::tensor(m.t2d).to(at::kBool)};
 }
 
 // The target's vocabulary rows this draft-TP member holds of the embedding
@@ -141,16 +155,14 @@ at::Tensor draft_embedding(const TrainOptions& options, const io::DraftConfig& c
 }
 
 model::Eagle3Draft make_draft(const TrainOptions& options, const io::DraftConfig& config,
-                              const std::optional<model::TargetModel>& target, const parallel::Group& draft_tp,
+                              const std::optional<model::TargetModel>& target,
+                              const std::optional<model::DraftCheckpoint>& init, const parallel::Group& draft_tp,
                               at::Device device) {
   at::Generator generator = at::detail::createCPUGenerator(options.seed);
   model::Eagle3Draft draft =
       model::Eagle3Draft::create(config, draft_embedding(options, config, target, draft_tp, device), generator,
                                  at::TensorOptions().device(device).dtype(compute_dtype(device)), draft_tp);
-  if (!options.init_draft.empty()) {
-    model::DraftCheckpoint init = model::load_draft_checkpoint(options.init_draft);
-    draft.load_parameters(init.parameters, options.init_draft + "/model.safetensors");
-  }
+  if (init) draft.load_parameters(init->parameters, init->weights);
   return draft;
 }
 
@@ -221,8 +233,9 @@ Trainer::Run::Run(TrainOptions o, parallel::ProcessGroups& g)
       train_data(train_cache ? train_cache->dataset()
                              : open_shared_dataset(g, options.train_data_path, options.output_dir + "/prepared/train",
                                                    prepare_settings(options, draft_config), provenance)),
-      vocab(load_vocab(options, draft_config, train_data)),
-      draft(make_draft(options, draft_config, target, g.draft_tp(), device)),
+      init_draft(load_init_draft(options, device)),
+      vocab(load_vocab(draft_config, train_data, init_draft)),
+      draft(make_draft(options, draft_config, target, init_draft, g.draft_tp(), device)),
       micro_batches_per_step(options.global_batch_size / options.micro_batch_size),
       cursor(train_data.size(), options.micro_batch_size, options.seed),
       schedule(options.learning_rate, total_steps(options, cursor, micro_batches_per_step), options.warmup_ratio),
@@ -233,6 +246,7 @@ Trainer::Run::Run(TrainOptions o, parallel::ProcessGroups& g)
          "--output-dir",
          options.output_dir);
   }
+  init_draft.reset();  // the draft holds its weights now
   if (eval_cache) eval_data = eval_cache->dataset();
   if (!options.eval_data_path.empty()) {
     eval_data = open_shared_dataset(groups, options.eval_data_path, options.output_dir + "/prepared/eval",
