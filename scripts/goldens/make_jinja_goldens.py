@@ -130,6 +130,15 @@ for t in [
     "{% set items = [] %}{% for x in xs %}{% set items = items + [x] %}{% endfor %}{{ items }}",
     "{% set ns = namespace(items=[]) %}{% for x in xs %}{% set ns.items = ns.items + [x * 2] %}{% endfor %}{{ ns.items }}",
     "{{ loop }}|", "{% for x in [[1, 2], [3]] %}{% for y in x %}{{ y }}{% endfor %};{% endfor %}",
+    "{% for x in xs %}{% continue %}{% else %}else runs: no iteration reached the end{% endfor %}",
+    "{% for x in xs %}{% if x == 1 %}{% break %}{% endif %}{% else %}else{% endfor %}|{% for x in xs %}{% break %}{% else %}else{% endfor %}",
+    "{% for a in xs %}{% for b in e %}{% else %}{{ a }}{% if a == 1 %}{% break %}{% endif %}{% endfor %}{% endfor %}",
+    "{% for x in xs %}{% set y %}[{{ x }}{% if x == 1 %}{% break %}{% endif %}]{% endset %}{{ y }}{% endfor %}|{{ y }}",
+    "{% for x in xs %}{% filter upper %}a{% continue %}{% endfilter %}{% endfor %}.",
+    "{% for x in xs if loop is undefined %}{{ x }}{% endfor %} {% for a in [1] %}{% for x in xs if loop.index == 1 %}{{ x }}{% endfor %}{% endfor %}",
+    "{% break %}", "{% for x in xs %}{% macro m() %}{% continue %}{% endmacro %}{% endfor %}", "{% for x in xs %}{% else %}{% break %}{% endfor %}",
+    "{% for x in xs %}{% generation %}{% break %}{% endgeneration %}{% endfor %}",
+    "{% for x in xs %}{% generation %}{% set g = x %}{{ g }}{% endgeneration %}[{{ g }}]{% endfor %}",
 ]:
     case(t)
 
@@ -211,6 +220,9 @@ for t in [
     "{{ xs.index(1) }} {{ xs.count(3) }}", "{{ xs.append(4) }}", "{{ d.update({'z': 1}) }}", "{{ d.pop('a') }}", "{{ xs.pop() }}", "{{ xs.append }}|",
     "{{ 'abc'.nosuchmethod() }}", "{{ 'x'.upper is callable }}", "{% set c = d.copy() %}{{ c }}", "{{ messages[1].content.strip() }}|{{ messages[2]['content'].split('</think>')[-1].lstrip('\\n') }}",
     "{{ 'a b'.split(none) }} {{ 'a  b'.split(maxsplit=1) }}",
+    "{{ n[1:] }}", "{{ d[1:] }}", "{{ (1)[::-1] }}|{{ {'k': 1}[:1] }}|", "{{ xs in d }}", "{{ false|map('upper')|list }} {{ 0|select|list }}",
+    "{{ undefined_i|int }}", "{{ undefined_f|float }}", "{{ 5|indent }}", "{{ []|truncate(3) }} {{ 'ab' % {'k': 1} }} {{ 'é' % [] }}",
+    "{{ undefined_c is callable }} {{ (xs[0])[5] is callable }}",
 ]:
     case(t)
 

@@ -99,10 +99,14 @@ class Interpreter {
           if (truthy(eval(*cond, scope))) return exec(body, scope, out);
         }
         return exec(s.else_body, scope, out);
-      case Stmt::Kind::For: exec_for(s, scope, out); break;
+      case Stmt::Kind::For: return exec_for(s, scope, out);
       case Stmt::Kind::Set: assign(*s.target, eval(*s.expr, scope), scope); break;
       case Stmt::Kind::SetBlock: {
-        Value text = Value::string(render_body(s.body, child(scope)));
+        // Jinja2 renders set and filter blocks inline: a break or continue
+        // inside leaves them unfinished and moves the loop around them.
+        std::string body;
+        if (Flow flow = exec(s.body, child(scope), body); flow != Flow::Normal) return flow;
+        Value text = Value::string(std::move(body));
         if (s.expr) text = eval_filter(*s.expr, scope, &text);
         assign(*s.target, text, scope);
         break;
@@ -117,8 +121,9 @@ class Interpreter {
       case Stmt::Kind::Continue: return Flow::Continue;
       case Stmt::Kind::Generation: {
         // transformers counts from the text already yielded at the top level.
+        // The block is a call block: its body is a function with its own scope.
         std::size_t begin = result_.text.size();
-        std::string text = render_body(s.body, scope);
+        std::string text = render_body(s.body, child(scope));
         result_.generation_spans.emplace_back(begin, begin + text.size());
         out += text;
         break;
@@ -129,7 +134,9 @@ class Interpreter {
         return exec(s.body, inner, out);
       }
       case Stmt::Kind::FilterBlock: {
-        Value text = Value::string(render_body(s.body, child(scope)));
+        std::string body;
+        if (Flow flow = exec(s.body, child(scope), body); flow != Flow::Normal) return flow;
+        Value text = Value::string(std::move(body));
         out += to_str(eval_filter(*s.expr, scope, &text));
         break;
       }
@@ -143,7 +150,8 @@ class Interpreter {
     return text;
   }
 
-  void exec_for(const Stmt& s, const ScopePtr& scope, std::string& out) {
+  // A break or continue in the else branch belongs to the loop around.
+  Flow exec_for(const Stmt& s, const ScopePtr& scope, std::string& out) {
     if (s.recursive) located(s.line, "recursive for loops are not supported");
     List items = iterate(eval(*s.expr, scope));
     if (s.condition) {
@@ -155,18 +163,20 @@ class Interpreter {
       }
       items = std::move(kept);
     }
-    if (items.empty()) {
-      exec(s.else_body, child(scope), out);
-      return;
-    }
     auto state = std::make_shared<LoopState>();
     state->items = std::move(items);
+    // Jinja2 clears its "else" flag at the end of the body: the else branch
+    // runs unless an iteration ran to the end (not ended by break/continue).
+    bool completed = false;
     for (state->index = 0; state->index < state->items.size(); ++state->index) {
       ScopePtr iteration = child(scope);
       iteration->vars["loop"] = Value::loop(state);
       assign(*s.target, state->items[state->index], iteration);
-      if (exec(s.body, iteration, out) == Flow::Break) break;
+      Flow flow = exec(s.body, iteration, out);
+      completed = completed || flow == Flow::Normal;
+      if (flow == Flow::Break) break;
     }
+    return completed ? Flow::Normal : exec(s.else_body, child(scope), out);
   }
 
   void assign(const Expr& target, const Value& value, const ScopePtr& scope) {
@@ -301,7 +311,8 @@ class Interpreter {
           return get_slice(object, index.args[0] ? &parts[0] : nullptr, index.args[1] ? &parts[1] : nullptr,
                            index.args[2] ? &parts[2] : nullptr);
         } catch (const Failure& f) {
-          if (!constant_print_ || object.is_undefined()) throw;
+          // (The sandbox's getitem turns only TypeError into undefined.)
+          if (!constant_print_ || object.is_undefined() || f.message.rfind("TypeError", 0) != 0) throw;
           return Value::undefined(f.message);
         }
       }
