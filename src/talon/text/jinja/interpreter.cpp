@@ -40,11 +40,6 @@ enum class Flow { Normal, Break, Continue };
 // here, as Jinja2 fails at Python's recursion limit).
 constexpr int kMaxCallDepth = 200;
 
-// An error already carrying its line passes through the outer nodes as is.
-struct Located {
-  std::string message;
-};
-
 class Interpreter {
  public:
   Interpreter(const std::string& source_name, Rendered& result) : name_(source_name), result_(result) {}
@@ -57,16 +52,14 @@ class Interpreter {
     } catch (const Failure& f) {
       fail("{}: {}", name_, f.message);
     }
-    try {
-      exec(body, top, result_.text);
-    } catch (const Located& e) {
-      throw Error(e.message);
-    }
+    exec(body, top, result_.text);
   }
 
  private:
+  // A Failure becomes a talon::Error at the innermost node with a line; the
+  // outer nodes let that pass (it is no Failure).
   [[noreturn]] void located(int line, const std::string& message) const {
-    throw Located{name_ + ":" + std::to_string(line) + ": " + message};
+    fail("{}:{}: {}", name_, line, message);
   }
 
   Flow exec(const Body& body, const ScopePtr& scope, std::string& out) {
