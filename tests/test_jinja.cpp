@@ -96,6 +96,17 @@ TEST(Jinja, RecursionAndNestingAreBounded) {
   EXPECT_EQ(error_of(std::string(5000, '{') + "% if x %}", ordered_json::object()), "t.jinja:1: nesting deeper than 200 levels");
 }
 
+// Python's ints are unbounded; Talon's are 64-bit and refuse rather than wrap.
+TEST(Jinja, IntegerOverflowIsRefused) {
+  const std::string overflow = "OverflowError: the integer result does not fit in 64 bits (Python's would)";
+  EXPECT_EQ(error_of("{{ 2 ** 63 }}", ordered_json::object()), "t.jinja:1: " + overflow);
+  EXPECT_EQ(error_of("{{ n + 1 }}", {{"n", INT64_MAX}}), "t.jinja:1: " + overflow);
+  EXPECT_EQ(error_of("{{ n * -2 }}", {{"n", INT64_MIN}}), "t.jinja:1: " + overflow);
+  EXPECT_EQ(error_of("{{ 1e20|int }}", ordered_json::object()),
+            "t.jinja:1: OverflowError: int(1e+20) does not fit in 64 bits (Python's would)");
+  EXPECT_EQ(error_of("{{ (-1) ** 1000000000000 }}{{ 0 ** 99 }}{{ (-2) ** 63 }}", ordered_json::object()), "");
+}
+
 TEST(Jinja, InvalidUtf8IsRefused) {
   EXPECT_EQ(error_of("ok \xff", {}), "t.jinja: the template is not valid UTF-8 (byte 3)");
 }

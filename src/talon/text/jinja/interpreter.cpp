@@ -15,10 +15,14 @@ struct Scope {
 };
 using ScopePtr = std::shared_ptr<Scope>;
 
-// Whether an expression involves no variable and no call (Jinja2 folds it
-// at compile time).
+// Whether an expression involves no variable, no call and no filter that
+// needs the render context (Jinja2 folds it at compile time).
 bool is_constant(const Expr& e) {
   if (e.kind == Expr::Kind::Name || e.kind == Expr::Kind::Call) return false;
+  if (e.kind == Expr::Kind::Filter && (e.name == "map" || e.name == "select" || e.name == "reject" ||
+                                       e.name == "selectattr" || e.name == "rejectattr")) {
+    return false;
+  }
   for (const auto& arg : e.args) {
     if (arg && !is_constant(*arg)) return false;
   }
