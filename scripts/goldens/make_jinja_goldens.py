@@ -143,6 +143,19 @@ for t in [
 ]:
     case(t)
 
+# --- Jinja2's compile-time scoping: a name first assigned in a frame is that
+# frame's own from its start (the context's value of it is hidden there)
+for t in [
+    "{{ n }}{% set n = 1 %}{{ n }}", "{% for a in xs %}[{{ n }}]{% endfor %}{% set n = 1 %}{{ n }}",
+    "{% macro m() %}[{{ n }}]{% endmacro %}{{ m() }}{% set n = 1 %}{{ m() }}", "{% if true %}[{{ n }}]{% endif %}{% set n = 1 %}",
+    "{% for a in xs %}{% for b in [1] %}[{{ n }}]{% endfor %}{% set n = a %}{% endfor %}",
+    "{% for a in xs %}{% if a == 1 %}{% set n = a %}{% else %}{% set n = 0 %}{% endif %}{% for b in [1] %}[{{ n }}]{% endfor %}{% endfor %}",
+    "{% for a in xs %}{% if false %}{% set n = 1 %}{% endif %}[{{ n }}]{% endfor %}", "{% set y %}[{{ n }}]{% set n = 2 %}[{{ n }}]{% endset %}{{ y }}{{ n }}",
+    "{% with %}{% for b in [1] %}[{{ n }}]{% endfor %}{% set n = 3 %}{% endwith %}{{ n }}",
+    "{% for a in xs %}{{ n }}{% set n = a %}{{ n }}{% endfor %}{{ n }}",
+]:
+    case(t)
+
 # --- macros and call blocks
 for t in [
     "{% macro greet(name, greeting='Hello') %}{{ greeting }}, {{ name }}!{% endmacro %}{{ greet('Ann') }} {{ greet('Bob', 'Hi') }} {{ greet(name='Cy', greeting='Yo') }}",

@@ -76,6 +76,10 @@ struct Stmt {
   Body else_body;
   std::vector<Param> params;
   bool recursive = false;
+  // Names that start undefined in the frame of `body` (and of a for's
+  // `else_body`), hiding outer values (scoping.h).
+  std::vector<std::string> undefined_in_body;
+  std::vector<std::string> undefined_in_else;
 };
 
 }  // namespace talon::text::jinja

@@ -32,9 +32,12 @@ bool is_constant(const Expr& e) {
   return true;
 }
 
-ScopePtr child(const ScopePtr& parent) {
+// A frame's scope: the names Jinja2 makes the frame's own from its start are
+// undefined there until assigned, whatever outer scopes hold.
+ScopePtr child(const ScopePtr& parent, const std::vector<std::string>& undefined_at_start = {}) {
   auto s = std::make_shared<Scope>();
   s->parent = parent;
+  for (const std::string& name : undefined_at_start) s->vars[name] = Value::undefined("'" + name + "' is undefined");
   return s;
 }
 
@@ -48,7 +51,7 @@ class Interpreter {
  public:
   Interpreter(const std::string& source_name, Rendered& result) : name_(source_name), result_(result) {}
 
-  void run(const Body& body, const nlohmann::ordered_json& context) {
+  void run(const Body& body, const std::vector<std::string>& undefined_at_start, const nlohmann::ordered_json& context) {
     auto top = std::make_shared<Scope>();
     if (!context.is_object()) fail("{}: the context must be a JSON object, found {}", name_, context.type_name());
     try {
@@ -56,6 +59,7 @@ class Interpreter {
     } catch (const Failure& f) {
       fail("{}: {}", name_, f.message);
     }
+    for (const std::string& name : undefined_at_start) top->vars[name] = Value::undefined("'" + name + "' is undefined");
     exec(body, top, result_.text);
   }
 
@@ -102,7 +106,7 @@ class Interpreter {
         // Jinja2 renders set and filter blocks inline: a break or continue
         // inside leaves them unfinished and moves the loop around them.
         std::string body;
-        if (Flow flow = exec(s.body, child(scope), body); flow != Flow::Normal) return flow;
+        if (Flow flow = exec(s.body, child(scope, s.undefined_in_body), body); flow != Flow::Normal) return flow;
         Value text = Value::string(std::move(body));
         if (s.expr) text = eval_filter(*s.expr, scope, &text);
         assign(*s.target, text, scope);
@@ -120,19 +124,19 @@ class Interpreter {
         // transformers counts from the text already yielded at the top level.
         // The block is a call block: its body is a function with its own scope.
         std::size_t begin = result_.text.size();
-        std::string text = render_body(s.body, child(scope));
+        std::string text = render_body(s.body, child(scope, s.undefined_in_body));
         result_.generation_spans.emplace_back(begin, begin + text.size());
         out += text;
         break;
       }
       case Stmt::Kind::With: {
-        ScopePtr inner = child(scope);
+        ScopePtr inner = child(scope, s.undefined_in_body);
         for (const Param& p : s.params) inner->vars[p.name] = eval(*p.default_value, scope);
         return exec(s.body, inner, out);
       }
       case Stmt::Kind::FilterBlock: {
         std::string body;
-        if (Flow flow = exec(s.body, child(scope), body); flow != Flow::Normal) return flow;
+        if (Flow flow = exec(s.body, child(scope, s.undefined_in_body), body); flow != Flow::Normal) return flow;
         Value text = Value::string(std::move(body));
         out += to_str(eval_filter(*s.expr, scope, &text));
         break;
@@ -166,14 +170,14 @@ class Interpreter {
     // runs unless an iteration ran to the end (not ended by break/continue).
     bool completed = false;
     for (state->index = 0; state->index < state->items.size(); ++state->index) {
-      ScopePtr iteration = child(scope);
+      ScopePtr iteration = child(scope, s.undefined_in_body);
       iteration->vars["loop"] = Value::loop(state);
       assign(*s.target, state->items[state->index], iteration);
       Flow flow = exec(s.body, iteration, out);
       completed = completed || flow == Flow::Normal;
       if (flow == Flow::Break) break;
     }
-    return completed ? Flow::Normal : exec(s.else_body, child(scope), out);
+    return completed ? Flow::Normal : exec(s.else_body, child(scope, s.undefined_in_else), out);
   }
 
   void assign(const Expr& target, const Value& value, const ScopePtr& scope) {
@@ -215,7 +219,7 @@ class Interpreter {
       if (call_depth_ >= kMaxCallDepth) {
         raise("RecursionError: macro calls nested deeper than " + std::to_string(kMaxCallDepth));
       }
-      ScopePtr scope = child(defined_in);
+      ScopePtr scope = child(defined_in, s.undefined_in_body);
       if (args.positional.size() > s.params.size()) {
         raise("TypeError: macro '" + name + "' takes not more than " + std::to_string(s.params.size()) +
               " argument(s)");
@@ -366,9 +370,10 @@ class Interpreter {
 
 }  // namespace
 
-Rendered run(const Body& body, const nlohmann::ordered_json& context, const std::string& source_name) {
+Rendered run(const Body& body, const std::vector<std::string>& undefined_at_start,
+             const nlohmann::ordered_json& context, const std::string& source_name) {
   Rendered result;
-  Interpreter(source_name, result).run(body, context);
+  Interpreter(source_name, result).run(body, undefined_at_start, context);
   return result;
 }
 
