@@ -9,11 +9,14 @@
 namespace talon::text::jinja {
 namespace {
 
+// Scopes live as long as the render (the interpreter owns them all): a macro
+// refers to the scope it was defined in, which holds the macro, and shared
+// ownership there would be a cycle that never frees.
 struct Scope {
   std::unordered_map<std::string, Value> vars;
-  std::shared_ptr<Scope> parent;
+  Scope* parent = nullptr;
 };
-using ScopePtr = std::shared_ptr<Scope>;
+using ScopePtr = Scope*;
 
 // Whether an expression involves no variable, no call and no filter that
 // needs the render context (Jinja2 folds it at compile time).
@@ -32,15 +35,6 @@ bool is_constant(const Expr& e) {
   return true;
 }
 
-// A frame's scope: the names Jinja2 makes the frame's own from its start are
-// undefined there until assigned, whatever outer scopes hold.
-ScopePtr child(const ScopePtr& parent, const std::vector<std::string>& undefined_at_start = {}) {
-  auto s = std::make_shared<Scope>();
-  s->parent = parent;
-  for (const std::string& name : undefined_at_start) s->vars[name] = Value::undefined("'" + name + "' is undefined");
-  return s;
-}
-
 enum class Flow { Normal, Break, Continue };
 
 // Macro calls nest at most this deep (a template recursing forever fails
@@ -52,25 +46,35 @@ class Interpreter {
   Interpreter(const std::string& source_name, Rendered& result) : name_(source_name), result_(result) {}
 
   void run(const Body& body, const std::vector<std::string>& undefined_at_start, const nlohmann::ordered_json& context) {
-    auto top = std::make_shared<Scope>();
+    ScopePtr top = child(nullptr);
     if (!context.is_object()) fail("{}: the context must be a JSON object, found {}", name_, context.type_name());
     try {
       for (const auto& [key, value] : context.items()) top->vars[key] = from_json(value);
     } catch (const Failure& f) {
       fail("{}: {}", name_, f.message);
     }
+    // The template frame's own names hide the context's values (scoping.h).
     for (const std::string& name : undefined_at_start) top->vars[name] = Value::undefined("'" + name + "' is undefined");
     exec(body, top, result_.text);
   }
 
  private:
+  // A frame's scope: the names Jinja2 makes the frame's own from its start are
+  // undefined there until assigned, whatever outer scopes hold.
+  ScopePtr child(ScopePtr parent, const std::vector<std::string>& undefined_at_start = {}) {
+    Scope* s = scopes_.emplace_back(std::make_unique<Scope>()).get();
+    s->parent = parent;
+    for (const std::string& name : undefined_at_start) s->vars[name] = Value::undefined("'" + name + "' is undefined");
+    return s;
+  }
+
   // A Failure becomes a talon::Error at the innermost node with a line; the
   // outer nodes let that pass (it is no Failure).
   [[noreturn]] void located(int line, const std::string& message) const {
     fail("{}:{}: {}", name_, line, message);
   }
 
-  Flow exec(const Body& body, const ScopePtr& scope, std::string& out) {
+  Flow exec(const Body& body, ScopePtr scope, std::string& out) {
     for (const auto& stmt : body) {
       Flow flow;
       try {
@@ -83,7 +87,7 @@ class Interpreter {
     return Flow::Normal;
   }
 
-  Flow exec(const Stmt& s, const ScopePtr& scope, std::string& out) {
+  Flow exec(const Stmt& s, ScopePtr scope, std::string& out) {
     switch (s.kind) {
       case Stmt::Kind::Data: out += s.text; break;
       case Stmt::Kind::Print: {
@@ -145,14 +149,14 @@ class Interpreter {
     return Flow::Normal;
   }
 
-  std::string render_body(const Body& body, const ScopePtr& scope) {
+  std::string render_body(const Body& body, ScopePtr scope) {
     std::string text;
     exec(body, scope, text);
     return text;
   }
 
   // A break or continue in the else branch belongs to the loop around.
-  Flow exec_for(const Stmt& s, const ScopePtr& scope, std::string& out) {
+  Flow exec_for(const Stmt& s, ScopePtr scope, std::string& out) {
     if (s.recursive) located(s.line, "recursive for loops are not supported");
     List items = iterate(eval(*s.expr, scope));
     if (s.condition) {
@@ -180,7 +184,7 @@ class Interpreter {
     return completed ? Flow::Normal : exec(s.else_body, child(scope, s.undefined_in_else), out);
   }
 
-  void assign(const Expr& target, const Value& value, const ScopePtr& scope) {
+  void assign(const Expr& target, const Value& value, ScopePtr scope) {
     if (target.kind == Expr::Kind::Name) {
       scope->vars[target.name] = value;
     } else if (target.kind == Expr::Kind::Tuple) {
@@ -203,8 +207,8 @@ class Interpreter {
     }
   }
 
-  Value lookup(const std::string& name, const ScopePtr& scope) const {
-    for (Scope* p = scope.get(); p; p = p->parent.get()) {
+  Value lookup(const std::string& name, ScopePtr scope) const {
+    for (Scope* p = scope; p; p = p->parent) {
       auto it = p->vars.find(name);
       if (it != p->vars.end()) return it->second;
     }
@@ -214,7 +218,7 @@ class Interpreter {
 
   // A macro (or a call block's `caller`): a callable that renders `s.body` in
   // a scope under the one it was defined in, with its parameters bound.
-  Value make_macro(const Stmt& s, const ScopePtr& defined_in, const std::string& name) {
+  Value make_macro(const Stmt& s, ScopePtr defined_in, const std::string& name) {
     return Value::callable(name, [this, &s, defined_in, name](CallArgs& args) {
       if (call_depth_ >= kMaxCallDepth) {
         raise("RecursionError: macro calls nested deeper than " + std::to_string(kMaxCallDepth));
@@ -249,7 +253,7 @@ class Interpreter {
     });
   }
 
-  Value eval(const Expr& e, const ScopePtr& scope) {
+  Value eval(const Expr& e, ScopePtr scope) {
     try {
       return eval_node(e, scope);
     } catch (const Failure& f) {
@@ -257,7 +261,7 @@ class Interpreter {
     }
   }
 
-  Value eval_node(const Expr& e, const ScopePtr& scope) {
+  Value eval_node(const Expr& e, ScopePtr scope) {
     switch (e.kind) {
       case Expr::Kind::Literal: return e.value;
       case Expr::Kind::Name: return lookup(e.name, scope);
@@ -330,14 +334,14 @@ class Interpreter {
   }
 
   // The arguments after args[0] (callee or subject) and the keyword ones.
-  CallArgs eval_args(const Expr& e, const ScopePtr& scope) {
+  CallArgs eval_args(const Expr& e, ScopePtr scope) {
     CallArgs args;
     for (std::size_t i = 1; i < e.args.size(); ++i) args.positional.push_back(eval(*e.args[i], scope));
     for (const auto& [key, value] : e.kwargs) args.keyword.emplace_back(key, eval(*value, scope));
     return args;
   }
 
-  Value eval_call(const Expr& e, const ScopePtr& scope, const Value* caller) {
+  Value eval_call(const Expr& e, ScopePtr scope, const Value* caller) {
     Value callee = eval(*e.args[0], scope);
     CallArgs args = eval_args(e, scope);
     if (caller) args.keyword.emplace_back("caller", *caller);
@@ -351,7 +355,7 @@ class Interpreter {
 
   // A filter node; in {% filter %} and {% set x | f %} the innermost subject
   // is null and `subject` stands for it.
-  Value eval_filter(const Expr& e, const ScopePtr& scope, const Value* subject) {
+  Value eval_filter(const Expr& e, ScopePtr scope, const Value* subject) {
     if (e.kind != Expr::Kind::Filter) return eval(e, scope);
     Value input = e.args[0] ? eval_filter(*e.args[0], scope, subject) : *subject;
     CallArgs args = eval_args(e, scope);
@@ -364,6 +368,7 @@ class Interpreter {
 
   const std::string& name_;
   Rendered& result_;
+  std::vector<std::unique_ptr<Scope>> scopes_;
   int call_depth_ = 0;
   bool constant_print_ = false;
 };
