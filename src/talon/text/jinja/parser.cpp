@@ -45,10 +45,7 @@ class Parser {
  public:
   Parser(const std::vector<Token>& tokens, const std::string& name) : tokens_(tokens), name_(name) {}
 
-  Body parse_template() {
-    Body body = parse_body({}, "", 0);
-    return body;
-  }
+  Body parse_template() { return parse_body({}, "", 0); }
 
  private:
   const Token& peek(std::size_t ahead = 0) const { return tokens_[std::min(pos_ + ahead, tokens_.size() - 1)]; }
