@@ -166,7 +166,10 @@ for t in [
     "{% macro box() %}<{{ caller() }}>{% endmacro %}{% call box() %}inside {{ n }}{% endcall %}",
     "{% macro each(xs) %}{% for x in xs %}{{ caller(x) }}{% endfor %}{% endmacro %}{% call(item) each([1, 2]) %}({{ item }}){% endcall %}",
     "{% macro m() -%}\n  body\n{%- endmacro %}[{{ m() }}]", "{% macro m(a=[1]) %}{{ a }}{% endmacro %}{{ m() }}{{ m(none) }}",
-    "{% macro m(a, b=a) %}{{ b }}{% endmacro %}{{ m(5) }}", "{% macro m() %}x{% endmacro %}{{ m is callable }}",
+    "{% macro m(a, b=a) %}{{ b }}{% endmacro %}{{ m(5) }}",
+    "{% macro m(a) %}{{ a }}{{ varargs }}{{ kwargs }}{% endmacro %}{{ m(1, 2, 3, k='v', z=none) }}|{{ m(0) }}",
+    "{% macro m() %}{% for x in varargs %}{{ x }}{% endfor %}{% endmacro %}{{ m(1, 2) }}", "{% macro m() %}{{ kwargs }}{% endmacro %}{{ m(1) }}",
+    "{% macro m() %}{{ varargs }}{% endmacro %}{{ m(k=1) }}", "{% macro m() %}x{% endmacro %}{{ m is callable }}",
 ]:
     case(t)
 

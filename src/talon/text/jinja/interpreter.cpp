@@ -224,10 +224,17 @@ class Interpreter {
         raise("RecursionError: macro calls nested deeper than " + std::to_string(kMaxCallDepth));
       }
       ScopePtr scope = child(defined_in, s.undefined_in_body);
-      if (args.positional.size() > s.params.size()) {
+      if (args.positional.size() > s.params.size() && !s.takes_varargs) {
         raise("TypeError: macro '" + name + "' takes not more than " + std::to_string(s.params.size()) +
               " argument(s)");
       }
+      if (s.takes_varargs) {
+        List extra;
+        for (std::size_t i = s.params.size(); i < args.positional.size(); ++i) extra.push_back(args.positional[i]);
+        scope->vars["varargs"] = Value::tuple(std::move(extra));
+      }
+      Value extra_keywords = Value::dict();
+      if (s.takes_kwargs) scope->vars["kwargs"] = extra_keywords;
       for (std::size_t i = 0; i < s.params.size(); ++i) {
         const Param& p = s.params[i];
         if (i < args.positional.size()) {
@@ -241,8 +248,13 @@ class Interpreter {
       for (auto& [key, value] : args.keyword) {
         bool known = key == "caller";
         for (const Param& p : s.params) known = known || p.name == key;
-        if (!known) raise("TypeError: macro '" + name + "' takes no keyword argument '" + key + "'");
-        scope->vars[key] = value;
+        if (known) {
+          scope->vars[key] = value;
+        } else if (s.takes_kwargs) {
+          extra_keywords.dict_ref().set(Value::string(key), value);
+        } else {
+          raise("TypeError: macro '" + name + "' takes no keyword argument '" + key + "'");
+        }
       }
       ++call_depth_;
       struct Leave {

@@ -77,6 +77,35 @@ void load_names(const Expr* e, Frame& frame) {
   for (const auto& kwarg : e->kwargs) load_names(kwarg.second.get(), frame);
 }
 
+bool mentions(const Expr* e, const std::string& name) {
+  if (!e) return false;
+  if (e->kind == Expr::Kind::Name && e->name == name) return true;
+  for (const auto& arg : e->args) {
+    if (mentions(arg.get(), name)) return true;
+  }
+  for (const auto& kwarg : e->kwargs) {
+    if (mentions(kwarg.second.get(), name)) return true;
+  }
+  return false;
+}
+
+// Whether any expression in `body` (nested statements included) reads `name`.
+bool mentions(const Body& body, const std::string& name) {
+  for (const auto& s : body) {
+    if (mentions(s->expr.get(), name) || mentions(s->condition.get(), name) || mentions(s->body, name) ||
+        mentions(s->else_body, name)) {
+      return true;
+    }
+    for (const auto& [condition, branch] : s->branches) {
+      if (mentions(condition.get(), name) || mentions(branch, name)) return true;
+    }
+    for (const Param& p : s->params) {
+      if (mentions(p.default_value.get(), name)) return true;
+    }
+  }
+  return false;
+}
+
 void store_target(const Expr& target, Frame& frame) {
   if (target.kind == Expr::Kind::Name) {
     frame.store(target.name);
@@ -122,6 +151,8 @@ void analyze_nested(const NestedFrame& job, const Frame& outer) {
       for (const Param& p : owner->params) frame.param(p.name);
       if (owner->kind != Stmt::Kind::With) {
         frame.param("caller");
+        frame.param("varargs");
+        frame.param("kwargs");
         for (const Param& p : owner->params) load_names(p.default_value.get(), frame);
       }
     }
@@ -167,6 +198,8 @@ void visit(Stmt& s, Frame& frame) {
       store_target(*s.target, frame);
       break;
     case Stmt::Kind::Macro:
+      s.takes_varargs = mentions(s.body, "varargs");
+      s.takes_kwargs = mentions(s.body, "kwargs");
       frame.store(s.text);
       defer(frame, s.body, &s, s.undefined_in_body);
       break;
