@@ -98,8 +98,12 @@ TEST(Jinja, RecursionAndNestingAreBounded) {
   EXPECT_EQ(error_of(std::string(5000, '{') + "% if x %}", ordered_json::object()), "t.jinja:1: nesting deeper than 200 levels");
 }
 
-// Python's ints are unbounded; Talon's are 64-bit and refuse rather than wrap.
-TEST(Jinja, IntegerOverflowIsRefused) {
+// Python's ints are unbounded and its powers can be complex; Talon's ints are
+// 64-bit and it has no complex numbers: it refuses rather than diverge.
+TEST(Jinja, NumbersPythonHasAndTalonNotAreRefused) {
+  EXPECT_EQ(error_of("{{ (-8) ** 0.5 }}", ordered_json::object()),
+            "t.jinja:1: ValueError: a negative number to a fractional power is complex in Python; Talon does not "
+            "compute it");
   const std::string overflow = "OverflowError: the integer result does not fit in 64 bits (Python's would)";
   EXPECT_EQ(error_of("{{ 2 ** 63 }}", ordered_json::object()), "t.jinja:1: " + overflow);
   EXPECT_EQ(error_of("{{ n + 1 }}", {{"n", INT64_MAX}}), "t.jinja:1: " + overflow);

@@ -149,7 +149,15 @@ Value binary_op(const std::string& op, const Value& a, const Value& b) {
     if (ints && b.as_int() >= 0) {
       return Value::integer(int_pow(a.as_int(), b.as_int()));
     }
-    if (numbers) return Value::floating(std::pow(a.as_float(), b.as_float()));
+    if (numbers) {
+      double base = a.as_float(), exponent = b.as_float();
+      if (base == 0 && exponent < 0) raise("ZeroDivisionError: 0.0 cannot be raised to a negative power");
+      // Python answers a complex number here; templates have no use for one.
+      if (base < 0 && exponent != std::floor(exponent)) {
+        raise("ValueError: a negative number to a fractional power is complex in Python; Talon does not compute it");
+      }
+      return Value::floating(std::pow(base, exponent));
+    }
   }
   unsupported(op, a, b);
 }
