@@ -230,6 +230,16 @@ Value loop_attribute(const Value& object, const std::string& name) {
       return args.positional[static_cast<std::size_t>(index) % args.positional.size()];
     });
   }
+  if (name == "changed") {
+    Value loop_value = object;
+    return Value::callable("changed", [loop_value](CallArgs& args) {
+      LoopState& state = loop_value.loop_state();
+      Value values = Value::tuple(args.positional);
+      if (!state.last_changed.is_undefined() && equals(state.last_changed, values)) return Value::boolean(false);
+      state.last_changed = values;
+      return Value::boolean(true);
+    });
+  }
   return missing_attribute(object, name);
 }
 

@@ -109,6 +109,7 @@ struct Callable {
 struct LoopState {
   List items;
   std::size_t index = 0;  // 0-based
+  Value last_changed;     // loop.changed's previous arguments (a tuple), undefined before the first call
 };
 
 // Python's type name, for messages ("str", "NoneType", "dict", ...).
