@@ -63,13 +63,13 @@ TEST(ChatTemplate, Registry) {
             (std::vector<std::string>{"llama3", "qwen", "qwen3", "deepseek", "phi3", "phi4", "gemma"}));
   for (const std::string& name : builtin_template_names()) {
     EXPECT_EQ(builtin_template(name).name, name);
-    EXPECT_EQ(resolve_template(name).name, name);
+    EXPECT_EQ(resolve_template({name}, "").name, name);
   }
   EXPECT_EQ(error_of([] { builtin_template("llama2"); }),
             "unknown chat template 'llama2': expected one of llama3, qwen, qwen3, deepseek, phi3, phi4, gemma");
-  EXPECT_EQ(error_of([] { resolve_template("chatml"); }),
+  EXPECT_EQ(error_of([] { resolve_template({"chatml"}, ""); }),
             "unknown chat template 'chatml': expected one of llama3, qwen, qwen3, deepseek, phi3, phi4, gemma or a "
-            "path to a .json template file");
+            "path to a .jinja or .json template file");
 }
 
 TEST(ChatTemplate, Llama3SystemPromptIsSpecForges) {
@@ -273,7 +273,7 @@ TEST_F(TemplateFile, LoadsAllFields) {
                            R"(, "trim_content": true, "system_style": "merge", "implicit_system_prompt": null,
                                "alternate_roles": true, "thinking": "qwen3", "assistant_header": "<a>",
                                "end_of_turn": "</a>"})");
-  ChatTemplate t = resolve_template(path);
+  ChatTemplate t = resolve_template({path}, "");
   EXPECT_EQ(t.name, "mine");
   EXPECT_EQ(t.system_prompt, std::optional<std::string>("Hello."));
   EXPECT_EQ(t.end_of_turn, "</a>");
@@ -327,7 +327,89 @@ TEST_F(TemplateFile, Errors) {
   EXPECT_EQ(load_error(R"({"name": "x", "assistant_header": "", )" + turns + "}"),
             "field \"assistant_header\" (default: assistant.header) is empty");
   std::string missing = scratch_.file("absent.json");
-  EXPECT_NE(error_of([&] { resolve_template(missing); }).find(missing), std::string::npos);
+  EXPECT_NE(error_of([&] { resolve_template({missing}, ""); }).find(missing), std::string::npos);
+}
+
+// The registry name picks the markers and the default system prompt; the
+// text is the tokenizer's own template's: `--chat-template qwen` (Qwen2.5's
+// entry) on the Qwen3 tokenizer renders what apply_chat_template renders
+// for Qwen3 (the goldens), spans included, where the built-in Qwen2.5
+// renderer does not.
+TEST(ChatTemplate, RegistryNameRendersWithTheTokenizersOwnTemplate) {
+  const std::string dir = std::string(TALON_TEST_DATA) + "/templates/";
+  const std::vector<json> conversations = read_jsonl(dir + "conversations.jsonl");
+  const std::vector<json> goldens = read_jsonl(dir + "qwen3.golden.jsonl");
+  ChatTemplateSettings settings{"qwen"};
+  const ChatTemplate trained = resolve_template(settings, talon::testing::kQwenTokenizerDir);
+  settings.supervise_empty_think = true;
+  const ChatTemplate all_spans = resolve_template(settings, talon::testing::kQwenTokenizerDir);
+  ASSERT_TRUE(trained.hf);
+  const std::string empty_think = "<think>\n\n</think>\n\n";
+  std::size_t differs_from_builtin = 0, empty_thinks = 0;
+  for (std::size_t i = 0; i < conversations.size(); ++i) {
+    const Conversation c = with_system_prompt(parse_conversation(conversations[i]), trained, std::nullopt);
+    const std::string expected = goldens[i].at("text").get<std::string>();
+    const Spans expected_spans = goldens[i].at("spans").get<Spans>();
+    const SupervisedText supervised = trained.render_supervised(c);
+    EXPECT_EQ(supervised.text, expected) << "conversation " << i;
+    EXPECT_EQ(all_spans.render_supervised(c).spans, expected_spans) << "conversation " << i;
+    // By default a span opening with the empty think block starts after it.
+    Spans without_think = expected_spans;
+    for (auto& [begin, end] : without_think) {
+      if (expected.compare(begin, empty_think.size(), empty_think) == 0) {
+        begin += empty_think.size();
+        ++empty_thinks;
+      }
+    }
+    EXPECT_EQ(supervised.spans, without_think) << "conversation " << i;
+    differs_from_builtin += builtin_template("qwen").render(c) != expected;
+  }
+  EXPECT_GT(empty_thinks, 10u);
+  EXPECT_GT(differs_from_builtin, 10u);
+}
+
+// A .jinja template's markers are read off its own renderings; for the real
+// Llama 3.1 and Qwen3 templates they are SpecForge's registry markers.
+TEST(ChatTemplate, JinjaFileMarkersAreReadOffItsRenderings) {
+  const std::string dir = std::string(TALON_TEST_DATA) + "/templates/hf/";
+  const ChatTemplate qwen3 = resolve_template({dir + "qwen3.jinja"}, talon::testing::kQwenTokenizerDir);
+  EXPECT_EQ(qwen3.assistant_header, builtin_template("qwen3").assistant_header);
+  EXPECT_EQ(qwen3.end_of_turn, builtin_template("qwen3").end_of_turn);
+  EXPECT_FALSE(qwen3.system_prompt);
+  const ChatTemplate llama = resolve_template({dir + "llama3_1.jinja"}, talon::testing::kLlamaTokenizerDir);
+  EXPECT_EQ(llama.assistant_header, builtin_template("llama3").assistant_header);
+  EXPECT_EQ(llama.end_of_turn, builtin_template("llama3").end_of_turn);
+}
+
+TEST(ChatTemplate, MarkersThatDoNotMarkTheRepliesAreRefused) {
+  const std::string error =
+      error_of([] { resolve_template({"llama3"}, talon::testing::kQwenTokenizerDir); });
+  EXPECT_NE(error.find("chat template 'llama3': its assistant header "
+                       "\"<|start_header_id|>assistant<|end_header_id|>\\n\\n\" and end of turn \"<|eot_id|>\" do "
+                       "not mark the replies in what " +
+                       talon::testing::kQwenTokenizerDir + "/tokenizer_config.json renders"),
+            std::string::npos)
+      << error;
+}
+
+TEST(ChatTemplate, BuiltinTemplatesRefuseToolCalls) {
+  const Conversation c = parse_conversation(json::parse(R"({"messages": [
+      {"role": "user", "content": "Weather?"},
+      {"role": "assistant", "content": null, "tool_calls": [{"type": "function", "function": {"name": "w", "arguments": {}}}]},
+      {"role": "tool", "content": "19 C"}]})"));
+  EXPECT_FALSE(c[1].has_content);
+  EXPECT_EQ(c[2].role, Role::Tool);
+  EXPECT_NE(error_of([&] { builtin_template("llama3").render(c); }).find("renders text turns only"),
+            std::string::npos);
+}
+
+TEST(ChatTemplate, KwargsNeedAJinjaTemplate) {
+  talon::testing::TempDir scratch;
+  ChatTemplateSettings settings{"llama3"};
+  settings.kwargs = {{"enable_thinking", false}};
+  EXPECT_NE(error_of([&] { resolve_template(settings, scratch.path().string()); })
+                .find("--chat-template-kwargs: chat template 'llama3' is not a Jinja template"),
+            std::string::npos);
 }
 
 }  // namespace

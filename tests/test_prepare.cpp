@@ -40,7 +40,7 @@ class PrepareTest : public ::testing::Test {
     o.inputs = std::move(inputs);
     o.output_dir = (dir_ / out).string();
     o.tokenizer_dir = kTokenizer;
-    o.chat_template = "llama3";
+    o.chat_template.name = "llama3";
     o.max_length = 512;
     o.draft_vocab_size = 64;
     o.show_progress = false;
@@ -62,7 +62,7 @@ TEST_F(PrepareTest, DatasetHoldsTheBuiltSamplesInFileOrder) {
   EXPECT_EQ(report.samples, 3u);
 
   auto tok = text::Tokenizer::load(kTokenizer);
-  auto tmpl = text::resolve_template("llama3");
+  auto tmpl = text::resolve_template({"llama3"}, "");
   data::SampleBuilder builder(tok, tmpl, std::nullopt, 512);
   auto ds = data::PreparedDataset::open(o.output_dir);
   ASSERT_EQ(ds.size(), 3u);
@@ -90,7 +90,7 @@ TEST_F(PrepareTest, DatasetHoldsTheBuiltSamplesInFileOrder) {
   talon::testing::expect_error(
       [&] {
         ds.check_compatible(
-            data::make_provenance(tok, text::resolve_template("qwen"), std::nullopt, 1024, tok.vocab_size()));
+            data::make_provenance(tok, text::resolve_template({"qwen"}, ""), std::nullopt, 1024, tok.vocab_size()));
       },
       {"chat template is llama3 but this run uses qwen", "max_length is 512 but this run uses 1024"});
 }

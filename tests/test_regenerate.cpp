@@ -144,7 +144,7 @@ TEST(Regenerate, NativeRepliesAreTheTargetsGreedyTurns) {
 
   const model::TargetModel target = model::TargetModel::load(f.target, at::kCPU, at::kFloat);
   const text::Tokenizer tokenizer = text::Tokenizer::load(f.target);
-  const text::ChatTemplate llama3 = text::resolve_template("llama3");
+  const text::ChatTemplate llama3 = text::resolve_template({"llama3"}, "");
   const std::int64_t eot = eval::end_of_turn_id(tokenizer, llama3);
   // Each turn alone: the conversation so far rendered with the generation
   // prompt, greedy tokens up to the end of turn, decoded without it.
@@ -274,7 +274,7 @@ TEST(Regenerate, ATokenizerOfAnotherModelIsRefusedBeforeStarting) {
 TEST(Regenerate, ALineBeyondTheTargetsContextFails) {
   testing::Fixture f(1);
   const text::Tokenizer tokenizer = text::Tokenizer::load(f.target);
-  const text::ChatTemplate llama3 = text::resolve_template("llama3");
+  const text::ChatTemplate llama3 = text::resolve_template({"llama3"}, "");
   using text::Role;
   const text::Conversation short_one = {{Role::User, "Say hi.", std::nullopt}};
   const eval::Tokens prompt = eval::render_prompt(short_one, tokenizer, llama3, std::string());
@@ -321,7 +321,7 @@ TEST(Regenerate, ALineBeyondTheTargetsContextFails) {
 TEST(Regenerate, AConversationBeyondTheContextWithoutRepliesFailsAtOnce) {
   testing::Fixture f(1);
   const text::Tokenizer tokenizer = text::Tokenizer::load(f.target);
-  const text::ChatTemplate llama3 = text::resolve_template("llama3");
+  const text::ChatTemplate llama3 = text::resolve_template({"llama3"}, "");
   constexpr int kTurns = 300;
   nlohmann::json messages = nlohmann::json::array();
   text::Conversation empty_replies;
@@ -375,7 +375,7 @@ TEST(Regenerate, KeptCachesWriteTheRepliesOfFreshPrompts) {
 
   const model::TargetModel target = model::TargetModel::load(f.target, at::kCPU, at::kFloat);
   const text::Tokenizer tokenizer = text::Tokenizer::load(f.target);
-  const text::ChatTemplate llama3 = text::resolve_template("llama3");
+  const text::ChatTemplate llama3 = text::resolve_template({"llama3"}, "");
   const std::int64_t eot = eval::end_of_turn_id(tokenizer, llama3);
   for (std::size_t c = 0; c < users.size(); ++c) {
     text::Conversation so_far;

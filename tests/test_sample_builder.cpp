@@ -74,16 +74,46 @@ TEST(SampleBuilder, DefaultSystemPromptIsInsertedAndNeverSupervised) {
   EXPECT_EQ(supervised_runs(llama(), s), (std::vector<std::string>{"Hello!"}));
 }
 
-TEST(SampleBuilder, QwenMasksThinkBlockContentAndNewlineAfterImEnd) {
-  auto tmpl = talon::text::builtin_template("qwen3");
-  SampleBuilder builder(qwen(), tmpl, std::string(""), 4096);
+TEST(SampleBuilder, QwenMasksContentAndNewlineAfterImEndAndTheEmptyThinkBlockOnlyWhenAsked) {
   Conversation c = chat({{Role::User, "Q1"}, {Role::Assistant, "A1"}, {Role::User, "Q2"}, {Role::Assistant, "A2"}});
-  TokenizedSample s = builder.build(c);
-  // Non-final turn: content, <|im_end|> and its "\n"; final turn: Qwen3's
-  // empty think block is part of the assistant text; the last "\n" is the
-  // sample's last token and is zeroed.
+  // The built-in renderer and Qwen3's own Jinja template (the fixture's),
+  // through the registry name.
+  const talon::text::ChatTemplate builtin = talon::text::builtin_template("qwen3");
+  const talon::text::ChatTemplate own = talon::text::resolve_template({"qwen3"}, talon::testing::kQwenTokenizerDir);
+  ASSERT_TRUE(own.hf);
+  for (talon::text::ChatTemplate tmpl : {builtin, own}) {
+    // Non-final turn: content, <|im_end|> and its "\n"; final turn: Qwen3's
+    // empty think block is in the text but not supervised; the last "\n" is
+    // the sample's last token and is zeroed.
+    TokenizedSample s = SampleBuilder(qwen(), tmpl, std::string(""), 4096).build(c);
+    EXPECT_NE(qwen().decode(s.input_ids).find("<|im_start|>assistant\n<think>\n\n</think>\n\nA2"), std::string::npos);
+    EXPECT_EQ(supervised_runs(qwen(), s), (std::vector<std::string>{"A1<|im_end|>\n", "A2<|im_end|>"}));
+    tmpl.supervise_empty_think = true;
+    EXPECT_EQ(supervised_runs(qwen(), SampleBuilder(qwen(), tmpl, std::string(""), 4096).build(c)),
+              (std::vector<std::string>{"A1<|im_end|>\n", "<think>\n\n</think>\n\nA2<|im_end|>"}));
+  }
+}
+
+// Tool calls render through the model's own template, and the assistant
+// turn that calls a tool is supervised like any other.
+TEST(SampleBuilder, ToolCallsAreRenderedByTheOwnTemplateAndSupervised) {
+  const auto record = nlohmann::ordered_json::parse(R"({"messages": [
+      {"role": "user", "content": "Weather in Lima?"},
+      {"role": "assistant", "content": "", "tool_calls": [{"type": "function", "function": {"name": "get_weather", "arguments": {"city": "Lima"}}}]},
+      {"role": "tool", "content": "19 C"},
+      {"role": "assistant", "content": "19 C in Lima."}],
+    "tools": [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]})");
+  const talon::text::ChatTemplate own = talon::text::resolve_template({"qwen3"}, talon::testing::kQwenTokenizerDir);
+  const auto tools = talon::text::parse_tools(record);
+  TokenizedSample s =
+      SampleBuilder(qwen(), own, std::string(""), 4096).build(talon::text::parse_conversation(record), &*tools);
+  const std::string text = qwen().decode(s.input_ids);
+  EXPECT_NE(text.find("<tools>\n{\"type\": \"function\", \"function\": {\"name\": \"get_weather\""), std::string::npos)
+      << text;
   EXPECT_EQ(supervised_runs(qwen(), s),
-            (std::vector<std::string>{"A1<|im_end|>\n", "<think>\n\n</think>\n\nA2<|im_end|>"}));
+            (std::vector<std::string>{
+                "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Lima\"}}\n</tool_call><|im_end|>\n",
+                "19 C in Lima.<|im_end|>"}));
 }
 
 TEST(SampleBuilder, TruncationCutsTheMaskAndFlagsTheSample) {

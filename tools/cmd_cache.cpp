@@ -10,6 +10,7 @@
 #include <cmath>
 #include <optional>
 
+#include "chat_template_flags.h"
 #include "commands.h"
 #include "flag_range.h"
 #include "rank_runner.h"
@@ -86,7 +87,7 @@ void add_cache_command(CLI::App& app) {
   cmd->add_option("--data-path", o->data.inputs,
                   "Conversation JSONL files or a directory written by `talon prepare`; kept in OUTPUT_DIR/prepared")
       ->check(CLI::ExistingPath);
-  cmd->add_option("--chat-template", o->data.chat_template, "Template name or .json file")->default_val("llama3");
+  add_chat_template_flags(*cmd, o->data.chat_template, true);
   cmd->add_option("--system-prompt", *system_prompt, "System prompt for conversations without one ('' for none)");
   cmd->add_option("--max-length", o->data.max_length, "Tokens kept per sample")
       ->check(flag_range("[2, inf)"))

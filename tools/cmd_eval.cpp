@@ -7,6 +7,7 @@
 
 #include <optional>
 
+#include "chat_template_flags.h"
 #include "commands.h"
 #include "flag_range.h"
 #include "talon/data/vocab_mapping.h"
@@ -24,7 +25,7 @@ namespace {
 
 struct EvalOptions {
   std::string target_model_path, draft_model_path, data_path, output;
-  std::string chat_template = "llama3";
+  text::ChatTemplateSettings chat_template;
   std::optional<std::string> system_prompt;
   std::int64_t max_new_tokens = 256, num_prompts = 0, batch_size = 1;
   eval::TreeShape tree;
@@ -62,7 +63,7 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--data-path", o->data_path, "Conversation JSONL; each line's last user turn is a prompt")
       ->required()
       ->check(CLI::ExistingFile);
-  cmd->add_option("--chat-template", o->chat_template, "Template name or .json file")->capture_default_str();
+  add_chat_template_flags(*cmd, o->chat_template, false);
   cmd->add_option("--system-prompt", o->system_prompt, "System prompt for conversations without one ('' for none)");
   cmd->add_option("--num-prompts", o->num_prompts, "Use the first N prompts (0: all)")
       ->check(flag_range("[0, inf)"))
@@ -99,7 +100,7 @@ void add_eval_command(CLI::App& app) {
                                 fmt::format("draft {} against target {}", draft_config, o->target_model_path));
     const text::Tokenizer tokenizer = text::Tokenizer::load(o->target_model_path);
     text::check_tokenizer_fits(tokenizer, target_config.vocab_size, o->target_model_path + "/config.json");
-    const text::ChatTemplate chat_template = text::resolve_template(o->chat_template);
+    const text::ChatTemplate chat_template = text::resolve_template(o->chat_template, o->target_model_path);
     const auto prompts = eval::load_prompts(o->data_path, tokenizer, chat_template, o->system_prompt, o->num_prompts,
                                             {o->max_new_tokens, target_config.max_position_embeddings});
 

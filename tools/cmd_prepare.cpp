@@ -1,8 +1,10 @@
-// talon prepare: conversations (JSONL) -> tokenized dataset + vocab mapping.
+// talon prepare: conversations or pre-tokenized lines (JSONL) -> tokenized
+// dataset + vocab mapping.
 #include <fmt/format.h>
 
 #include <optional>
 
+#include "chat_template_flags.h"
 #include "commands.h"
 #include "flag_range.h"
 #include "talon/data/prepare.h"
@@ -16,8 +18,11 @@ void add_prepare_command(CLI::App& app) {
   auto system_prompt = std::make_shared<std::optional<std::string>>();
   auto quiet = std::make_shared<bool>(false);
 
-  CLI::App* cmd = app.add_subcommand("prepare", "Tokenize conversations into a training dataset and a draft vocabulary");
-  cmd->add_option("--train-data-path", options->inputs, "Conversation JSONL files (ShareGPT or OpenAI shape)")
+  CLI::App* cmd = app.add_subcommand(
+      "prepare", "Tokenize conversations (or take pre-tokenized lines) into a training dataset and a draft vocabulary");
+  cmd->add_option("--train-data-path", options->inputs,
+                  "JSONL files; each line a conversation (ShareGPT or OpenAI shape) or pre-tokenized "
+                  "({\"input_ids\": [...], \"loss_mask\": [0/1...]}, as SpecForge reads)")
       ->required()
       ->check(CLI::ExistingFile);
   cmd->add_option("--output-dir", options->output_dir,
@@ -29,11 +34,11 @@ void add_prepare_command(CLI::App& app) {
                                   "Tokenizer directory (tokenizer.json), when no target model is given");
   model_opt->excludes(tok_opt);
   cmd->add_option("--vocab-size", options->vocab_size,
-                  "Target vocabulary size (length of t2d); default: config.json, else the tokenizer's")
+                  "Target vocabulary size (length of t2d; pre-tokenized ids must lie below it); default: "
+                  "config.json, else the tokenizer's")
       ->check(flag_range("[1, inf)"));
-  cmd->add_option("--chat-template", options->chat_template, "Template name (see docs/chat_templates.md) or .json file")
-      ->required();
-  cmd->add_option("--max-length", options->max_length, "Keep the first N tokens of each sample")
+  add_chat_template_flags(*cmd, options->chat_template, true)->required();
+  cmd->add_option("--max-length", options->max_length, "Keep the first N tokens of each sample (pre-tokenized too)")
       ->check(flag_range("[2, inf)"))
       ->capture_default_str();
   cmd->add_option("--draft-vocab-size", options->draft_vocab_size, "Draft vocabulary size Vd")
@@ -43,7 +48,7 @@ void add_prepare_command(CLI::App& app) {
                   "System prompt for conversations without one ('' for none; default: the template's)");
   cmd->add_flag("--skip-invalid", options->skip_invalid,
                 "Skip and count malformed lines (bad JSON, a key given twice, nesting deeper than 512 levels, "
-                "a bad conversation) instead of stopping");
+                "a bad conversation or pre-tokenized line) instead of stopping");
   cmd->add_option("--num-threads", options->num_threads, "Worker threads (0 = all cores)")
       ->check(flag_range("[0, inf)"))
       ->capture_default_str();
@@ -63,6 +68,7 @@ void add_prepare_command(CLI::App& app) {
 
     double share = r.tokens > 0 ? 100.0 * r.supervised_tokens / r.tokens : 0.0;
     fmt::print("prepared {} samples from {} lines -> {}\n", r.samples, r.lines, opts.output_dir);
+    fmt::print("  pre-tokenized samples: {}\n", r.pretokenized);
     fmt::print("  tokens {} ({} in the loss, {:.1f}%)\n", r.tokens, r.supervised_tokens, share);
     fmt::print("  truncated to {} tokens: {}\n", opts.max_length, r.truncated);
     fmt::print("  lines without a sample: {}\n", r.invalid.count + r.dropped_unsupervised());

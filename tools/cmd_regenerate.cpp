@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <optional>
 
+#include "chat_template_flags.h"
 #include "commands.h"
 #include "flag_range.h"
 #include "talon/regen/chat_server.h"
@@ -22,7 +23,8 @@ namespace {
 
 struct RegenerateOptions {
   regen::RegenerateSettings run;
-  std::string target_model_path, server_address, chat_template = "llama3", device = "cpu";
+  std::string target_model_path, server_address, device = "cpu";
+  text::ChatTemplateSettings chat_template;
   std::optional<std::string> system_prompt;
   regen::ChatSettings chat;
   double timeout_s = 600, backoff_s = 0.5;
@@ -78,7 +80,7 @@ void add_regenerate_command(CLI::App& app) {
   cmd->add_option("--seed", o->seed, "Sampling seed (native: a stream per line and turn; server: seed + line)")
       ->check(flag_range("[0, 18446744073709551615]"))
       ->capture_default_str();
-  cmd->add_option("--chat-template", o->chat_template, "Template name or .json file")->capture_default_str();
+  add_chat_template_flags(*cmd, o->chat_template, false);
   cmd->add_option("--system-prompt", o->system_prompt, "System prompt for conversations without one ('' for none)");
   cmd->add_option("--num-samples", o->run.limit, "Cover the first N input lines (0: all)")
       ->check(flag_range("[0, inf)"))
@@ -111,7 +113,7 @@ void add_regenerate_command(CLI::App& app) {
     }
     o->chat.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(o->timeout_s * 1000));
     o->chat.backoff = std::chrono::milliseconds(static_cast<std::int64_t>(o->backoff_s * 1000));
-    const text::ChatTemplate chat_template = text::resolve_template(o->chat_template);
+    const text::ChatTemplate chat_template = text::resolve_template(o->chat_template, o->target_model_path);
     regen::RegenerateReport report;
     if (!o->server_address.empty()) {
       try {

@@ -7,6 +7,7 @@
 
 #include <optional>
 
+#include "chat_template_flags.h"
 #include "commands.h"
 #include "flag_range.h"
 #include "rank_runner.h"
@@ -45,7 +46,7 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--eval-hidden-states-path", o->eval_hidden_states_path,
                   "Held-out hidden-state cache for an offline run")
       ->check(CLI::ExistingDirectory);
-  cmd->add_option("--chat-template", o->chat_template, "Template name or .json file")->capture_default_str();
+  add_chat_template_flags(*cmd, o->chat_template, true);
   cmd->add_option("--system-prompt", *system_prompt, "System prompt for conversations without one ('' for none)");
   cmd->add_option("--max-length", o->max_length, "Tokens kept per sample")
       ->check(flag_range("[2, inf)"))

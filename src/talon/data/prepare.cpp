@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "talon/data/pretokenized.h"
 #include "talon/data/sample_builder.h"
 #include "talon/data/vocab_mapping.h"
 #include "talon/text/conversation.h"
@@ -31,9 +32,22 @@ struct Line {
   std::string_view text;
 };
 
+struct LineSample {
+  TokenizedSample sample;
+  bool pretokenized;
+};
+
 // A chunk result per line: the sample, why the line is invalid, or why its
 // sample has nothing to learn.
-using LineResult = std::variant<TokenizedSample, std::string, DropCause>;
+using LineResult = std::variant<LineSample, std::string, DropCause>;
+
+// How lines become samples: conversations through the builder, pre-tokenized
+// lines checked against the target vocabulary; both then fit_to_length.
+struct LineReader {
+  const SampleBuilder& builder;
+  std::int64_t vocab_size;
+  std::size_t max_length;
+};
 
 DropCause drop_cause(const text::Conversation& conversation, const TokenizedSample& sample) {
   auto any = [&](text::Role role) {
@@ -44,15 +58,27 @@ DropCause drop_cause(const text::Conversation& conversation, const TokenizedSamp
   return sample.truncated ? DropCause::PastMaxLength : DropCause::EmptyReplies;
 }
 
-LineResult process_line(std::string_view line, const SampleBuilder& builder) {
+LineResult pretokenized_sample(const nlohmann::json& record, const LineReader& reader) {
+  TokenizedSample sample = read_pretokenized(record, reader.vocab_size);
+  const bool any_supervised = sample.supervised() > 0;
+  fit_to_length(sample, reader.max_length);
+  if (sample.supervised() > 0) return LineSample{std::move(sample), true};
+  if (!any_supervised) return DropCause::PretokenizedNothingInLoss;
+  return sample.truncated ? DropCause::PretokenizedPastMaxLength : DropCause::PretokenizedOnlyTheLastToken;
+}
+
+LineResult process_line(std::string_view line, const LineReader& reader) {
   if (std::size_t bad = util::find_invalid_utf8(line); bad != std::string_view::npos) {
     return fmt::format("not valid UTF-8 (byte {} of the line)", bad + 1);
   }
   try {
-    const text::Conversation conversation = text::parse_conversation(util::parse_json(line, ""));
-    TokenizedSample sample = builder.build(conversation);
+    const nlohmann::ordered_json record = util::parse_ordered_json(line, "");
+    if (const nlohmann::json plain(record); is_pretokenized(plain)) return pretokenized_sample(plain, reader);
+    const text::Conversation conversation = text::parse_conversation(record);
+    const std::optional<nlohmann::ordered_json> tools = text::parse_tools(record);
+    TokenizedSample sample = reader.builder.build(conversation, tools ? &*tools : nullptr);
     if (sample.supervised() == 0) return drop_cause(conversation, sample);
-    return sample;
+    return LineSample{std::move(sample), false};
   } catch (const Error& e) {
     return std::string(e.what());
   }
@@ -60,11 +86,11 @@ LineResult process_line(std::string_view line, const SampleBuilder& builder) {
 
 // Processes lines on `threads` threads; results come back in line order, so
 // the output does not depend on the thread count.
-std::vector<LineResult> process_chunk(const std::vector<Line>& lines, const SampleBuilder& builder, int threads) {
+std::vector<LineResult> process_chunk(const std::vector<Line>& lines, const LineReader& reader, int threads) {
   std::vector<LineResult> results(lines.size());
   std::atomic<std::size_t> next{0};
   auto work = [&] {
-    for (std::size_t i; (i = next.fetch_add(1)) < lines.size();) results[i] = process_line(lines[i].text, builder);
+    for (std::size_t i; (i = next.fetch_add(1)) < lines.size();) results[i] = process_line(lines[i].text, reader);
   };
   std::vector<std::thread> pool;
   for (int t = 1; t < threads; ++t) pool.emplace_back(work);
@@ -105,6 +131,9 @@ std::vector<std::string> PrepareReport::unused_lines(std::int64_t max_length) co
       "without an assistant turn",
       fmt::format("whose assistant tokens all lie beyond --max-length {}", max_length),
       "whose assistant replies are empty",
+      "pre-tokenized with no 1 in loss_mask",
+      fmt::format("pre-tokenized whose supervised tokens all lie beyond --max-length {}", max_length),
+      "pre-tokenized whose only supervised token is the last, which has no next token",
   };
   std::vector<std::string> out;
   for (std::size_t c = 0; c < kDropCauses; ++c) {
@@ -117,18 +146,31 @@ std::vector<std::string> PrepareReport::unused_lines(std::int64_t max_length) co
 DatasetProvenance make_provenance(const text::Tokenizer& tokenizer, const text::ChatTemplate& chat_template,
                                   const std::optional<std::string>& system_prompt, std::int64_t max_length,
                                   std::int64_t vocab_size) {
-  // Rendering a fixed conversation captures every string of the template, so
-  // an edited template file with the same name is still told apart.
-  text::Conversation probe = {{text::Role::User, "Hello?", std::nullopt},
-                              {text::Role::Assistant, "Hi.", std::nullopt},
-                              {text::Role::User, "Bye.", std::nullopt},
-                              {text::Role::Assistant, "Bye!", std::nullopt}};
-  std::string rendered = chat_template.render(text::with_system_prompt(probe, chat_template, system_prompt));
+  // A Jinja template is identified by its sources, special tokens and
+  // variables (rendering it could print today's date); a data template by
+  // rendering a fixed conversation, which captures every string of it, so an
+  // edited template file with the same name is still told apart. The markers
+  // and supervised spans are part of it either way.
+  std::string identity;
+  if (chat_template.hf) {
+    identity = chat_template.hf->fingerprint_text() + "\n" + chat_template.system_prompt.value_or("");
+  } else {
+    text::Conversation probe = {{text::Role::User, "Hello?", std::nullopt},
+                                {text::Role::Assistant, "Hi.", std::nullopt},
+                                {text::Role::User, "Bye.", std::nullopt},
+                                {text::Role::Assistant, "Bye!", std::nullopt}};
+    text::SupervisedText rendered =
+        chat_template.render_supervised(text::with_system_prompt(probe, chat_template, system_prompt));
+    identity = rendered.text;
+    for (const auto& [begin, end] : rendered.spans) identity += fmt::format("\n{}-{}", begin, end);
+  }
+  identity += "\n" + chat_template.assistant_header + "\n" + chat_template.end_of_turn + "\n" +
+              (chat_template.supervise_empty_think ? "think supervised" : "think unsupervised");
   DatasetProvenance p;
   p.tokenizer_fingerprint = hex64(tokenizer.fingerprint());
   p.vocab_size = vocab_size;
   p.chat_template = chat_template.name;
-  p.chat_template_fingerprint = hex64(XXH64(rendered.data(), rendered.size(), 0));
+  p.chat_template_fingerprint = hex64(XXH64(identity.data(), identity.size(), 0));
   p.system_prompt_override = system_prompt;
   p.max_length = max_length;
   return p;
@@ -139,10 +181,11 @@ PrepareReport prepare_dataset(const PrepareOptions& options) {
   if (options.inputs.empty()) fail("no input files given");
   PreparedDatasetWriter writer(options.output_dir);  // first: refuses an output dir holding anything else
   text::Tokenizer tokenizer = text::Tokenizer::load(options.tokenizer_dir);
-  text::ChatTemplate chat_template = text::resolve_template(options.chat_template);
+  text::ChatTemplate chat_template = text::resolve_template(options.chat_template, options.tokenizer_dir);
   std::int64_t vocab_size = options.vocab_size > 0 ? options.vocab_size : tokenizer.vocab_size();
   text::check_tokenizer_fits(tokenizer, vocab_size, "the target vocabulary");
   SampleBuilder builder(tokenizer, chat_template, options.system_prompt, options.max_length);
+  const LineReader reader{builder, vocab_size, static_cast<std::size_t>(options.max_length)};
   int threads = options.num_threads > 0 ? options.num_threads
                                         : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 
@@ -164,7 +207,7 @@ PrepareReport prepare_dataset(const PrepareOptions& options) {
     std::vector<Line> chunk;
     std::size_t pos = 0, number = 0;
     auto flush = [&] {
-      std::vector<LineResult> results = process_chunk(chunk, builder, threads);
+      std::vector<LineResult> results = process_chunk(chunk, reader, threads);
       for (std::size_t i = 0; i < chunk.size(); ++i) {
         auto where = [&] { return fmt::format("{}:{}", file.path(), chunk[i].number); };
         if (const auto* reason = std::get_if<std::string>(&results[i])) {
@@ -176,11 +219,12 @@ PrepareReport prepare_dataset(const PrepareOptions& options) {
           report.dropped[static_cast<std::size_t>(*cause)].add(where());
           continue;
         }
-        const auto& sample = std::get<TokenizedSample>(results[i]);
+        const auto& [sample, pretokenized] = std::get<LineSample>(results[i]);
         const std::size_t supervised = sample.supervised();
         counter.add(sample.input_ids.data(), sample.loss_mask.data(), sample.input_ids.size());
         writer.append(sample);
         ++report.samples;
+        report.pretokenized += pretokenized ? 1 : 0;
         report.tokens += sample.input_ids.size();
         report.supervised_tokens += supervised;
         report.truncated += sample.truncated ? 1 : 0;
@@ -215,12 +259,18 @@ PrepareReport prepare_dataset(const PrepareOptions& options) {
 
   DatasetProvenance provenance =
       make_provenance(tokenizer, chat_template, options.system_prompt, options.max_length, vocab_size);
+  if (report.pretokenized == report.samples) {  // no sample was rendered: the template shaped nothing
+    provenance.chat_template.clear();
+    provenance.chat_template_fingerprint.clear();
+    provenance.system_prompt_override.reset();
+  }
   nlohmann::json extra = {
       {"sources", sources},
       {"draft_vocab_size", options.draft_vocab_size},
       {"stats",
        {{"lines", report.lines},
         {"samples", report.samples},
+        {"pretokenized_samples", report.pretokenized},
         {"tokens", report.tokens},
         {"supervised_tokens", report.supervised_tokens},
         {"truncated", report.truncated},

@@ -1,4 +1,5 @@
-// `talon prepare`: conversations (JSONL) -> tokenized dataset + vocab mapping.
+// `talon prepare`: conversations or pre-tokenized lines (JSONL) -> tokenized
+// dataset + vocab mapping.
 #pragma once
 
 #include <array>
@@ -17,8 +18,8 @@ struct PrepareOptions {
   std::vector<std::string> inputs;  // JSONL files, read in this order
   std::string output_dir;
   std::string tokenizer_dir;
-  std::int64_t vocab_size = 0;      // target vocabulary (t2d length); 0 = the tokenizer's
-  std::string chat_template;        // registry name or template .json
+  std::int64_t vocab_size = 0;      // target vocabulary (t2d length); 0 = the tokenizer's. Pre-tokenized ids lie in it
+  text::ChatTemplateSettings chat_template;  // pre-tokenized lines ignore it
   std::optional<std::string> system_prompt;  // nullopt = template default, "" = none
   std::int64_t max_length = 2048;
   std::int64_t draft_vocab_size = 32000;
@@ -33,8 +34,12 @@ enum class DropCause {
   NoAssistantTurn,
   PastMaxLength,  // every assistant token lies beyond max_length
   EmptyReplies,   // an empty last reply supervises only the final token, which has no next one
+  // The same for pre-tokenized lines:
+  PretokenizedNothingInLoss,     // loss_mask holds no 1
+  PretokenizedPastMaxLength,     // every 1 lies beyond max_length
+  PretokenizedOnlyTheLastToken,  // the only 1 is on the final token, which has no next one
 };
-inline constexpr std::size_t kDropCauses = 4;
+inline constexpr std::size_t kDropCauses = 7;
 
 struct LinesOfOneKind {
   std::uint64_t count = 0;
@@ -45,6 +50,7 @@ struct LinesOfOneKind {
 struct PrepareReport {
   std::uint64_t lines = 0;          // non-blank input lines
   std::uint64_t samples = 0;        // written
+  std::uint64_t pretokenized = 0;   // of them, from pre-tokenized lines
   std::uint64_t tokens = 0;
   std::uint64_t supervised_tokens = 0;
   std::uint64_t truncated = 0;
@@ -63,7 +69,8 @@ struct PrepareReport {
 PrepareReport prepare_dataset(const PrepareOptions& options);
 
 // What a dataset made with these settings records; training builds the same
-// and compares (PreparedDataset::check_compatible).
+// and compares (PreparedDataset::check_compatible). A dataset whose samples
+// all came pre-tokenized records no template (DatasetProvenance::rendered).
 DatasetProvenance make_provenance(const text::Tokenizer& tokenizer, const text::ChatTemplate& chat_template,
                                   const std::optional<std::string>& system_prompt, std::int64_t max_length,
                                   std::int64_t vocab_size);

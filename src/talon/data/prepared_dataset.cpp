@@ -23,10 +23,13 @@ std::string hex64(std::uint64_t v) { return fmt::format("{:016x}", v); }
 std::string checksum(const void* data, std::size_t size) { return hex64(XXH64(data, size, 0)); }
 
 nlohmann::json provenance_json(const DatasetProvenance& p) {
+  auto or_null = [&](const std::string& field) {
+    return p.rendered() ? nlohmann::json(field) : nlohmann::json(nullptr);
+  };
   return {{"tokenizer_fingerprint", p.tokenizer_fingerprint},
           {"vocab_size", p.vocab_size},
-          {"chat_template", p.chat_template},
-          {"chat_template_fingerprint", p.chat_template_fingerprint},
+          {"chat_template", or_null(p.chat_template)},
+          {"chat_template_fingerprint", or_null(p.chat_template_fingerprint)},
           {"system_prompt_override", p.system_prompt_override ? nlohmann::json(*p.system_prompt_override)
                                                               : nlohmann::json(nullptr)},
           {"max_length", p.max_length}};
@@ -79,8 +82,10 @@ PreparedDataset PreparedDataset::open(const std::string& dir) {
     const auto& p = ds.header_.at("provenance");
     ds.provenance_.tokenizer_fingerprint = p.at("tokenizer_fingerprint").get<std::string>();
     ds.provenance_.vocab_size = p.at("vocab_size").get<std::int64_t>();
-    ds.provenance_.chat_template = p.at("chat_template").get<std::string>();
-    ds.provenance_.chat_template_fingerprint = p.at("chat_template_fingerprint").get<std::string>();
+    if (!p.at("chat_template").is_null()) {  // null: every sample came pre-tokenized
+      ds.provenance_.chat_template = p.at("chat_template").get<std::string>();
+      ds.provenance_.chat_template_fingerprint = p.at("chat_template_fingerprint").get<std::string>();
+    }
     if (!p.at("system_prompt_override").is_null()) {
       ds.provenance_.system_prompt_override = p.at("system_prompt_override").get<std::string>();
     }
@@ -146,10 +151,12 @@ std::string PreparedDataset::differences(const DatasetProvenance& expected) cons
   };
   check("tokenizer", have.tokenizer_fingerprint, expected.tokenizer_fingerprint);
   check("vocab_size", std::to_string(have.vocab_size), std::to_string(expected.vocab_size));
-  check("chat template", have.chat_template, expected.chat_template);
-  check("chat template rendering", have.chat_template_fingerprint, expected.chat_template_fingerprint);
-  check("system prompt", have.system_prompt_override.value_or("<template default>"),
-        expected.system_prompt_override.value_or("<template default>"));
+  if (have.rendered()) {  // pre-tokenized samples suit any template
+    check("chat template", have.chat_template, expected.chat_template);
+    check("chat template rendering", have.chat_template_fingerprint, expected.chat_template_fingerprint);
+    check("system prompt", have.system_prompt_override.value_or("<template default>"),
+          expected.system_prompt_override.value_or("<template default>"));
+  }
   check("max_length", std::to_string(have.max_length), std::to_string(expected.max_length));
   return problems;
 }

@@ -26,10 +26,15 @@ inline constexpr const char* kPreparedDatasetKind = "prepared dataset";
 struct DatasetProvenance {
   std::string tokenizer_fingerprint;      // hex XXH64 of the tokenizer files
   std::int64_t vocab_size = 0;            // target vocabulary (length of t2d)
+  // The template fields are empty (null in header.json) when every sample
+  // came pre-tokenized: no template shaped the data, so a run with any
+  // template may use it.
   std::string chat_template;              // template name
-  std::string chat_template_fingerprint;  // hex XXH64 of a probe conversation's rendering
+  std::string chat_template_fingerprint;  // hex XXH64 of what decides the text and its loss mask (make_provenance)
   std::optional<std::string> system_prompt_override;
   std::int64_t max_length = 0;
+
+  bool rendered() const { return !chat_template.empty(); }
 };
 
 struct SampleView {

@@ -20,17 +20,26 @@ SampleBuilder::SampleBuilder(const text::Tokenizer& tokenizer, const text::ChatT
   if (max_length_ <= 0) fail("--max-length must be positive, got {}", max_length_);
 }
 
-TokenizedSample SampleBuilder::build(const text::Conversation& conversation) const {
-  std::string rendered = template_.render(text::with_system_prompt(conversation, template_, system_prompt_));
+void fit_to_length(TokenizedSample& sample, std::size_t max_length) {
+  sample.truncated = sample.input_ids.size() > max_length;
+  if (sample.truncated) {
+    sample.input_ids.resize(max_length);
+    sample.loss_mask.resize(max_length);
+  }
+  if (!sample.loss_mask.empty()) sample.loss_mask.back() = 0;
+}
+
+TokenizedSample SampleBuilder::build(const text::Conversation& conversation,
+                                     const nlohmann::ordered_json* tools) const {
+  text::SupervisedText supervised =
+      template_.render_supervised(text::with_system_prompt(conversation, template_, system_prompt_), tools);
+  const std::string& rendered = supervised.text;
   TokenizedSample sample;
   sample.input_ids = tokenizer_.encode(rendered);
-  auto length = static_cast<std::size_t>(max_length_);
-  sample.truncated = sample.input_ids.size() > length;
-  if (sample.truncated) sample.input_ids.resize(length);
-  std::size_t n = sample.input_ids.size();
+  const std::size_t n = sample.input_ids.size();
   sample.loss_mask.assign(n, 0);
 
-  auto spans = template_.assistant_spans(rendered);
+  const auto& spans = supervised.spans;
   std::vector<std::size_t> cuts;
   cuts.reserve(2 * spans.size());
   for (const auto& [begin, end] : spans) {
@@ -42,7 +51,7 @@ TokenizedSample SampleBuilder::build(const text::Conversation& conversation) con
     std::size_t first = std::min(counts[2 * i], n), last = std::min(counts[2 * i + 1], n);
     std::fill(sample.loss_mask.begin() + first, sample.loss_mask.begin() + last, 1);
   }
-  if (n > 0) sample.loss_mask[n - 1] = 0;
+  fit_to_length(sample, static_cast<std::size_t>(max_length_));
   return sample;
 }
 

@@ -20,18 +20,23 @@ struct TokenizedSample {
   std::size_t supervised() const;       // number of ones in loss_mask
 };
 
+// What every sample goes through, rendered or pre-tokenized: keeps the first
+// max_length tokens (truncated says whether any were cut), then sets
+// loss_mask[n-1] = 0 (Talon: its shifted target lies past the end of the
+// sample).
+void fit_to_length(TokenizedSample& sample, std::size_t max_length);
+
 class SampleBuilder {
  public:
   // system_prompt: nullopt keeps the template's default, "" drops it.
   SampleBuilder(const text::Tokenizer& tokenizer, const text::ChatTemplate& chat_template,
                 std::optional<std::string> system_prompt, std::int64_t max_length);
 
-  // loss_mask[t] = 1 for tokens of each assistant span (content through the
-  // end-of-turn string), mapped from chars to tokens as
-  // [len(encode(text[:begin])), len(encode(text[:end]))) on the truncated
-  // sequence; loss_mask[n-1] = 0 always (Talon: its shifted target lies past
-  // the end of the sample).
-  TokenizedSample build(const text::Conversation& conversation) const;
+  // loss_mask[t] = 1 for tokens of each supervised span (ChatTemplate::
+  // render_supervised: content through the end-of-turn string), mapped from
+  // bytes to tokens as [len(encode(text[:begin])), len(encode(text[:end]))),
+  // then fit_to_length. tools: the record's "tools" (nullptr for none).
+  TokenizedSample build(const text::Conversation& conversation, const nlohmann::ordered_json* tools = nullptr) const;
 
  private:
   const text::Tokenizer& tokenizer_;

@@ -26,8 +26,11 @@ std::vector<std::vector<std::int64_t>> load_prompts(const std::string& path, con
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     const std::string where = fmt::format("{}:{}", path, number);
     text::Conversation conversation;
+    std::optional<nlohmann::ordered_json> tools;
     try {
-      conversation = text::parse_conversation(util::parse_json(line, where));
+      const nlohmann::ordered_json record = util::parse_ordered_json(line, where);
+      conversation = text::parse_conversation(record);
+      tools = text::parse_tools(record);
     } catch (const Error& e) {
       fail("{}: {}", where, e.what());
     }
@@ -35,7 +38,7 @@ std::vector<std::vector<std::int64_t>> load_prompts(const std::string& path, con
     while (end > 0 && conversation[end - 1].role != text::Role::User) --end;
     if (end == 0) fail("{}: the conversation has no user turn to prompt with", where);
     conversation.resize(end);
-    prompts.push_back(render_prompt(conversation, tokenizer, chat_template, system_prompt));
+    prompts.push_back(render_prompt(conversation, tokenizer, chat_template, system_prompt, tools ? &*tools : nullptr));
     const auto needed = static_cast<std::int64_t>(prompts.back().size()) + budget.max_new_tokens;
     if (needed > budget.max_positions) {
       fail("{}: the prompt's {} tokens and --max-new-tokens {} need {} positions, more than the target's "
@@ -48,10 +51,10 @@ std::vector<std::vector<std::int64_t>> load_prompts(const std::string& path, con
 
 std::vector<std::int64_t> render_prompt(const text::Conversation& conversation, const text::Tokenizer& tokenizer,
                                         const text::ChatTemplate& chat_template,
-                                        const std::optional<std::string>& system_prompt) {
-  const std::vector<std::int32_t> ids =
-      tokenizer.encode(chat_template.render(text::with_system_prompt(conversation, chat_template, system_prompt)) +
-                       chat_template.assistant.header);
+                                        const std::optional<std::string>& system_prompt,
+                                        const nlohmann::ordered_json* tools) {
+  const std::vector<std::int32_t> ids = tokenizer.encode(
+      chat_template.render_generation_prompt(text::with_system_prompt(conversation, chat_template, system_prompt), tools));
   return {ids.begin(), ids.end()};
 }
 

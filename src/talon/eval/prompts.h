@@ -1,7 +1,7 @@
 // Evaluation prompts: each JSONL conversation up to its last user turn,
-// with SpecForge's system-prompt rule, rendered by the chat template and
-// followed by the assistant header (what Hugging Face renders with
-// add_generation_prompt=True), tokenized without added special tokens.
+// with SpecForge's system-prompt rule, rendered by the chat template as a
+// generation prompt (add_generation_prompt=True), tokenized without added
+// special tokens.
 #pragma once
 
 #include <cstdint>
@@ -16,10 +16,12 @@
 namespace talon::eval {
 
 // A conversation that ends with a user turn as a generation prompt: with the
-// system-prompt rule, rendered, the assistant header appended, tokenized.
+// system-prompt rule, rendered with add_generation_prompt, tokenized.
+// tools: the record's "tools" (nullptr for none).
 std::vector<std::int64_t> render_prompt(const text::Conversation& conversation, const text::Tokenizer& tokenizer,
                                         const text::ChatTemplate& chat_template,
-                                        const std::optional<std::string>& system_prompt);
+                                        const std::optional<std::string>& system_prompt,
+                                        const nlohmann::ordered_json* tools = nullptr);
 
 // The positions a prompt and its reply may take: the target computes any
 // position, but its weights only learned the first max_position_embeddings.

@@ -7,9 +7,14 @@
 namespace talon::regen {
 
 ConversationRewrite::ConversationRewrite(nlohmann::ordered_json record) : record_(std::move(record)) {
-  source_ = text::parse_conversation(nlohmann::json::parse(record_.dump()));
+  source_ = text::parse_conversation(record_);
   if (std::none_of(source_.begin(), source_.end(), [](const text::Message& m) { return m.role == text::Role::User; })) {
     fail("the conversation has no user turn to reply to");
+  }
+  // Replies are rewritten as text; a tool call dropped with them would leave
+  // its tool results answering nothing.
+  if (text::uses_tools(source_) || record_.contains("tools")) {
+    fail("the conversation has tools or tool calls, which regenerate does not rewrite (it writes text replies)");
   }
   // parse_conversation has checked the shape: a list under one of these
   // keys, each message with either role/content or from/value.

@@ -20,8 +20,8 @@ class Dialogue {
 
   ConversationRewrite& rewrite() { return rewrite_; }
 
-  // The prompt for the waiting turn: rendered and followed by the
-  // assistant header, as eval::render_prompt writes it.
+  // The prompt for the waiting turn, rendered as eval::render_prompt
+  // renders it.
   eval::Tokens prompt(const text::ChatTemplate& chat_template, const std::optional<std::string>& system_prompt) {
     const text::Conversation& so_far = rewrite_.prompt();
     if (shown_.empty()) {
@@ -31,7 +31,7 @@ class Dialogue {
     }
     copied_ = so_far.size();
     const std::vector<std::int32_t>& ids =
-        encoding_.encode(chat_template.render(shown_) + chat_template.assistant.header);
+        encoding_.encode(chat_template.render_generation_prompt(shown_));
     return {ids.begin(), ids.end()};
   }
 

@@ -1,5 +1,7 @@
 #include "talon/text/chat_template.h"
 
+#include <algorithm>
+
 #include "talon/text/python_strip.h"
 #include "talon/util/error.h"
 
@@ -64,9 +66,32 @@ void append_qwen3_assistant(std::string& out, std::string_view content, const Me
   }
 }
 
+// Python's str.isspace() on ASCII.
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
+
+// Where supervision starts when the span opens with an empty think block:
+// after "<think>", whitespace, "</think>" and the newlines after it (the
+// answer itself may start with spaces).
+std::size_t after_empty_think(std::string_view text, std::size_t begin, std::size_t end) {
+  std::size_t i = begin;
+  if (text.compare(i, kThinkOpen.size(), kThinkOpen) != 0) return begin;
+  i += kThinkOpen.size();
+  while (i < end && is_space(text[i])) ++i;
+  if (text.compare(i, kThinkClose.size(), kThinkClose) != 0) return begin;
+  i += kThinkClose.size();
+  while (i < end && text[i] == '\n') ++i;
+  return std::min(i, end);
+}
+
 }  // namespace
 
-std::string ChatTemplate::render(const Conversation& conversation) const {
+std::string ChatTemplate::render(const Conversation& conversation, const nlohmann::ordered_json* tools) const {
+  if (hf) return conversation.empty() ? std::string() : hf->render(conversation, tools, false).text;
+  if (tools != nullptr || uses_tools(conversation)) {
+    fail("chat template {} (built in) renders text turns only, and this conversation has tools or tool calls: "
+         "render it with the model's own template (the tokenizer's chat_template) or --chat-template FILE.jinja",
+         name);
+  }
   if (conversation.empty()) return {};
   const Conversation* messages = &conversation;
   Conversation with_implicit;
@@ -130,6 +155,29 @@ std::vector<std::pair<std::size_t, std::size_t>> ChatTemplate::assistant_spans(s
     pos = end;
   }
   return spans;
+}
+
+std::string ChatTemplate::render_generation_prompt(const Conversation& conversation,
+                                                  const nlohmann::ordered_json* tools) const {
+  if (hf) return hf->render(conversation, tools, true).text;
+  return render(conversation, tools) + assistant.header;
+}
+
+SupervisedText ChatTemplate::render_supervised(const Conversation& conversation,
+                                               const nlohmann::ordered_json* tools) const {
+  SupervisedText out;
+  if (hf && hf->has_generation_blocks() && !conversation.empty()) {
+    jinja::Rendered rendered = hf->render(conversation, tools, false);
+    out.text = std::move(rendered.text);
+    out.spans = std::move(rendered.generation_spans);
+  } else {
+    out.text = render(conversation, tools);
+    out.spans = assistant_spans(out.text);
+  }
+  if (!supervise_empty_think) {
+    for (Span& span : out.spans) span.first = after_empty_think(out.text, span.first, span.second);
+  }
+  return out;
 }
 
 Conversation with_system_prompt(Conversation conversation, const ChatTemplate& tmpl,

@@ -141,16 +141,4 @@ std::vector<std::string> builtin_template_names() {
   return names;
 }
 
-ChatTemplate resolve_template(const std::string& name_or_path) {
-  auto names = builtin_template_names();
-  if (std::find(names.begin(), names.end(), name_or_path) != names.end()) return builtin_template(name_or_path);
-  bool looks_like_path = name_or_path.find('/') != std::string::npos ||
-                         (name_or_path.size() > 5 && name_or_path.substr(name_or_path.size() - 5) == ".json");
-  if (!looks_like_path) {
-    fail("unknown chat template '{}': expected one of {} or a path to a .json template file", name_or_path,
-         fmt::join(names, ", "));
-  }
-  return load_template_file(name_or_path);
-}
-
 }  // namespace talon::text

@@ -57,7 +57,7 @@ void check_fits_target_positions(const data::PreparedDataset& dataset, const io:
 
 data::DatasetProvenance expected_provenance(const data::PrepareOptions& settings) {
   text::Tokenizer tokenizer = text::Tokenizer::load(settings.tokenizer_dir);
-  text::ChatTemplate chat_template = text::resolve_template(settings.chat_template);
+  text::ChatTemplate chat_template = text::resolve_template(settings.chat_template, settings.tokenizer_dir);
   return data::make_provenance(tokenizer, chat_template, settings.system_prompt, settings.max_length,
                                settings.vocab_size);
 }

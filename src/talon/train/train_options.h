@@ -9,6 +9,7 @@
 
 #include "talon/model/ttt.h"
 #include "talon/model/weight_check.h"
+#include "talon/text/chat_template.h"
 
 namespace talon::train {
 
@@ -22,7 +23,7 @@ struct TrainOptions {
   // hold their own data; instead of train_data_path and eval_data_path.
   std::string train_hidden_states_path;
   std::string eval_hidden_states_path;  // empty = no eval
-  std::string chat_template = "llama3";
+  text::ChatTemplateSettings chat_template;
   std::optional<std::string> system_prompt;  // nullopt: the template's default
   std::int64_t max_length = 2048;
   std::string output_dir;
