@@ -46,7 +46,9 @@ TEST(Jinja, SnippetsRenderAsJinja2) {
       std::string message = error_of(source, line.at("context"), "snippet.jinja");
       EXPECT_NE(message, "") << "Jinja2 failed with " << expected;
       const std::string raised = "TemplateError: ";
-      if (expected.rfind(raised, 0) == 0) EXPECT_NE(message.find(expected.substr(raised.size())), std::string::npos) << message;
+      if (expected.rfind(raised, 0) == 0) {
+        EXPECT_NE(message.find(expected.substr(raised.size())), std::string::npos) << message;
+      }
       continue;
     }
     try {
@@ -94,6 +96,24 @@ TEST(Jinja, RecursionAndNestingAreBounded) {
   EXPECT_EQ(error_of("{{ " + std::string(100000, '(') + "1" + std::string(100000, ')') + " }}", ordered_json::object()),
             "t.jinja:1: nesting deeper than 200 levels");
   EXPECT_EQ(error_of(std::string(5000, '{') + "% if x %}", ordered_json::object()), "t.jinja:1: nesting deeper than 200 levels");
+}
+
+// Python's ints are unbounded and its powers can be complex; Talon's ints are
+// 64-bit and it has no complex numbers: it refuses rather than diverge.
+TEST(Jinja, NumbersPythonHasAndTalonNotAreRefused) {
+  EXPECT_EQ(error_of("{{ (-8) ** 0.5 }}", ordered_json::object()),
+            "t.jinja:1: ValueError: a negative number to a fractional power is complex in Python; Talon does not "
+            "compute it");
+  const std::string overflow = "OverflowError: the integer result does not fit in 64 bits (Python's would)";
+  EXPECT_EQ(error_of("{{ 2 ** 63 }}", ordered_json::object()), "t.jinja:1: " + overflow);
+  EXPECT_EQ(error_of("{{ n + 1 }}", {{"n", INT64_MAX}}), "t.jinja:1: " + overflow);
+  EXPECT_EQ(error_of("{{ n * -2 }}", {{"n", INT64_MIN}}), "t.jinja:1: " + overflow);
+  EXPECT_EQ(error_of("{{ 1e20|int }}", ordered_json::object()),
+            "t.jinja:1: OverflowError: int(1e+20) does not fit in 64 bits (Python's would)");
+  EXPECT_EQ(error_of("{{ (-1) ** 1000000000000 }}{{ 0 ** 99 }}{{ (-2) ** 63 }}", ordered_json::object()), "");
+  EXPECT_EQ(error_of("{{ n }}", {{"n", UINT64_MAX}}),
+            "t.jinja: the context holds the integer 18446744073709551615, beyond the 64-bit integers templates "
+            "compute with");
 }
 
 TEST(Jinja, InvalidUtf8IsRefused) {

@@ -76,8 +76,9 @@ for t in [
 
 # --- Operators, Python semantics
 for t in [
+    "{{ 1 // 0.1 }} {{ -1 // 0.1 }} {{ 7.0 // -2 }} {{ 0.0 // 5 }} {{ -0.0 // 5 }} {{ 2 ** 62 }} {{ (-2) ** 63 }}",
     "{{ 7 // 2 }} {{ -7 // 2 }} {{ 7 % 3 }} {{ -7 % 3 }} {{ 7 % -3 }} {{ 7.5 // 2 }} {{ -7.5 % 2 }}",
-    "{{ 2 ** 10 }} {{ 2 ** -1 }} {{ 2 ** 0.5 }} {{ 2 ** 3 ** 2 }}", "{{ 1 + 2 * 3 - 4 / 2 }}", "{{ (1 + 2) * 3 }}",
+    "{{ 2 ** 10 }} {{ 2 ** -1 }} {{ 2 ** 0.5 }} {{ 2 ** 3 ** 2 }} {{ (-8) ** 2.0 }} {{ 0 ** 0 }}", "{{ 0 ** -1 }}", "{{ false ** -3.0 }}", "{{ 1 + 2 * 3 - 4 / 2 }}", "{{ (1 + 2) * 3 }}",
     "{{ 'a' + 'b' }} {{ 'ab' * 3 }} {{ 3 * 'x' }} {{ [1] + [2] }} {{ [0] * 3 }}", "{{ 1 ~ 'a' ~ none ~ true ~ 2.0 }}",
     "{{ 1 ~ undefined_x ~ 2 }}", "{{ 1 + 'a' }}", "{{ 1 / 0 }}", "{{ 1 // 0 }}", "{{ 'a' - 'b' }}",
     "{{ true + 1 }} {{ true * 2.5 }}", "{{ -n }} {{ +n }} {{ - - n }} {{ -f }}", "{{ 1 == 1.0 }} {{ 1 == true }} {{ 'a' == 'a' }} {{ [1] == [1] }} {{ (1,) == [1] }}",
@@ -107,6 +108,7 @@ for t in [
     "{% if n > 5 %}big{% elif n > 2 %}mid{% else %}small{% endif %}", "{% if e %}x{% elif 0 %}y{% endif %}|",
     "{% for x in xs %}{{ loop.index }}{{ loop.index0 }}{{ loop.revindex }}{{ loop.revindex0 }}{{ loop.first }}{{ loop.last }}{{ loop.length }};{% endfor %}",
     "{% for x in xs %}{{ loop.previtem }}-{{ loop.nextitem }};{% endfor %}", "{% for x in xs %}{{ loop.cycle('a', 'b') }}{% endfor %}",
+    "{% for p in people %}{% if loop.changed(p.age) %}[{{ p.age }}]{% endif %}{{ p.name }}{% endfor %}{% for x in [1, 1, 2] %}{{ loop.changed(x, 0) }}{% endfor %}",
     "{% for x in e %}x{% else %}empty{% endfor %}", "{% for x in xs if x > 1 %}{{ x }}{{ loop.index }}{{ loop.last }}{% endfor %}",
     "{% for x in xs if x > 5 %}{{ x }}{% else %}none{% endfor %}", "{% for k, v in d.items() %}{{ k }}={{ v }};{% endfor %}",
     "{% for k in d %}{{ k }}{% endfor %}", "{% for c in 'héy' %}[{{ c }}]{% endfor %}", "{% for a, b in [(1, 2), (3, 4)] %}{{ a + b }}{% endfor %}",
@@ -130,6 +132,28 @@ for t in [
     "{% set items = [] %}{% for x in xs %}{% set items = items + [x] %}{% endfor %}{{ items }}",
     "{% set ns = namespace(items=[]) %}{% for x in xs %}{% set ns.items = ns.items + [x * 2] %}{% endfor %}{{ ns.items }}",
     "{{ loop }}|", "{% for x in [[1, 2], [3]] %}{% for y in x %}{{ y }}{% endfor %};{% endfor %}",
+    "{% for x in xs %}{% continue %}{% else %}else runs: no iteration reached the end{% endfor %}",
+    "{% for x in xs %}{% if x == 1 %}{% break %}{% endif %}{% else %}else{% endfor %}|{% for x in xs %}{% break %}{% else %}else{% endfor %}",
+    "{% for a in xs %}{% for b in e %}{% else %}{{ a }}{% if a == 1 %}{% break %}{% endif %}{% endfor %}{% endfor %}",
+    "{% for x in xs %}{% set y %}[{{ x }}{% if x == 1 %}{% break %}{% endif %}]{% endset %}{{ y }}{% endfor %}|{{ y }}",
+    "{% for x in xs %}{% filter upper %}a{% continue %}{% endfilter %}{% endfor %}.",
+    "{% for x in xs if loop is undefined %}{{ x }}{% endfor %} {% for a in [1] %}{% for x in xs if loop.index == 1 %}{{ x }}{% endfor %}{% endfor %}",
+    "{% break %}", "{% for x in xs %}{% macro m() %}{% continue %}{% endmacro %}{% endfor %}", "{% for x in xs %}{% else %}{% break %}{% endfor %}",
+    "{% for x in xs %}{% generation %}{% break %}{% endgeneration %}{% endfor %}",
+    "{% for x in xs %}{% generation %}{% set g = x %}{{ g }}{% endgeneration %}[{{ g }}]{% endfor %}",
+]:
+    case(t)
+
+# --- Jinja2's compile-time scoping: a name first assigned in a frame is that
+# frame's own from its start (the context's value of it is hidden there)
+for t in [
+    "{{ n }}{% set n = 1 %}{{ n }}", "{% for a in xs %}[{{ n }}]{% endfor %}{% set n = 1 %}{{ n }}",
+    "{% macro m() %}[{{ n }}]{% endmacro %}{{ m() }}{% set n = 1 %}{{ m() }}", "{% if true %}[{{ n }}]{% endif %}{% set n = 1 %}",
+    "{% for a in xs %}{% for b in [1] %}[{{ n }}]{% endfor %}{% set n = a %}{% endfor %}",
+    "{% for a in xs %}{% if a == 1 %}{% set n = a %}{% else %}{% set n = 0 %}{% endif %}{% for b in [1] %}[{{ n }}]{% endfor %}{% endfor %}",
+    "{% for a in xs %}{% if false %}{% set n = 1 %}{% endif %}[{{ n }}]{% endfor %}", "{% set y %}[{{ n }}]{% set n = 2 %}[{{ n }}]{% endset %}{{ y }}{{ n }}",
+    "{% with %}{% for b in [1] %}[{{ n }}]{% endfor %}{% set n = 3 %}{% endwith %}{{ n }}",
+    "{% for a in xs %}{{ n }}{% set n = a %}{{ n }}{% endfor %}{{ n }}",
 ]:
     case(t)
 
@@ -143,7 +167,10 @@ for t in [
     "{% macro box() %}<{{ caller() }}>{% endmacro %}{% call box() %}inside {{ n }}{% endcall %}",
     "{% macro each(xs) %}{% for x in xs %}{{ caller(x) }}{% endfor %}{% endmacro %}{% call(item) each([1, 2]) %}({{ item }}){% endcall %}",
     "{% macro m() -%}\n  body\n{%- endmacro %}[{{ m() }}]", "{% macro m(a=[1]) %}{{ a }}{% endmacro %}{{ m() }}{{ m(none) }}",
-    "{% macro m(a, b=a) %}{{ b }}{% endmacro %}{{ m(5) }}", "{% macro m() %}x{% endmacro %}{{ m is callable }}",
+    "{% macro m(a, b=a) %}{{ b }}{% endmacro %}{{ m(5) }}",
+    "{% macro m(a) %}{{ a }}{{ varargs }}{{ kwargs }}{% endmacro %}{{ m(1, 2, 3, k='v', z=none) }}|{{ m(0) }}",
+    "{% macro m() %}{% for x in varargs %}{{ x }}{% endfor %}{% endmacro %}{{ m(1, 2) }}", "{% macro m() %}{{ kwargs }}{% endmacro %}{{ m(1) }}",
+    "{% macro m() %}{{ varargs }}{% endmacro %}{{ m(k=1) }}", "{% macro m() %}x{% endmacro %}{{ m is callable }}",
 ]:
     case(t)
 
@@ -211,6 +238,9 @@ for t in [
     "{{ xs.index(1) }} {{ xs.count(3) }}", "{{ xs.append(4) }}", "{{ d.update({'z': 1}) }}", "{{ d.pop('a') }}", "{{ xs.pop() }}", "{{ xs.append }}|",
     "{{ 'abc'.nosuchmethod() }}", "{{ 'x'.upper is callable }}", "{% set c = d.copy() %}{{ c }}", "{{ messages[1].content.strip() }}|{{ messages[2]['content'].split('</think>')[-1].lstrip('\\n') }}",
     "{{ 'a b'.split(none) }} {{ 'a  b'.split(maxsplit=1) }}",
+    "{{ n[1:] }}", "{{ d[1:] }}", "{{ (1)[::-1] }}|{{ {'k': 1}[:1] }}|", "{{ xs in d }}", "{{ false|map('upper')|list }} {{ 0|select|list }}",
+    "{{ undefined_i|int }}", "{{ undefined_f|float }}", "{{ 5|indent }}", "{{ []|truncate(3) }} {{ 'ab' % {'k': 1} }} {{ 'é' % [] }}",
+    "{{ undefined_c is callable }} {{ (xs[0])[5] is callable }}",
 ]:
     case(t)
 

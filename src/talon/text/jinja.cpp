@@ -3,6 +3,7 @@
 #include "talon/text/jinja/interpreter.h"
 #include "talon/text/jinja/lexer.h"
 #include "talon/text/jinja/parser.h"
+#include "talon/text/jinja/scoping.h"
 #include "talon/util/error.h"
 #include "talon/util/utf8.h"
 
@@ -26,6 +27,7 @@ bool contains_generation(const Body& body) {
 struct Template::Impl {
   std::string source_name;
   Body body;
+  std::vector<std::string> undefined_at_start;  // the template frame's (scoping.h)
 };
 
 Template::Template(const std::string& source, std::string source_name) : impl_(std::make_unique<Impl>()) {
@@ -33,6 +35,7 @@ Template::Template(const std::string& source, std::string source_name) : impl_(s
   std::size_t bad = util::find_invalid_utf8(source);
   if (bad != std::string::npos) fail("{}: the template is not valid UTF-8 (byte {})", impl_->source_name, bad);
   impl_->body = parse(tokenize(source, impl_->source_name), impl_->source_name);
+  impl_->undefined_at_start = analyze_scopes(impl_->body);
 }
 
 Template::~Template() = default;
@@ -40,7 +43,7 @@ Template::Template(Template&&) noexcept = default;
 Template& Template::operator=(Template&&) noexcept = default;
 
 Rendered Template::render(const nlohmann::ordered_json& context) const {
-  return run(impl_->body, context, impl_->source_name);
+  return run(impl_->body, impl_->undefined_at_start, context, impl_->source_name);
 }
 
 bool Template::has_generation_blocks() const { return contains_generation(impl_->body); }

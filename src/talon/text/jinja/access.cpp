@@ -11,29 +11,6 @@
 namespace talon::text::jinja {
 namespace {
 
-const std::string* optional_string(const CallArgs& args, std::size_t index, const char* name) {
-  const Value* v = args.get(index, name);
-  if (!v || v->is_none()) return nullptr;
-  if (!v->is_string()) raise(std::string("TypeError: ") + name + " must be str or None, not " + type_name(*v));
-  return &v->str();
-}
-
-std::int64_t int_arg(const CallArgs& args, std::size_t index, const char* name, std::int64_t fallback) {
-  const Value* v = args.get(index, name);
-  if (!v) return fallback;
-  if (v->kind() != Value::Kind::Int && v->kind() != Value::Kind::Bool) {
-    raise(std::string("TypeError: ") + name + " must be an integer, not " + type_name(*v));
-  }
-  return v->as_int();
-}
-
-const std::string& string_arg(const CallArgs& args, std::size_t index, const char* name) {
-  const Value* v = args.get(index, name);
-  if (!v) raise(std::string("TypeError: missing argument '") + name + "'");
-  if (!v->is_string()) raise(std::string("TypeError: ") + name + " must be str, not " + type_name(*v));
-  return v->str();
-}
-
 Value string_list(std::vector<std::string> parts) {
   List out;
   for (std::string& p : parts) out.push_back(Value::string(std::move(p)));
@@ -113,11 +90,11 @@ std::string pad(const std::string& s, std::int64_t width, const std::string& fil
 Value string_method(const Value& self, const std::string& name, const CallArgs& args) {
   const std::string& s = self.str();
   if (name == "strip" || name == "lstrip" || name == "rstrip") {
-    return Value::string(strip(s, optional_string(args, 0, "chars"), name[0] == 's' ? 'b' : name[0]));
+    return Value::string(strip(s, args.optional_string(0, "chars"), name[0] == 's' ? 'b' : name[0]));
   }
   if (name == "split" || name == "rsplit") {
-    const std::string* sep = optional_string(args, 0, "sep");
-    std::int64_t maxsplit = int_arg(args, 1, "maxsplit", -1);
+    const std::string* sep = args.optional_string(0, "sep");
+    std::int64_t maxsplit = args.integer(1, "maxsplit", -1);
     return string_list(name == "split" ? split(s, sep, maxsplit) : rsplit(s, sep, maxsplit));
   }
   if (name == "splitlines") return string_list(splitlines(s));
@@ -131,19 +108,19 @@ Value string_method(const Value& self, const std::string& name, const CallArgs& 
   if (name == "title") return Value::string(title(s));
   if (name == "capitalize") return Value::string(capitalize(s));
   if (name == "replace") {
-    return Value::string(replace(s, string_arg(args, 0, "old"), string_arg(args, 1, "new"), int_arg(args, 2, "count", -1)));
+    return Value::string(replace(s, args.string(0, "old"), args.string(1, "new"), args.integer(2, "count", -1)));
   }
   if (name == "find" || name == "index") {
-    std::int64_t at = find(s, string_arg(args, 0, "sub"));
+    std::int64_t at = find(s, args.string(0, "sub"));
     if (at < 0 && name == "index") raise("ValueError: substring not found");
     return Value::integer(at);
   }
   if (name == "rfind" || name == "rindex") {
-    std::int64_t at = rfind(s, string_arg(args, 0, "sub"));
+    std::int64_t at = rfind(s, args.string(0, "sub"));
     if (at < 0 && name == "rindex") raise("ValueError: substring not found");
     return Value::integer(at);
   }
-  if (name == "count") return Value::integer(count(s, string_arg(args, 0, "sub")));
+  if (name == "count") return Value::integer(count(s, args.string(0, "sub")));
   if (name == "join") {
     const Value* items = args.get(0, "iterable");
     if (!items) raise("TypeError: join() takes exactly one argument");
@@ -159,17 +136,17 @@ Value string_method(const Value& self, const std::string& name, const CallArgs& 
   }
   if (name == "format") return Value::string(str_format(s, args));
   if (name == "removeprefix" || name == "removesuffix") {
-    const std::string& affix = string_arg(args, 0, name == "removeprefix" ? "prefix" : "suffix");
+    const std::string& affix = args.string(0, name == "removeprefix" ? "prefix" : "suffix");
     if (!affix_matches(s, Value::string(affix), name == "removeprefix")) return self;
     return Value::string(name == "removeprefix" ? s.substr(affix.size()) : s.substr(0, s.size() - affix.size()));
   }
   if (name == "center" || name == "ljust" || name == "rjust") {
     const Value* fill = args.get(1, "fillchar");
-    return Value::string(pad(s, int_arg(args, 0, "width", 0), fill && fill->is_string() ? fill->str() : " ",
+    return Value::string(pad(s, args.integer(0, "width", 0), fill && fill->is_string() ? fill->str() : " ",
                              name == "center" ? '^' : name == "ljust" ? '<' : '>'));
   }
   if (name == "zfill") {
-    std::int64_t width = int_arg(args, 0, "width", 0);
+    std::int64_t width = args.integer(0, "width", 0);
     bool sign = !s.empty() && (s[0] == '-' || s[0] == '+');
     std::string padded = pad(sign ? s.substr(1) : s, width - (sign ? 1 : 0), "0", '>');
     return Value::string(sign ? s.substr(0, 1) + padded : padded);
@@ -251,6 +228,16 @@ Value loop_attribute(const Value& object, const std::string& name) {
     return Value::callable("cycle", [index](CallArgs& args) {
       if (args.positional.empty()) raise("TypeError: no items for cycling given");
       return args.positional[static_cast<std::size_t>(index) % args.positional.size()];
+    });
+  }
+  if (name == "changed") {
+    Value loop_value = object;
+    return Value::callable("changed", [loop_value](CallArgs& args) {
+      LoopState& state = loop_value.loop_state();
+      Value values = Value::tuple(args.positional);
+      if (!state.last_changed.is_undefined() && equals(state.last_changed, values)) return Value::boolean(false);
+      state.last_changed = values;
+      return Value::boolean(true);
     });
   }
   return missing_attribute(object, name);

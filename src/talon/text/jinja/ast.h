@@ -76,6 +76,14 @@ struct Stmt {
   Body else_body;
   std::vector<Param> params;
   bool recursive = false;
+  // Names that start undefined in the frame of `body` (and of a for's
+  // `else_body`), hiding outer values (scoping.h).
+  std::vector<std::string> undefined_in_body;
+  std::vector<std::string> undefined_in_else;
+  // Macro: whether its body reads `varargs` / `kwargs`, which makes it take
+  // extra positional / keyword arguments (as Jinja2 decides).
+  bool takes_varargs = false;
+  bool takes_kwargs = false;
 };
 
 }  // namespace talon::text::jinja

@@ -30,7 +30,7 @@ bool has_test(const std::string& name);
 Value apply_filter(const std::string& name, const Value& subject, const CallArgs& args);
 bool apply_test(const std::string& name, const Value& subject, const CallArgs& args);
 
-// raise_exception, strftime_now, namespace, range, dict, cycler, joiner, lipsum-free.
+// The globals: raise_exception, strftime_now, namespace, dict, range, joiner.
 const Dict& globals();
 
 Value from_json(const nlohmann::ordered_json& json);

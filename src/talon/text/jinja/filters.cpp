@@ -17,25 +17,6 @@ namespace {
 
 using Filter = std::function<Value(const Value&, const CallArgs&)>;
 
-const Value* arg(const CallArgs& args, std::size_t index, const char* name) { return args.get(index, name); }
-
-bool bool_arg(const CallArgs& args, std::size_t index, const char* name, bool fallback) {
-  const Value* v = arg(args, index, name);
-  return v ? truthy(*v) : fallback;
-}
-
-std::int64_t int_arg(const CallArgs& args, std::size_t index, const char* name, std::int64_t fallback) {
-  const Value* v = arg(args, index, name);
-  if (!v || v->is_none()) return fallback;
-  if (!v->is_number()) raise(std::string("TypeError: the filter argument ") + name + " must be a number, not " + type_name(*v));
-  return v->kind() == Value::Kind::Float ? static_cast<std::int64_t>(v->as_float()) : v->as_int();
-}
-
-std::string str_arg(const CallArgs& args, std::size_t index, const char* name, const std::string& fallback) {
-  const Value* v = arg(args, index, name);
-  return v && !v->is_none() ? to_str(*v) : fallback;
-}
-
 // Jinja's attribute= paths: "a.b.0" looks up a, then b, then item 0.
 Value attribute_path(const Value& item, const std::string& path) {
   Value v = item;
@@ -53,8 +34,8 @@ Value lowered(const Value& v, bool case_sensitive) {
 
 // The sort key of an item for sort, unique, min and max.
 std::function<Value(const Value&)> key_function(const CallArgs& args, std::size_t case_index, std::size_t attr_index) {
-  bool case_sensitive = bool_arg(args, case_index, "case_sensitive", false);
-  const Value* attribute = arg(args, attr_index, "attribute");
+  bool case_sensitive = args.flag(case_index, "case_sensitive", false);
+  const Value* attribute = args.get(attr_index, "attribute");
   std::string path = attribute && !attribute->is_none() ? to_str(*attribute) : "";
   return [case_sensitive, path](const Value& item) {
     return lowered(path.empty() ? item : attribute_path(item, path), case_sensitive);
@@ -87,7 +68,7 @@ Value min_max(const Value& value, const CallArgs& args, bool max) {
 // select, reject, selectattr, rejectattr: `args` hold [attribute,] test, test args.
 Value select(const Value& value, const CallArgs& args, bool by_attribute, bool keep) {
   std::size_t first = by_attribute ? 1 : 0;
-  std::string path = by_attribute ? str_arg(args, 0, "attribute", "") : "";
+  std::string path = by_attribute ? args.text(0, "attribute", "") : "";
   CallArgs test_args;
   for (std::size_t i = first + 1; i < args.positional.size(); ++i) test_args.positional.push_back(args.positional[i]);
   test_args.keyword = args.keyword;
@@ -107,9 +88,9 @@ Value select(const Value& value, const CallArgs& args, bool by_attribute, bool k
 Value map_filter(const Value& value, const CallArgs& args) {
   List out;
   if (!truthy(value)) return Value::list();  // Jinja2 checks `if value:` before iterating
-  const Value* attribute = args.get(99, "attribute");
+  const Value* attribute = args.get(CallArgs::kKeywordOnly, "attribute");
   if (attribute) {
-    const Value* fallback = args.get(99, "default");
+    const Value* fallback = args.get(CallArgs::kKeywordOnly, "default");
     for (const Value& item : iterate(value)) {
       Value v = attribute_path(item, to_str(*attribute));
       out.push_back(v.is_undefined() && fallback ? *fallback : v);
@@ -127,8 +108,8 @@ Value map_filter(const Value& value, const CallArgs& args) {
 }
 
 Value round_filter(const Value& value, const CallArgs& args) {
-  std::int64_t precision = int_arg(args, 0, "precision", 0);
-  std::string method = str_arg(args, 1, "method", "common");
+  std::int64_t precision = args.integer(0, "precision", 0);
+  std::string method = args.text(1, "method", "common");
   if (method != "common" && method != "ceil" && method != "floor") {
     raise("FilterArgumentError: method must be common, ceil or floor");
   }
@@ -171,6 +152,12 @@ bool parse_float(const std::string& text, double& out) {
   return *end == 0;
 }
 
+// int(f): truncation, refused where Python's unbounded int would be needed.
+std::int64_t float_to_int(double f) {
+  if (!(f > -9.3e18 && f < 9.2e18)) raise("OverflowError: int(" + float_repr(f) + ") does not fit in 64 bits (Python's would)");
+  return static_cast<std::int64_t>(f);
+}
+
 // int() and float() of Jinja2's Undefined raise.
 void refuse_undefined(const Value& value) {
   if (value.is_undefined()) raise("UndefinedError: " + value.str());
@@ -178,22 +165,22 @@ void refuse_undefined(const Value& value) {
 
 Value int_filter(const Value& value, const CallArgs& args) {
   refuse_undefined(value);
-  const Value* fallback = arg(args, 0, "default");
+  const Value* fallback = args.get(0, "default");
   Value otherwise = fallback ? *fallback : Value::integer(0);
-  std::int64_t base = int_arg(args, 1, "base", 10);
-  if (value.kind() == Value::Kind::Float) return Value::integer(static_cast<std::int64_t>(value.as_float()));
+  std::int64_t base = args.integer(1, "base", 10);
+  if (value.kind() == Value::Kind::Float) return Value::integer(float_to_int(value.as_float()));
   if (value.is_number()) return Value::integer(value.as_int());
   if (!value.is_string()) return otherwise;
   std::int64_t i = 0;
   if (parse_int(value.str(), static_cast<int>(base), i)) return Value::integer(i);
   double f = 0;
-  if (parse_float(value.str(), f) && std::isfinite(f)) return Value::integer(static_cast<std::int64_t>(f));
+  if (parse_float(value.str(), f) && std::isfinite(f)) return Value::integer(float_to_int(f));
   return otherwise;
 }
 
 Value float_filter(const Value& value, const CallArgs& args) {
   refuse_undefined(value);
-  const Value* fallback = arg(args, 0, "default");
+  const Value* fallback = args.get(0, "default");
   if (value.is_number()) return Value::floating(value.as_float());
   double f = 0;
   if (value.is_string() && parse_float(value.str(), f)) return Value::floating(f);
@@ -203,10 +190,10 @@ Value float_filter(const Value& value, const CallArgs& args) {
 Value indent_filter(const Value& value, const CallArgs& args) {
   refuse_undefined(value);
   if (!value.is_string()) raise("TypeError: unsupported operand type(s) for +=: '" + type_name(value) + "' and 'str'");
-  const Value* width = arg(args, 0, "width");
-  std::string indention = width && width->is_string() ? width->str() : std::string(static_cast<std::size_t>(int_arg(args, 0, "width", 4)), ' ');
-  bool first = bool_arg(args, 1, "first", false);
-  bool blank = bool_arg(args, 2, "blank", false);
+  const Value* width = args.get(0, "width");
+  std::string indention = width && width->is_string() ? width->str() : std::string(static_cast<std::size_t>(args.integer(0, "width", 4)), ' ');
+  bool first = args.flag(1, "first", false);
+  bool blank = args.flag(2, "blank", false);
   std::vector<std::string> lines = splitlines(to_str(value) + "\n");
   std::string out;
   for (std::size_t i = 0; i < lines.size(); ++i) {
@@ -218,10 +205,10 @@ Value indent_filter(const Value& value, const CallArgs& args) {
 }
 
 Value truncate_filter(const Value& value, const CallArgs& args) {
-  std::int64_t length = int_arg(args, 0, "length", 255);
-  bool killwords = bool_arg(args, 1, "killwords", false);
-  std::string end = str_arg(args, 2, "end", "...");
-  std::int64_t leeway = int_arg(args, 3, "leeway", 5);
+  std::int64_t length = args.integer(0, "length", 255);
+  bool killwords = args.flag(1, "killwords", false);
+  std::string end = args.text(2, "end", "...");
+  std::int64_t leeway = args.integer(3, "leeway", 5);
   if (jinja::length(value) <= length + leeway) return value;  // len() raises as Python's does
   if (!value.is_string()) raise("TypeError: truncate can only shorten a str, not " + type_name(value));
   std::vector<std::string> s = code_points(value.str());
@@ -258,10 +245,10 @@ Value wordcount_filter(const Value& value) {
 
 Value dictsort_filter(const Value& value, const CallArgs& args) {
   if (!value.is_mapping()) raise("TypeError: dictsort expects a mapping, not " + type_name(value));
-  bool case_sensitive = bool_arg(args, 0, "case_sensitive", false);
-  std::string by = str_arg(args, 1, "by", "key");
+  bool case_sensitive = args.flag(0, "case_sensitive", false);
+  std::string by = args.text(1, "by", "key");
   if (by != "key" && by != "value") raise("FilterArgumentError: You can only sort by either \"key\" or \"value\"");
-  bool reverse = bool_arg(args, 2, "reverse", false);
+  bool reverse = args.flag(2, "reverse", false);
   List items;
   for (const auto& [k, v] : value.dict_ref().entries) items.push_back(Value::tuple({k, v}));
   std::size_t pos = by == "key" ? 0 : 1;
@@ -283,9 +270,9 @@ Value unique_filter(const Value& value, const CallArgs& args) {
 }
 
 Value batch_filter(const Value& value, const CallArgs& args) {
-  std::int64_t count = int_arg(args, 0, "linecount", 1);
+  std::int64_t count = args.integer(0, "linecount", 1);
   if (count <= 0) raise("ValueError: batch needs a positive line count");
-  const Value* fill = arg(args, 1, "fill_with");
+  const Value* fill = args.get(1, "fill_with");
   List out;
   List row;
   for (const Value& item : iterate(value)) {
@@ -303,17 +290,17 @@ Value batch_filter(const Value& value, const CallArgs& args) {
 }
 
 Value tojson_filter(const Value& value, const CallArgs& args) {
-  const Value* indent = arg(args, 1, "indent");
-  const Value* separators = arg(args, 2, "separators");
-  return Value::string(to_json(value, bool_arg(args, 0, "ensure_ascii", false), indent ? *indent : Value::none(),
-                               separators ? *separators : Value::none(), bool_arg(args, 3, "sort_keys", false)));
+  const Value* indent = args.get(1, "indent");
+  const Value* separators = args.get(2, "separators");
+  return Value::string(to_json(value, args.flag(0, "ensure_ascii", false), indent ? *indent : Value::none(),
+                               separators ? *separators : Value::none(), args.flag(3, "sort_keys", false)));
 }
 
 const std::map<std::string, Filter>& filters() {
   static const std::map<std::string, Filter> table = [] {
     std::map<std::string, Filter> t;
     t["trim"] = [](const Value& v, const CallArgs& a) {
-      const Value* chars = arg(a, 0, "chars");
+      const Value* chars = a.get(0, "chars");
       std::string set = chars && !chars->is_none() ? to_str(*chars) : "";
       return Value::string(strip(to_str(v), chars && !chars->is_none() ? &set : nullptr, 'b'));
     };
@@ -329,8 +316,8 @@ const std::map<std::string, Filter>& filters() {
       return items.empty() ? Value::undefined("No last item, sequence was empty.") : items.back();
     };
     t["join"] = [](const Value& v, const CallArgs& a) {
-      std::string sep = str_arg(a, 0, "d", "");
-      std::string path = str_arg(a, 1, "attribute", "");
+      std::string sep = a.text(0, "d", "");
+      std::string path = a.text(1, "attribute", "");
       std::string out;
       bool first = true;
       for (const Value& item : iterate(v)) {
@@ -355,11 +342,11 @@ const std::map<std::string, Filter>& filters() {
     t["title"] = [](const Value& v, const CallArgs&) { return title_filter(v); };
     t["capitalize"] = [](const Value& v, const CallArgs&) { return Value::string(capitalize(to_str(v))); };
     t["replace"] = [](const Value& v, const CallArgs& a) {
-      return Value::string(replace(to_str(v), str_arg(a, 0, "old", ""), str_arg(a, 1, "new", ""), int_arg(a, 2, "count", -1)));
+      return Value::string(replace(to_str(v), a.text(0, "old", ""), a.text(1, "new", ""), a.integer(2, "count", -1)));
     };
     t["default"] = [](const Value& v, const CallArgs& a) {
-      const Value* fallback = arg(a, 0, "default_value");
-      bool use = v.is_undefined() || (bool_arg(a, 1, "boolean", false) && !truthy(v));
+      const Value* fallback = a.get(0, "default_value");
+      bool use = v.is_undefined() || (a.flag(1, "boolean", false) && !truthy(v));
       return use ? (fallback ? *fallback : Value::string("")) : v;
     };
     t["d"] = t["default"];
@@ -372,7 +359,7 @@ const std::map<std::string, Filter>& filters() {
     };
     t["dictsort"] = dictsort_filter;
     t["sort"] = [](const Value& v, const CallArgs& a) {
-      return Value::list(sorted(iterate(v), key_function(a, 1, 2), bool_arg(a, 0, "reverse", false)));
+      return Value::list(sorted(iterate(v), key_function(a, 1, 2), a.flag(0, "reverse", false)));
     };
     t["unique"] = unique_filter;
     t["reverse"] = [](const Value& v, const CallArgs&) {
@@ -390,8 +377,8 @@ const std::map<std::string, Filter>& filters() {
       raise("TypeError: bad operand type for abs(): '" + type_name(v) + "'");
     };
     t["sum"] = [](const Value& v, const CallArgs& a) {
-      std::string path = str_arg(a, 0, "attribute", "");
-      const Value* start = arg(a, 1, "start");
+      std::string path = a.text(0, "attribute", "");
+      const Value* start = a.get(1, "start");
       Value total = start ? *start : Value::integer(0);
       for (const Value& item : iterate(v)) total = binary_op("+", total, path.empty() ? item : attribute_path(item, path));
       return total;
@@ -405,7 +392,7 @@ const std::map<std::string, Filter>& filters() {
     t["wordcount"] = [](const Value& v, const CallArgs&) { return wordcount_filter(v); };
     t["center"] = [](const Value& v, const CallArgs& a) {
       CallArgs width;
-      width.positional.push_back(Value::integer(int_arg(a, 0, "width", 80)));
+      width.positional.push_back(Value::integer(a.integer(0, "width", 80)));
       return get_attribute(Value::string(to_str(v)), "center").fn().fn(width);
     };
     t["batch"] = batch_filter;

@@ -9,16 +9,23 @@
 namespace talon::text::jinja {
 namespace {
 
+// Scopes live as long as the render (the interpreter owns them all): a macro
+// refers to the scope it was defined in, which holds the macro, and shared
+// ownership there would be a cycle that never frees.
 struct Scope {
   std::unordered_map<std::string, Value> vars;
-  std::shared_ptr<Scope> parent;
+  Scope* parent = nullptr;
 };
-using ScopePtr = std::shared_ptr<Scope>;
+using ScopePtr = Scope*;
 
-// Whether an expression involves no variable and no call (Jinja2 folds it
-// at compile time).
+// Whether an expression involves no variable, no call and no filter that
+// needs the render context (Jinja2 folds it at compile time).
 bool is_constant(const Expr& e) {
   if (e.kind == Expr::Kind::Name || e.kind == Expr::Kind::Call) return false;
+  if (e.kind == Expr::Kind::Filter && (e.name == "map" || e.name == "select" || e.name == "reject" ||
+                                       e.name == "selectattr" || e.name == "rejectattr")) {
+    return false;
+  }
   for (const auto& arg : e.args) {
     if (arg && !is_constant(*arg)) return false;
   }
@@ -28,48 +35,46 @@ bool is_constant(const Expr& e) {
   return true;
 }
 
-ScopePtr child(const ScopePtr& parent) {
-  auto s = std::make_shared<Scope>();
-  s->parent = parent;
-  return s;
-}
-
 enum class Flow { Normal, Break, Continue };
 
 // Macro calls nest at most this deep (a template recursing forever fails
 // here, as Jinja2 fails at Python's recursion limit).
 constexpr int kMaxCallDepth = 200;
 
-// An error already carrying its line passes through the outer nodes as is.
-struct Located {
-  std::string message;
-};
-
 class Interpreter {
  public:
   Interpreter(const std::string& source_name, Rendered& result) : name_(source_name), result_(result) {}
 
-  void run(const Body& body, const nlohmann::ordered_json& context) {
-    auto top = std::make_shared<Scope>();
+  void run(const Body& body, const std::vector<std::string>& undefined_at_start, const nlohmann::ordered_json& context) {
+    ScopePtr top = child(nullptr);
     if (!context.is_object()) fail("{}: the context must be a JSON object, found {}", name_, context.type_name());
     try {
       for (const auto& [key, value] : context.items()) top->vars[key] = from_json(value);
     } catch (const Failure& f) {
       fail("{}: {}", name_, f.message);
     }
-    try {
-      exec(body, top, result_.text);
-    } catch (const Located& e) {
-      throw Error(e.message);
-    }
+    // The template frame's own names hide the context's values (scoping.h).
+    for (const std::string& name : undefined_at_start) top->vars[name] = Value::undefined("'" + name + "' is undefined");
+    exec(body, top, result_.text);
   }
 
  private:
-  [[noreturn]] void located(int line, const std::string& message) const {
-    throw Located{name_ + ":" + std::to_string(line) + ": " + message};
+  // A frame's scope: the names Jinja2 makes the frame's own from its start are
+  // undefined there until assigned, whatever outer scopes hold.
+  ScopePtr child(ScopePtr parent, const std::vector<std::string>& undefined_at_start = {}) {
+    Scope* s = scopes_.emplace_back(std::make_unique<Scope>()).get();
+    s->parent = parent;
+    for (const std::string& name : undefined_at_start) s->vars[name] = Value::undefined("'" + name + "' is undefined");
+    return s;
   }
 
-  Flow exec(const Body& body, const ScopePtr& scope, std::string& out) {
+  // A Failure becomes a talon::Error at the innermost node with a line; the
+  // outer nodes let that pass (it is no Failure).
+  [[noreturn]] void located(int line, const std::string& message) const {
+    fail("{}:{}: {}", name_, line, message);
+  }
+
+  Flow exec(const Body& body, ScopePtr scope, std::string& out) {
     for (const auto& stmt : body) {
       Flow flow;
       try {
@@ -82,7 +87,7 @@ class Interpreter {
     return Flow::Normal;
   }
 
-  Flow exec(const Stmt& s, const ScopePtr& scope, std::string& out) {
+  Flow exec(const Stmt& s, ScopePtr scope, std::string& out) {
     switch (s.kind) {
       case Stmt::Kind::Data: out += s.text; break;
       case Stmt::Kind::Print: {
@@ -99,10 +104,14 @@ class Interpreter {
           if (truthy(eval(*cond, scope))) return exec(body, scope, out);
         }
         return exec(s.else_body, scope, out);
-      case Stmt::Kind::For: exec_for(s, scope, out); break;
+      case Stmt::Kind::For: return exec_for(s, scope, out);
       case Stmt::Kind::Set: assign(*s.target, eval(*s.expr, scope), scope); break;
       case Stmt::Kind::SetBlock: {
-        Value text = Value::string(render_body(s.body, child(scope)));
+        // Jinja2 renders set and filter blocks inline: a break or continue
+        // inside leaves them unfinished and moves the loop around them.
+        std::string body;
+        if (Flow flow = exec(s.body, child(scope, s.undefined_in_body), body); flow != Flow::Normal) return flow;
+        Value text = Value::string(std::move(body));
         if (s.expr) text = eval_filter(*s.expr, scope, &text);
         assign(*s.target, text, scope);
         break;
@@ -117,19 +126,22 @@ class Interpreter {
       case Stmt::Kind::Continue: return Flow::Continue;
       case Stmt::Kind::Generation: {
         // transformers counts from the text already yielded at the top level.
+        // The block is a call block: its body is a function with its own scope.
         std::size_t begin = result_.text.size();
-        std::string text = render_body(s.body, scope);
+        std::string text = render_body(s.body, child(scope, s.undefined_in_body));
         result_.generation_spans.emplace_back(begin, begin + text.size());
         out += text;
         break;
       }
       case Stmt::Kind::With: {
-        ScopePtr inner = child(scope);
+        ScopePtr inner = child(scope, s.undefined_in_body);
         for (const Param& p : s.params) inner->vars[p.name] = eval(*p.default_value, scope);
         return exec(s.body, inner, out);
       }
       case Stmt::Kind::FilterBlock: {
-        Value text = Value::string(render_body(s.body, child(scope)));
+        std::string body;
+        if (Flow flow = exec(s.body, child(scope, s.undefined_in_body), body); flow != Flow::Normal) return flow;
+        Value text = Value::string(std::move(body));
         out += to_str(eval_filter(*s.expr, scope, &text));
         break;
       }
@@ -137,13 +149,14 @@ class Interpreter {
     return Flow::Normal;
   }
 
-  std::string render_body(const Body& body, const ScopePtr& scope) {
+  std::string render_body(const Body& body, ScopePtr scope) {
     std::string text;
     exec(body, scope, text);
     return text;
   }
 
-  void exec_for(const Stmt& s, const ScopePtr& scope, std::string& out) {
+  // A break or continue in the else branch belongs to the loop around.
+  Flow exec_for(const Stmt& s, ScopePtr scope, std::string& out) {
     if (s.recursive) located(s.line, "recursive for loops are not supported");
     List items = iterate(eval(*s.expr, scope));
     if (s.condition) {
@@ -155,21 +168,23 @@ class Interpreter {
       }
       items = std::move(kept);
     }
-    if (items.empty()) {
-      exec(s.else_body, child(scope), out);
-      return;
-    }
     auto state = std::make_shared<LoopState>();
     state->items = std::move(items);
+    // Jinja2 clears its "else" flag at the end of the body: the else branch
+    // runs unless an iteration ran to the end (not ended by break/continue).
+    bool completed = false;
     for (state->index = 0; state->index < state->items.size(); ++state->index) {
-      ScopePtr iteration = child(scope);
+      ScopePtr iteration = child(scope, s.undefined_in_body);
       iteration->vars["loop"] = Value::loop(state);
       assign(*s.target, state->items[state->index], iteration);
-      if (exec(s.body, iteration, out) == Flow::Break) break;
+      Flow flow = exec(s.body, iteration, out);
+      completed = completed || flow == Flow::Normal;
+      if (flow == Flow::Break) break;
     }
+    return completed ? Flow::Normal : exec(s.else_body, child(scope, s.undefined_in_else), out);
   }
 
-  void assign(const Expr& target, const Value& value, const ScopePtr& scope) {
+  void assign(const Expr& target, const Value& value, ScopePtr scope) {
     if (target.kind == Expr::Kind::Name) {
       scope->vars[target.name] = value;
     } else if (target.kind == Expr::Kind::Tuple) {
@@ -192,8 +207,8 @@ class Interpreter {
     }
   }
 
-  Value lookup(const std::string& name, const ScopePtr& scope) const {
-    for (Scope* p = scope.get(); p; p = p->parent.get()) {
+  Value lookup(const std::string& name, ScopePtr scope) const {
+    for (Scope* p = scope; p; p = p->parent) {
       auto it = p->vars.find(name);
       if (it != p->vars.end()) return it->second;
     }
@@ -203,16 +218,23 @@ class Interpreter {
 
   // A macro (or a call block's `caller`): a callable that renders `s.body` in
   // a scope under the one it was defined in, with its parameters bound.
-  Value make_macro(const Stmt& s, const ScopePtr& defined_in, const std::string& name) {
+  Value make_macro(const Stmt& s, ScopePtr defined_in, const std::string& name) {
     return Value::callable(name, [this, &s, defined_in, name](CallArgs& args) {
       if (call_depth_ >= kMaxCallDepth) {
         raise("RecursionError: macro calls nested deeper than " + std::to_string(kMaxCallDepth));
       }
-      ScopePtr scope = child(defined_in);
-      if (args.positional.size() > s.params.size()) {
+      ScopePtr scope = child(defined_in, s.undefined_in_body);
+      if (args.positional.size() > s.params.size() && !s.takes_varargs) {
         raise("TypeError: macro '" + name + "' takes not more than " + std::to_string(s.params.size()) +
               " argument(s)");
       }
+      if (s.takes_varargs) {
+        List extra;
+        for (std::size_t i = s.params.size(); i < args.positional.size(); ++i) extra.push_back(args.positional[i]);
+        scope->vars["varargs"] = Value::tuple(std::move(extra));
+      }
+      Value extra_keywords = Value::dict();
+      if (s.takes_kwargs) scope->vars["kwargs"] = extra_keywords;
       for (std::size_t i = 0; i < s.params.size(); ++i) {
         const Param& p = s.params[i];
         if (i < args.positional.size()) {
@@ -226,8 +248,13 @@ class Interpreter {
       for (auto& [key, value] : args.keyword) {
         bool known = key == "caller";
         for (const Param& p : s.params) known = known || p.name == key;
-        if (!known) raise("TypeError: macro '" + name + "' takes no keyword argument '" + key + "'");
-        scope->vars[key] = value;
+        if (known) {
+          scope->vars[key] = value;
+        } else if (s.takes_kwargs) {
+          extra_keywords.dict_ref().set(Value::string(key), value);
+        } else {
+          raise("TypeError: macro '" + name + "' takes no keyword argument '" + key + "'");
+        }
       }
       ++call_depth_;
       struct Leave {
@@ -238,7 +265,7 @@ class Interpreter {
     });
   }
 
-  Value eval(const Expr& e, const ScopePtr& scope) {
+  Value eval(const Expr& e, ScopePtr scope) {
     try {
       return eval_node(e, scope);
     } catch (const Failure& f) {
@@ -246,7 +273,7 @@ class Interpreter {
     }
   }
 
-  Value eval_node(const Expr& e, const ScopePtr& scope) {
+  Value eval_node(const Expr& e, ScopePtr scope) {
     switch (e.kind) {
       case Expr::Kind::Literal: return e.value;
       case Expr::Kind::Name: return lookup(e.name, scope);
@@ -301,7 +328,8 @@ class Interpreter {
           return get_slice(object, index.args[0] ? &parts[0] : nullptr, index.args[1] ? &parts[1] : nullptr,
                            index.args[2] ? &parts[2] : nullptr);
         } catch (const Failure& f) {
-          if (!constant_print_ || object.is_undefined()) throw;
+          // (The sandbox's getitem turns only TypeError into undefined.)
+          if (!constant_print_ || object.is_undefined() || f.message.rfind("TypeError", 0) != 0) throw;
           return Value::undefined(f.message);
         }
       }
@@ -318,14 +346,14 @@ class Interpreter {
   }
 
   // The arguments after args[0] (callee or subject) and the keyword ones.
-  CallArgs eval_args(const Expr& e, const ScopePtr& scope) {
+  CallArgs eval_args(const Expr& e, ScopePtr scope) {
     CallArgs args;
     for (std::size_t i = 1; i < e.args.size(); ++i) args.positional.push_back(eval(*e.args[i], scope));
     for (const auto& [key, value] : e.kwargs) args.keyword.emplace_back(key, eval(*value, scope));
     return args;
   }
 
-  Value eval_call(const Expr& e, const ScopePtr& scope, const Value* caller) {
+  Value eval_call(const Expr& e, ScopePtr scope, const Value* caller) {
     Value callee = eval(*e.args[0], scope);
     CallArgs args = eval_args(e, scope);
     if (caller) args.keyword.emplace_back("caller", *caller);
@@ -339,7 +367,7 @@ class Interpreter {
 
   // A filter node; in {% filter %} and {% set x | f %} the innermost subject
   // is null and `subject` stands for it.
-  Value eval_filter(const Expr& e, const ScopePtr& scope, const Value* subject) {
+  Value eval_filter(const Expr& e, ScopePtr scope, const Value* subject) {
     if (e.kind != Expr::Kind::Filter) return eval(e, scope);
     Value input = e.args[0] ? eval_filter(*e.args[0], scope, subject) : *subject;
     CallArgs args = eval_args(e, scope);
@@ -352,15 +380,17 @@ class Interpreter {
 
   const std::string& name_;
   Rendered& result_;
+  std::vector<std::unique_ptr<Scope>> scopes_;
   int call_depth_ = 0;
   bool constant_print_ = false;
 };
 
 }  // namespace
 
-Rendered run(const Body& body, const nlohmann::ordered_json& context, const std::string& source_name) {
+Rendered run(const Body& body, const std::vector<std::string>& undefined_at_start,
+             const nlohmann::ordered_json& context, const std::string& source_name) {
   Rendered result;
-  Interpreter(source_name, result).run(body, context);
+  Interpreter(source_name, result).run(body, undefined_at_start, context);
   return result;
 }
 

@@ -1,5 +1,6 @@
 // The template's context in, and transformers' tojson filter out.
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 
 #include "talon/text/jinja/builtins.h"
@@ -11,8 +12,12 @@ Value from_json(const nlohmann::ordered_json& json) {
   switch (json.type()) {
     case nlohmann::json::value_t::null: return Value::none();
     case nlohmann::json::value_t::boolean: return Value::boolean(json.get<bool>());
-    case nlohmann::json::value_t::number_integer:
-    case nlohmann::json::value_t::number_unsigned: return Value::integer(json.get<std::int64_t>());
+    case nlohmann::json::value_t::number_integer: return Value::integer(json.get<std::int64_t>());
+    case nlohmann::json::value_t::number_unsigned:
+      if (json.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)) {
+        raise("the context holds the integer " + json.dump() + ", beyond the 64-bit integers templates compute with");
+      }
+      return Value::integer(json.get<std::int64_t>());
     case nlohmann::json::value_t::number_float: return Value::floating(json.get<double>());
     case nlohmann::json::value_t::string: {
       auto s = json.get<std::string>();

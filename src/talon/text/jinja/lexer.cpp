@@ -183,8 +183,7 @@ class Lexer {
     line_starting_ = false;
     if (kind == '#') {
       lex_comment();
-    } else if (kind == '%' && lex_raw()) {
-    } else {
+    } else if (kind == '{' || !lex_raw()) {
       lex_tag(kind == '{');
     }
   }

@@ -11,6 +11,23 @@ namespace {
   raise("TypeError: unsupported operand type(s) for " + op + ": '" + type_name(a) + "' and '" + type_name(b) + "'");
 }
 
+// Python's ints are unbounded; Talon's are 64-bit and say so rather than wrap.
+std::int64_t checked(bool overflowed, const std::int64_t& result) {
+  if (overflowed) raise("OverflowError: the integer result does not fit in 64 bits (Python's would)");
+  return result;
+}
+
+// base ** exp for exp >= 0, by squaring.
+std::int64_t int_pow(std::int64_t base, std::int64_t exp) {
+  std::int64_t result = 1;
+  while (exp > 0) {
+    if (exp & 1) checked(__builtin_mul_overflow(result, base, &result), result);
+    exp >>= 1;
+    if (exp > 0) checked(__builtin_mul_overflow(base, base, &base), base);
+  }
+  return result;
+}
+
 bool is_int(const Value& v) { return v.kind() == Value::Kind::Int || v.kind() == Value::Kind::Bool; }
 
 Value repeat(const Value& seq, std::int64_t times) {
@@ -22,6 +39,17 @@ Value repeat(const Value& seq, std::int64_t times) {
   List out;
   for (std::int64_t i = 0; i < times; ++i) out.insert(out.end(), seq.items().begin(), seq.items().end());
   return seq.kind() == Value::Kind::List ? Value::list(out) : Value::tuple(out);
+}
+
+// CPython's float floor division (float_floor_div): exact where floor(a / b)
+// is not (1 // 0.1 is 9.0).
+double python_floor_div(double a, double b) {
+  double mod = std::fmod(a, b);
+  double div = (a - mod) / b;
+  if (mod != 0 && ((b < 0) != (mod < 0))) div -= 1.0;
+  if (div == 0) return std::copysign(0.0, a / b);
+  double floored = std::floor(div);
+  return div - floored > 0.5 ? floored + 1.0 : floored;
 }
 
 double python_fmod(double a, double b) {
@@ -84,7 +112,8 @@ Value binary_op(const std::string& op, const Value& a, const Value& b) {
   bool numbers = a.is_number() && b.is_number();
   bool ints = numbers && is_int(a) && is_int(b);
   if (op == "+") {
-    if (ints) return Value::integer(a.as_int() + b.as_int());
+    std::int64_t r = 0;
+    if (ints) return Value::integer(checked(__builtin_add_overflow(a.as_int(), b.as_int(), &r), r));
     if (numbers) return Value::floating(a.as_float() + b.as_float());
     if (a.is_string() && b.is_string()) return Value::string(a.str() + b.str());
     if (a.is_sequence() && a.kind() == b.kind()) {
@@ -93,10 +122,12 @@ Value binary_op(const std::string& op, const Value& a, const Value& b) {
       return a.kind() == Value::Kind::List ? Value::list(out) : Value::tuple(out);
     }
   } else if (op == "-") {
-    if (ints) return Value::integer(a.as_int() - b.as_int());
+    std::int64_t r = 0;
+    if (ints) return Value::integer(checked(__builtin_sub_overflow(a.as_int(), b.as_int(), &r), r));
     if (numbers) return Value::floating(a.as_float() - b.as_float());
   } else if (op == "*") {
-    if (ints) return Value::integer(a.as_int() * b.as_int());
+    std::int64_t r = 0;
+    if (ints) return Value::integer(checked(__builtin_mul_overflow(a.as_int(), b.as_int(), &r), r));
     if (numbers) return Value::floating(a.as_float() * b.as_float());
     if ((a.is_string() || a.is_sequence()) && is_int(b)) return repeat(a, b.as_int());
     if ((b.is_string() || b.is_sequence()) && is_int(a)) return repeat(b, a.as_int());
@@ -108,7 +139,7 @@ Value binary_op(const std::string& op, const Value& a, const Value& b) {
   } else if (op == "//") {
     if (numbers && b.as_float() == 0) raise("ZeroDivisionError: integer division or modulo by zero");
     if (ints) return Value::integer(floor_div(a.as_int(), b.as_int()));
-    if (numbers) return Value::floating(std::floor(a.as_float() / b.as_float()));
+    if (numbers) return Value::floating(python_floor_div(a.as_float(), b.as_float()));
   } else if (op == "%") {
     if (a.is_string()) return percent_format(a.str(), b);
     if (numbers && b.as_float() == 0) raise("ZeroDivisionError: integer modulo by zero");
@@ -116,11 +147,17 @@ Value binary_op(const std::string& op, const Value& a, const Value& b) {
     if (numbers) return Value::floating(python_fmod(a.as_float(), b.as_float()));
   } else if (op == "**") {
     if (ints && b.as_int() >= 0) {
-      std::int64_t r = 1;
-      for (std::int64_t i = 0; i < b.as_int(); ++i) r *= a.as_int();
-      return Value::integer(r);
+      return Value::integer(int_pow(a.as_int(), b.as_int()));
     }
-    if (numbers) return Value::floating(std::pow(a.as_float(), b.as_float()));
+    if (numbers) {
+      double base = a.as_float(), exponent = b.as_float();
+      if (base == 0 && exponent < 0) raise("ZeroDivisionError: 0.0 cannot be raised to a negative power");
+      // Python answers a complex number here; templates have no use for one.
+      if (base < 0 && exponent != std::floor(exponent)) {
+        raise("ValueError: a negative number to a fractional power is complex in Python; Talon does not compute it");
+      }
+      return Value::floating(std::pow(base, exponent));
+    }
   }
   unsupported(op, a, b);
 }

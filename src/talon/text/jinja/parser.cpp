@@ -45,10 +45,7 @@ class Parser {
  public:
   Parser(const std::vector<Token>& tokens, const std::string& name) : tokens_(tokens), name_(name) {}
 
-  Body parse_template() {
-    Body body = parse_body({}, "", 0);
-    return body;
-  }
+  Body parse_template() { return parse_body({}, "", 0); }
 
  private:
   const Token& peek(std::size_t ahead = 0) const { return tokens_[std::min(pos_ + ahead, tokens_.size() - 1)]; }
@@ -157,21 +154,24 @@ class Parser {
       s->text = expect_name();
       parse_params(*s);
       expect_block_end();
-      s->body = parse_end("endmacro", "macro", s->line);
+      s->body = parse_function_body("endmacro", "macro", s->line);
     } else if (name == "call") {
       s->kind = Stmt::Kind::CallBlock;
       if (is_op("(")) parse_params(*s);
       s->expr = parse_expression(true);
       if (s->expr->kind != Expr::Kind::Call) error(s->line, "expected a call after 'call'");
       expect_block_end();
-      s->body = parse_end("endcall", "call", s->line);
+      s->body = parse_function_body("endcall", "call", s->line);
     } else if (name == "break" || name == "continue") {
+      // Jinja2 compiles these to Python's own: outside the body of a loop
+      // (in a macro, a loop's else) the template does not compile.
+      if (loop_depth_ == 0) error(tag.line, name == "break" ? "'break' outside loop" : "'continue' not properly in loop");
       s->kind = name == "break" ? Stmt::Kind::Break : Stmt::Kind::Continue;
       expect_block_end();
     } else if (name == "generation") {
       s->kind = Stmt::Kind::Generation;
       expect_block_end();
-      s->body = parse_end("endgeneration", "generation", s->line);
+      s->body = parse_function_body("endgeneration", "generation", s->line);
     } else if (name == "with") {
       s->kind = Stmt::Kind::With;
       while (peek().type != Type::BlockEnd) {
@@ -210,6 +210,16 @@ class Parser {
     return body;
   }
 
+  // A macro's, caller's or generation block's body (a function in Jinja2):
+  // loops around it do not count.
+  Body parse_function_body(const char* end, const char* opener, int line) {
+    int outer_loops = loop_depth_;
+    loop_depth_ = 0;
+    Body body = parse_end(end, opener, line);
+    loop_depth_ = outer_loops;
+    return body;
+  }
+
   void parse_if(Stmt& s) {
     while (true) {
       ExprPtr cond = parse_tuple(false, {});
@@ -235,7 +245,9 @@ class Parser {
     if (skip_name("if")) s.condition = parse_expression(true);
     s.recursive = skip_name("recursive");
     expect_block_end();
+    ++loop_depth_;
     s.body = parse_body({"endfor", "else"}, "for", s.line);
+    --loop_depth_;
     if (next().text == "else") {
       expect_block_end();
       s.else_body = parse_body({"endfor"}, "for", s.line);
@@ -681,6 +693,7 @@ class Parser {
   const std::string& name_;
   std::size_t pos_ = 0;
   int depth_ = 0;
+  int loop_depth_ = 0;  // for bodies around the statement being parsed
 };
 
 }  // namespace

@@ -113,6 +113,39 @@ const Value* CallArgs::get(std::size_t index, const std::string& name) const {
   return index < positional.size() ? &positional[index] : nullptr;
 }
 
+std::int64_t CallArgs::integer(std::size_t index, const char* name, std::int64_t fallback) const {
+  const Value* v = get(index, name);
+  if (!v || v->is_none()) return fallback;
+  if (v->kind() != Value::Kind::Int && v->kind() != Value::Kind::Bool) {
+    raise(std::string("TypeError: ") + name + " must be an integer, not " + type_name(*v));
+  }
+  return v->as_int();
+}
+
+bool CallArgs::flag(std::size_t index, const char* name, bool fallback) const {
+  const Value* v = get(index, name);
+  return v ? truthy(*v) : fallback;
+}
+
+std::string CallArgs::text(std::size_t index, const char* name, const std::string& fallback) const {
+  const Value* v = get(index, name);
+  return v && !v->is_none() ? to_str(*v) : fallback;
+}
+
+const std::string* CallArgs::optional_string(std::size_t index, const char* name) const {
+  const Value* v = get(index, name);
+  if (!v || v->is_none()) return nullptr;
+  if (!v->is_string()) raise(std::string("TypeError: ") + name + " must be str or None, not " + type_name(*v));
+  return &v->str();
+}
+
+const std::string& CallArgs::string(std::size_t index, const char* name) const {
+  const Value* v = get(index, name);
+  if (!v) raise(std::string("TypeError: missing argument '") + name + "'");
+  if (!v->is_string()) raise(std::string("TypeError: ") + name + " must be str, not " + type_name(*v));
+  return v->str();
+}
+
 std::string type_name(const Value& v) {
   switch (v.kind()) {
     case Value::Kind::Undefined: return "Undefined";

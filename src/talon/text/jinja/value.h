@@ -84,11 +84,21 @@ struct Dict {
 };
 
 struct CallArgs {
+  // The index of an argument that can only be passed by keyword.
+  static constexpr std::size_t kKeywordOnly = static_cast<std::size_t>(-1);
+
   List positional;
   std::vector<std::pair<std::string, Value>> keyword;
   // The argument named `name`, or at `index` if passed positionally; nullptr
   // when absent.
   const Value* get(std::size_t index, const std::string& name) const;
+  // Typed arguments (raising Python's TypeError for a wrong type); absent or
+  // None gives `fallback`.
+  std::int64_t integer(std::size_t index, const char* name, std::int64_t fallback) const;
+  bool flag(std::size_t index, const char* name, bool fallback) const;  // truthiness
+  std::string text(std::size_t index, const char* name, const std::string& fallback) const;  // str()
+  const std::string* optional_string(std::size_t index, const char* name) const;  // a str or None
+  const std::string& string(std::size_t index, const char* name) const;  // a str, required
 };
 
 struct Callable {
@@ -99,6 +109,7 @@ struct Callable {
 struct LoopState {
   List items;
   std::size_t index = 0;  // 0-based
+  Value last_changed;     // loop.changed's previous arguments (a tuple), undefined before the first call
 };
 
 // Python's type name, for messages ("str", "NoneType", "dict", ...).
