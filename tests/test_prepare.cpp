@@ -12,6 +12,7 @@
 #include "talon/text/conversation.h"
 #include "talon/util/atomic_file.h"
 #include "talon/util/error.h"
+#include "prepare_fixture.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;
@@ -27,27 +28,9 @@ const std::vector<std::string> kGoodLines = {
     R"({"messages": [{"role": "user", "content": "Name a color."}, {"role": "assistant", "content": "Blue."}, {"role": "user", "content": "Another?"}, {"role": "assistant", "content": "Green."}]})",
 };
 
-class PrepareTest : public ::testing::Test {
+class PrepareTest : public talon::testing::PrepareFixture {
  protected:
-  std::string write(const std::string& name, const std::vector<std::string>& lines) {
-    std::string text;
-    for (const auto& l : lines) text += l + "\n";
-    return scratch_.write(name, text);
-  }
-
-  data::PrepareOptions options(std::vector<std::string> inputs, const std::string& out) {
-    data::PrepareOptions o;
-    o.inputs = std::move(inputs);
-    o.output_dir = (dir_ / out).string();
-    o.tokenizer_dir = kTokenizer;
-    o.chat_template.name = "llama3";
-    o.max_length = 512;
-    o.draft_vocab_size = 64;
-    o.show_progress = false;
-    return o;
-  }
-
-  talon::testing::TempDir scratch_;
+  PrepareTest() : PrepareFixture(512, 64) {}
   const fs::path& dir_ = scratch_.path();
 };
 

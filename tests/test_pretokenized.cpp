@@ -14,6 +14,7 @@
 #include "talon/data/vocab_mapping.h"
 #include "talon/text/conversation.h"
 #include "talon/util/atomic_file.h"
+#include "prepare_fixture.h"
 #include "train_fixture.h"
 
 namespace fs = std::filesystem;
@@ -42,27 +43,9 @@ data::TokenizedSample expected_sample(std::vector<std::int32_t> ids, std::vector
   return s;
 }
 
-class PretokenizedTest : public ::testing::Test {
+class PretokenizedTest : public talon::testing::PrepareFixture {
  protected:
-  std::string write(const std::string& name, const std::vector<std::string>& lines) {
-    std::string text;
-    for (const auto& l : lines) text += l + "\n";
-    return scratch_.write(name, text);
-  }
-
-  data::PrepareOptions options(std::vector<std::string> inputs, const std::string& out) {
-    data::PrepareOptions o;
-    o.inputs = std::move(inputs);
-    o.output_dir = (scratch_.path() / out).string();
-    o.tokenizer_dir = kTokenizer;
-    o.chat_template.name = "llama3";
-    o.max_length = 6;
-    o.draft_vocab_size = 8;
-    o.show_progress = false;
-    return o;
-  }
-
-  talon::testing::TempDir scratch_;
+  PretokenizedTest() : PrepareFixture(6, 8) {}
 };
 
 }  // namespace

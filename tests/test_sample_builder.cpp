@@ -116,6 +116,29 @@ TEST(SampleBuilder, ToolCallsAreRenderedByTheOwnTemplateAndSupervised) {
                 "19 C in Lima.<|im_end|>"}));
 }
 
+// A template that marks assistant text with {% generation %} is supervised on
+// exactly those bytes: here the reply and <|im_end|> without the "\n" the
+// regex markers would take too.
+TEST(SampleBuilder, GenerationBlocksDecideTheSupervisedBytes) {
+  talon::testing::TempDir scratch;
+  const std::string path = scratch.write(
+      "marked.jinja",
+      "{%- for m in messages %}{{ '<|im_start|>' + m.role + '\\n' }}"
+      "{%- if m.role == 'assistant' %}{% generation %}{{ m.content + '<|im_end|>' }}{% endgeneration %}{{ '\\n' }}"
+      "{%- else %}{{ m.content + '<|im_end|>\\n' }}{%- endif %}{%- endfor %}"
+      "{%- if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{%- endif %}");
+  const talon::text::ChatTemplate marked = talon::text::resolve_template({path}, talon::testing::kQwenTokenizerDir);
+  ASSERT_TRUE(marked.hf && marked.hf->has_generation_blocks());
+  EXPECT_EQ(marked.assistant_header, "<|im_start|>assistant\n");
+  EXPECT_EQ(marked.end_of_turn, "<|im_end|>\n");
+  Conversation c = chat({{Role::User, "Q1"}, {Role::Assistant, "A1"}, {Role::User, "Q2"}, {Role::Assistant, "A2!"}});
+  TokenizedSample s = SampleBuilder(qwen(), marked, std::nullopt, 4096).build(c);
+  EXPECT_EQ(qwen().decode(s.input_ids),
+            "<|im_start|>user\nQ1<|im_end|>\n<|im_start|>assistant\nA1<|im_end|>\n<|im_start|>user\nQ2<|im_end|>\n"
+            "<|im_start|>assistant\nA2!<|im_end|>\n");
+  EXPECT_EQ(supervised_runs(qwen(), s), (std::vector<std::string>{"A1<|im_end|>", "A2!<|im_end|>"}));
+}
+
 TEST(SampleBuilder, TruncationCutsTheMaskAndFlagsTheSample) {
   auto tmpl = talon::text::builtin_template("llama3");
   Conversation c = chat({{Role::User, "Count."}, {Role::Assistant, "one two three four five six seven eight"}});
