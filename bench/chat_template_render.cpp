@@ -1,8 +1,8 @@
 // Single-thread cost of the Jinja interpreter on the real chat templates of
 // tests/data/templates/hf: parsing each template once, and rendering the
 // corpus's conversations (those the template accepts, without the
-// generation prompt), beside the built-in llama3 renderer on the same
-// conversations. One figure per line.
+// generation prompt, with the special tokens of its goldens), beside the
+// built-in llama3 renderer on the same conversations. One figure per line.
 // Run from the repository root: build/bench/chat_template_render [tests/data/templates/hf]
 #include <fmt/format.h>
 
@@ -54,8 +54,15 @@ int main(int argc, char** argv) {
 
   for (const fs::path& path : templates) {
     auto start = Clock::now();
-    const auto t = talon::text::HfChatTemplate::from_file(path.string(), "");
+    auto t = talon::text::HfChatTemplate::from_file(path.string(), "");
     const double parse_us = micros(Clock::now() - start);
+    // The special tokens (and date_string) its goldens were rendered with.
+    std::ifstream golden(dir + "/" + path.stem().string() + ".golden.jsonl");
+    std::string first;
+    std::getline(golden, first);
+    nlohmann::ordered_json kwargs = talon::util::parse_ordered_json(first, path.string())["context"];
+    for (const char* key : {"messages", "tools", "documents", "add_generation_prompt"}) kwargs.erase(key);
+    t.set_kwargs(kwargs);
     std::vector<const Record*> accepted;
     for (const Record& r : records) {
       try {
