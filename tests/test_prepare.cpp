@@ -198,6 +198,18 @@ TEST_F(PrepareTest, CommandLineRunsOnTheBundledExamples) {
   EXPECT_EQ(data::PreparedDataset::open(out).size(), 300u);
 }
 
+TEST_F(PrepareTest, ChatTemplateKwargsAreAJsonObject) {
+  const std::string in = write("in.jsonl", kGoodLines);
+  for (const auto& [kwargs, error] : std::vector<std::pair<std::string, std::string>>{
+           {"'[1]'", "talon: error: --chat-template-kwargs: expected a JSON object, found [1]"},
+           {"'{\"a\": '", "talon: error: --chat-template-kwargs: not valid JSON"}}) {
+    auto run = talon::testing::run_talon("prepare --quiet --train-data-path " + in + " --tokenizer " + kTokenizer +
+                                         " --chat-template-kwargs " + kwargs + " --output-dir " + scratch_.file("o"));
+    EXPECT_EQ(run.status, 1) << run.out;
+    EXPECT_NE(run.out.find(error), std::string::npos) << run.out;
+  }
+}
+
 // The output directory is replaced only when it holds an earlier prepared
 // dataset and nothing else. Anything else (a training run, the input
 // itself, a regular file) is refused before any work, named, and kept.

@@ -62,6 +62,18 @@ TEST(ConversationRewrite, ARecordWithoutAUserTurnIsRefused) {
             std::string::npos);
 }
 
+TEST(ConversationRewrite, ARecordWithToolCallsIsRefused) {
+  for (const char* record :
+       {R"({"messages": [{"role": "user", "content": "q"}, {"role": "tool", "content": "19 C"}]})",
+        R"({"messages": [{"role": "user", "content": "q"}], "tools": [{"type": "function"}]})",
+        R"({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "tool_calls": []}]})"}) {
+    EXPECT_NE(testing::error_of([&] { regen::ConversationRewrite(ordered_json::parse(record)); })
+                  .find("the conversation has tools or tool calls, which regenerate does not rewrite"),
+              std::string::npos)
+        << record;
+  }
+}
+
 TEST(Url, ParsesServerAddresses) {
   regen::Url u = regen::Url::parse("localhost:30000");
   EXPECT_EQ(u.host, "localhost");

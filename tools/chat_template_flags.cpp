@@ -2,12 +2,13 @@
 
 #include <string>
 
+#include "talon/util/error.h"
 #include "talon/util/json_file.h"
 
 namespace talon::cli {
 
-CLI::Option* add_chat_template_flags(CLI::App& cmd, text::ChatTemplateSettings& settings, bool builds_samples) {
-  CLI::Option* name = cmd.add_option("--chat-template", settings.name,
+void add_chat_template_flags(CLI::App& cmd, text::ChatTemplateSettings& settings, bool builds_samples) {
+  cmd.add_option("--chat-template", settings.name,
                  "A built-in name (the default system prompt and the assistant markers of SpecForge's registry; the "
                  "text is rendered by the tokenizer's own chat template when it has one), or a .jinja or .json "
                  "template file (docs/chat_templates.md)")
@@ -16,9 +17,7 @@ CLI::Option* add_chat_template_flags(CLI::App& cmd, text::ChatTemplateSettings& 
       "--chat-template-kwargs",
       [&settings](const std::string& text) {
         settings.kwargs = util::parse_ordered_json(text, "--chat-template-kwargs");
-        if (!settings.kwargs.is_object()) {
-          throw CLI::ValidationError("--chat-template-kwargs", "expected a JSON object, found " + text);
-        }
+        if (!settings.kwargs.is_object()) fail("--chat-template-kwargs: expected a JSON object, found {}", text);
       },
       "JSON object of extra variables for a Jinja chat template, as vLLM's chat_template_kwargs "
       "(e.g. '{\"enable_thinking\": false}' or '{\"date_string\": \"26 Jul 2024\"}')");
@@ -27,7 +26,6 @@ CLI::Option* add_chat_template_flags(CLI::App& cmd, text::ChatTemplateSettings& 
                  "Train on the empty <think></think> block a reasoning template writes before a final answer "
                  "(default: not supervised, since serving never drafts it)");
   }
-  return name;
 }
 
 }  // namespace talon::cli

@@ -9,8 +9,7 @@
 namespace talon::cli {
 
 // --chat-template and --chat-template-kwargs; with `builds_samples` also
-// --supervise-empty-think (the commands that compute loss masks). Returns
-// the --chat-template option.
-CLI::Option* add_chat_template_flags(CLI::App& cmd, text::ChatTemplateSettings& settings, bool builds_samples);
+// --supervise-empty-think (the commands that compute loss masks).
+void add_chat_template_flags(CLI::App& cmd, text::ChatTemplateSettings& settings, bool builds_samples);
 
 }  // namespace talon::cli

@@ -37,7 +37,7 @@ void add_prepare_command(CLI::App& app) {
                   "Target vocabulary size (length of t2d; pre-tokenized ids must lie below it); default: "
                   "config.json, else the tokenizer's")
       ->check(flag_range("[1, inf)"));
-  add_chat_template_flags(*cmd, options->chat_template, true)->required();
+  add_chat_template_flags(*cmd, options->chat_template, true);
   cmd->add_option("--max-length", options->max_length, "Keep the first N tokens of each sample (pre-tokenized too)")
       ->check(flag_range("[2, inf)"))
       ->capture_default_str();
