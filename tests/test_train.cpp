@@ -361,6 +361,90 @@ TEST(Train, MismatchesAreRefusedBeforeAnyCompute) {
   EXPECT_NE(run.out.find("max_length is 64 but this run uses 192"), std::string::npos) << run.out;
 }
 
+// --eval-acceptance-interval logs, every N steps and at the end, what
+// `talon eval` reports for the checkpoint saved at that step with the same
+// prompts and settings: an independent path (the CLI reads the saved BF16
+// checkpoint from disk; the trainer rounds its own weights in memory).
+TEST(Train, AcceptanceDuringTrainingIsWhatTalonEvalReportsForTheCheckpoint) {
+  Fixture f(4);
+  f.epochs = 3;  // 6 steps: measured at step 4 and at the end
+  // Trained on the target's own greedy replies, the draft accepts some
+  // drafts on the random target (acceptance 1 would make equality weak).
+  const std::string regenerated = f.tmp.file("regenerated.jsonl");
+  auto regen = run_talon(fmt::format("regenerate --input-file-path {} --output-file-path {} --target-model-path {} "
+                                     "--max-new-tokens 24 --temperature 0",
+                                     f.data, regenerated, f.target));
+  ASSERT_EQ(regen.status, 0) << regen.out;
+  const std::string out = f.tmp.file("out");
+  const std::string prompts = f.tmp.write("prompts.jsonl", first_conversations(4));
+  std::string args = f.args(out, "--save-interval 4 --eval-acceptance-interval 4 --eval-acceptance-prompts " +
+                                     prompts + " --eval-acceptance-max-new-tokens 16 --eval-acceptance-num-steps 3",
+                            "1e-2");
+  args.replace(args.find("--train-data-path " + f.data), 18 + f.data.size(), "--train-data-path " + regenerated);
+  auto run = run_talon(args);
+  ASSERT_EQ(run.status, 0) << run.out;
+  std::vector<json> logged;
+  for (const json& r : testing::read_jsonl(out + "/metrics.jsonl")) {
+    if (r.value("split", "") == "acceptance") logged.push_back(r);
+  }
+  ASSERT_EQ(logged.size(), 2u);
+  for (std::size_t k = 0; k < logged.size(); ++k) {
+    const json& r = logged[k];
+    SCOPED_TRACE(r.dump());
+    const int step = k == 0 ? 4 : 6;
+    EXPECT_EQ(r["step"], step);
+    EXPECT_EQ(r["prompts"], 4);
+    EXPECT_EQ(r["lossless_mismatches"], 0);
+    EXPECT_GT(r["acceptance_length"].get<double>(), 1.0);
+    ASSERT_EQ(r["acceptance_rate_per_position"].size(), 3u);
+    const std::string report = f.tmp.file(fmt::format("eval_{}.json", step));
+    auto eval = run_talon(fmt::format(
+        "eval --target-model-path {} --draft-model-path {}/epoch_{}_step_{} --data-path {} --chat-template llama3 "
+        "--max-new-tokens 16 --speculative-num-steps 3 --output {}",
+        f.target, out, r["epoch"].get<int>(), step, prompts, report));
+    ASSERT_EQ(eval.status, 0) << eval.out;
+    const json want = json::parse(util::read_file(report));
+    for (const char* key : {"prompts", "generated_tokens", "verifications", "acceptance_length",
+                            "acceptance_rate_per_position"}) {
+      EXPECT_EQ(r[key], want[key]) << key;
+    }
+  }
+}
+
+// Acceptance during training is refused by name where it cannot run.
+TEST(Train, AcceptanceFlagsAreRefusedByNameWhereTheyCannotRun) {
+  Fixture f(2);
+  const std::string prompts = f.tmp.write("prompts.jsonl", first_conversations(1));
+  auto refuse = [&](const std::string& args, const std::vector<std::string>& parts) {
+    auto run = run_talon(args);
+    EXPECT_EQ(run.status, 1) << run.out;
+    for (const auto& part : parts) EXPECT_NE(run.out.find(part), std::string::npos) << part << " in " << run.out;
+  };
+  refuse(f.args(f.tmp.file("a"), "--eval-acceptance-interval 2"),
+         {"--eval-acceptance-interval 2 needs --eval-acceptance-prompts"});
+  refuse(f.args(f.tmp.file("b"), "--eval-acceptance-prompts " + prompts),
+         {"--eval-acceptance-prompts needs --eval-acceptance-interval"});
+  refuse(f.train_args("--train-hidden-states-path " + f.target, f.tmp.file("c"),
+                      "--eval-acceptance-interval 1 --eval-acceptance-prompts " + prompts),
+         {"--eval-acceptance-interval", "--train-hidden-states-path"});
+  // Multi-rank runs are refused for now (the ranks hold the target's and the
+  // draft's shards; rank 0 alone cannot decode).
+  refuse("launch --nproc-per-node 2 -- " +
+             f.args(f.tmp.file("f"), "--eval-acceptance-interval 1 --eval-acceptance-prompts " + prompts),
+         {"--eval-acceptance-interval: not in a multi-rank run yet (world size 2)"});
+  // A prompt that does not fit the target's positions with its new tokens
+  // is refused naming file:line and the flag, before training starts.
+  refuse(f.args(f.tmp.file("d"), "--eval-acceptance-interval 1 --eval-acceptance-prompts " + prompts +
+                                     " --eval-acceptance-max-new-tokens 131000"),
+         {prompts + ":1", "--eval-acceptance-max-new-tokens 131000"});
+  refuse(f.args(f.tmp.file("e"), "--eval-acceptance-interval 1 --eval-acceptance-prompts " + prompts +
+                                     " --eval-acceptance-max-new-tokens 200000"),
+         {"--eval-acceptance-max-new-tokens 200000 leaves no room"});
+  for (const char* dir : {"a", "b", "c", "d", "e", "f"}) {
+    EXPECT_FALSE(std::filesystem::exists(f.tmp.file(std::string(dir) + "/metrics.jsonl"))) << dir;
+  }
+}
+
 // Every numeric flag has a range, checked before anything runs; these were
 // accepted before: a negative norm (gradient ascent), --max-steps 0 (the
 // whole schedule ran), a negative seed (stored as 2^64-1), ...
@@ -373,6 +457,10 @@ TEST(Train, FlagsOutOfTheirRangeAreRefusedByName) {
            {"--save-interval", "-1", "[0, inf)"},
            {"--keep-last", "-1", "[0, inf)"},
            {"--eval-interval", "-5", "[0, inf)"},
+           {"--eval-acceptance-interval", "-1", "[0, inf)"},
+           {"--eval-acceptance-num-prompts", "-1", "[0, inf)"},
+           {"--eval-acceptance-max-new-tokens", "0", "[1, inf)"},
+           {"--eval-acceptance-num-steps", "0", "[1, inf)"},
            {"--max-bad-steps", "0", "[1, inf)"},
            {"--seed", "-1", "[0, 18446744073709551615]"},
            {"--seed", "18446744073709551616", "[0, 18446744073709551615]"},

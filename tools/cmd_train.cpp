@@ -96,6 +96,27 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--eval-interval", o->eval_interval, "Evaluate every N steps (0: at the end only)")
       ->check(flag_range("[0, inf)"))
       ->capture_default_str();
+  cmd->add_option("--eval-acceptance-interval", o->eval_acceptance_interval,
+                  "Every N steps and at the end, decode --eval-acceptance-prompts speculatively with the draft as "
+                  "saved and log the acceptance length, overall and per depth (0: off; online single-rank runs)")
+      ->check(flag_range("[0, inf)"))
+      ->capture_default_str();
+  cmd->add_option("--eval-acceptance-prompts", o->eval_acceptance_prompts,
+                  "Conversation JSONL for --eval-acceptance-interval; each line's last user turn is a prompt, as "
+                  "in `talon eval --data-path`")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--eval-acceptance-num-prompts", o->eval_acceptance_num_prompts,
+                  "Decode the first N of --eval-acceptance-prompts (0: all)")
+      ->check(flag_range("[0, inf)"))
+      ->capture_default_str();
+  cmd->add_option("--eval-acceptance-max-new-tokens", o->eval_acceptance_max_new_tokens,
+                  "Tokens generated per acceptance prompt, at most")
+      ->check(flag_range("[1, inf)"))
+      ->capture_default_str();
+  cmd->add_option("--eval-acceptance-num-steps", o->eval_acceptance_num_steps,
+                  "Draft steps per verification when measuring acceptance (chain drafting)")
+      ->check(flag_range("[1, inf)"))
+      ->capture_default_str();
   cmd->add_option("--keep-last", o->keep_last, "Keep only the newest K checkpoints (0: all)")
       ->check(flag_range("[0, inf)"))
       ->capture_default_str();

@@ -14,7 +14,7 @@ std::vector<std::vector<std::int64_t>> load_prompts(const std::string& path, con
                                                     const std::optional<std::string>& system_prompt,
                                                     std::int64_t limit, const PositionBudget& budget) {
   if (budget.max_new_tokens >= budget.max_positions) {
-    fail("--max-new-tokens {} leaves no room for a prompt: the target's max_position_embeddings is {}",
+    fail("{} {} leaves no room for a prompt: the target's max_position_embeddings is {}", budget.max_new_tokens_flag,
          budget.max_new_tokens, budget.max_positions);
   }
   std::ifstream in(path);
@@ -41,9 +41,10 @@ std::vector<std::vector<std::int64_t>> load_prompts(const std::string& path, con
     prompts.push_back(render_prompt(conversation, tokenizer, chat_template, system_prompt, tools ? &*tools : nullptr));
     const auto needed = static_cast<std::int64_t>(prompts.back().size()) + budget.max_new_tokens;
     if (needed > budget.max_positions) {
-      fail("{}: the prompt's {} tokens and --max-new-tokens {} need {} positions, more than the target's "
+      fail("{}: the prompt's {} tokens and {} {} need {} positions, more than the target's "
            "max_position_embeddings {}",
-           where, prompts.back().size(), budget.max_new_tokens, needed, budget.max_positions);
+           where, prompts.back().size(), budget.max_new_tokens_flag, budget.max_new_tokens, needed,
+           budget.max_positions);
     }
   }
   return prompts;

@@ -28,6 +28,7 @@ std::vector<std::int64_t> render_prompt(const text::Conversation& conversation, 
 struct PositionBudget {
   std::int64_t max_new_tokens = 0;  // generated after each prompt, at most
   std::int64_t max_positions = 0;   // the target's max_position_embeddings
+  std::string max_new_tokens_flag = "--max-new-tokens";  // the flag that set max_new_tokens, for errors
 };
 
 // The first `limit` prompts of `path` (all when limit <= 0); a line without

@@ -43,6 +43,14 @@ struct TrainOptions {
   bool resume = false;
   std::int64_t save_interval = 1000;  // optimizer steps; a checkpoint is also written at the end
   std::int64_t eval_interval = 0;     // 0: eval only at the end
+  // Speculative decoding of held-out prompts with the draft as it would be
+  // saved (BF16) and the run's target, every N steps and at the end; 0: off.
+  // Online single-rank runs only (the target decodes; see docs/training.md).
+  std::int64_t eval_acceptance_interval = 0;
+  std::string eval_acceptance_prompts;        // conversation JSONL, as `talon eval --data-path`
+  std::int64_t eval_acceptance_num_prompts = 0;  // the first N (0: all)
+  std::int64_t eval_acceptance_max_new_tokens = 64;
+  std::int64_t eval_acceptance_num_steps = 3;  // chain drafting, as `talon eval --speculative-num-steps`
   std::int64_t keep_last = 0;         // 0: keep every checkpoint
   std::int64_t max_bad_steps = 10;    // non-finite steps in a row before giving up
 

@@ -10,8 +10,10 @@
 #include <optional>
 
 #include "talon/data/batcher.h"
+#include "talon/eval/acceptance.h"
 #include "talon/model/draft_checkpoint.h"
 #include "talon/model/ttt.h"
+#include "talon/train/device.h"
 #include "talon/train/trainer_run.h"
 #include "talon/util/error.h"
 #include "talon/util/progress.h"
@@ -102,6 +104,7 @@ std::string Trainer::run() {
     }
     const bool last = r.state.step == last_step;
     if (r.eval_data && ((o.eval_interval > 0 && r.state.step % o.eval_interval == 0) || last)) r.evaluate();
+    if (r.measures_acceptance() && (r.state.step % o.eval_acceptance_interval == 0 || last)) r.evaluate_acceptance();
     if ((o.save_interval > 0 && r.state.step % o.save_interval == 0) || last) r.save();
   }
   if (progress) progress->finish();
@@ -201,6 +204,35 @@ void Trainer::Run::evaluate() {
     tensorboard->add_scalar(fmt::format("eval/acc_{}", s), record["acc"][s], state.step);
   }
   tensorboard->flush();
+}
+
+void Trainer::Run::evaluate_acceptance() {
+  at::NoGradGuard no_grad;
+  // The draft as save() writes it: BF16 weights, read back in the compute
+  // dtype, as `talon eval` reads the checkpoint.
+  model::NamedTensors saved;
+  for (const auto& [name, value] : draft.parameters()) saved.emplace_back(name, value.detach().to(at::kBFloat16));
+  model::Eagle3Draft as_saved =
+      model::Eagle3Draft::create(draft.config, draft.embed_tokens, at::detail::createCPUGenerator(0),
+                                 at::TensorOptions().device(device).dtype(compute_dtype(device)));
+  as_saved.load_parameters(saved, fmt::format("the draft at step {}", state.step));
+  const eval::TreeShape chain{options.eval_acceptance_num_steps, 1, options.eval_acceptance_num_steps + 1};
+  const eval::AcceptanceReport report = eval::measure_acceptance(
+      *target, as_saved, vocab.d2t.cpu(), aux_layers, acceptance.prompts, chain, acceptance.limits, 1);
+  nlohmann::json record = report.to_json();
+  record.update({{"split", "acceptance"}, {"step", state.step}, {"epoch", state.step_epoch},
+                 {"speculative_num_steps", options.eval_acceptance_num_steps},
+                 {"max_new_tokens", options.eval_acceptance_max_new_tokens}});
+  metrics->append(record);
+  tensorboard->add_scalar("acceptance/length", record["acceptance_length"], state.step);
+  const std::vector<double> rates = report.acceptance_rates();
+  for (std::size_t d = 0; d < rates.size(); ++d) {
+    tensorboard->add_scalar(fmt::format("acceptance/rate_depth_{}", d + 1), rates[d], state.step);
+  }
+  tensorboard->flush();
+  if (report.mismatches != 0 && compute_dtype(device) == at::kFloat) {
+    fail("step {}: {} prompts decoded differently with speculation: a bug", state.step, report.mismatches);
+  }
 }
 
 }  // namespace talon::train

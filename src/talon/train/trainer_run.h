@@ -13,6 +13,7 @@
 
 #include "talon/data/hidden_state_cache.h"
 #include "talon/data/prepared_dataset.h"
+#include "talon/eval/decoding.h"
 #include "talon/model/draft_checkpoint.h"
 #include "talon/model/eagle3_draft.h"
 #include "talon/model/target_model.h"
@@ -35,6 +36,14 @@ namespace talon::train {
 // model.safetensors, read and validated by data::VocabMapping::load.
 model::DraftVocab load_draft_vocab(const std::string& path);
 
+// --eval-acceptance-prompts, rendered and tokenized as `talon eval` does,
+// and where their generations stop; no prompts when acceptance is not
+// measured.
+struct AcceptancePrompts {
+  std::vector<eval::Tokens> prompts;
+  eval::GenerationLimits limits;
+};
+
 struct Trainer::Run {
   // Members are built in this order by the constructor (trainer_setup.cpp),
   // each from the ones above it.
@@ -46,6 +55,7 @@ struct Trainer::Run {
   io::DraftConfig draft_config;
   std::array<int, 3> aux_layers{};
   data::DatasetProvenance provenance;
+  AcceptancePrompts acceptance;  // checked before the target loads
   // Online: the target in the loop. Offline (--train-hidden-states-path):
   // the caches, whose prepared datasets are the data, and no target layers.
   std::optional<model::TargetModel> target;
@@ -83,6 +93,11 @@ struct Trainer::Run {
   void save();
   // One pass over the eval set, logged with "split": "eval".
   void evaluate();
+  bool measures_acceptance() const { return options.eval_acceptance_interval > 0; }
+  // Speculative decoding of acceptance_prompts with the draft as save()
+  // writes it (BF16 weights), as `talon eval` decodes that checkpoint: the
+  // acceptance length and per-depth rates, logged with "split": "acceptance".
+  void evaluate_acceptance();
 };
 
 }  // namespace talon::train

@@ -9,6 +9,7 @@
 
 #include "talon/data/prepare.h"
 #include "talon/data/vocab_mapping.h"
+#include "talon/eval/prompts.h"
 #include "talon/io/model_fingerprint.h"
 #include "talon/io/safetensors.h"
 #include "talon/model/draft_checkpoint.h"
@@ -44,6 +45,18 @@ void check_data_sources(const TrainOptions& options) {
   if (!offline && !options.eval_hidden_states_path.empty()) {
     fail("--eval-hidden-states-path is for offline runs (--train-hidden-states-path); use --eval-data-path");
   }
+  if (options.eval_acceptance_interval > 0 && options.eval_acceptance_prompts.empty()) {
+    fail("--eval-acceptance-interval {} needs --eval-acceptance-prompts (conversations whose last user turns are "
+         "decoded)",
+         options.eval_acceptance_interval);
+  }
+  if (options.eval_acceptance_interval == 0 && !options.eval_acceptance_prompts.empty()) {
+    fail("--eval-acceptance-prompts needs --eval-acceptance-interval N (N > 0: every N steps and at the end)");
+  }
+  if (offline && options.eval_acceptance_interval > 0) {
+    fail("--eval-acceptance-interval decodes with the target: not with --train-hidden-states-path; run `talon eval` "
+         "on the checkpoints instead");
+  }
   if (offline && options.tp_size != 1) {
     fail("--tp-size {}: an offline run (--train-hidden-states-path) loads no target layers to split; leave it at 1",
          options.tp_size);
@@ -53,6 +66,11 @@ void check_data_sources(const TrainOptions& options) {
 io::DraftConfig load_checked_draft_config(const TrainOptions& options, const io::TargetConfig& target,
                                           const parallel::ProcessGroups& groups) {
   check_data_sources(options);
+  if (options.eval_acceptance_interval > 0 && groups.world_size() > 1) {
+    fail("--eval-acceptance-interval: not in a multi-rank run yet (world size {}); run `talon eval` on the "
+         "checkpoints instead",
+         groups.world_size());
+  }
   const parallel::Layout& layout = groups.layout();
   io::DraftConfig draft = io::load_draft_config(options.draft_model_config);
   // The draft's split over --draft-tp-size, checked before the target loads.
@@ -174,6 +192,17 @@ at::Tensor draft_head(const TrainOptions& options, const model::Eagle3Draft& dra
                                  compute_dtype(device), options.target_weight_check);
 }
 
+AcceptancePrompts load_acceptance_prompts(const TrainOptions& options, const io::TargetConfig& target_config) {
+  if (options.eval_acceptance_interval == 0) return {};
+  const text::Tokenizer tokenizer = text::Tokenizer::load(options.target_model_path);
+  const text::ChatTemplate chat_template = text::resolve_template(options.chat_template, options.target_model_path);
+  return {eval::load_prompts(options.eval_acceptance_prompts, tokenizer, chat_template, options.system_prompt,
+                             options.eval_acceptance_num_prompts,
+                             {options.eval_acceptance_max_new_tokens, target_config.max_position_embeddings,
+                              "--eval-acceptance-max-new-tokens"}),
+          {options.eval_acceptance_max_new_tokens, {eval::end_of_turn_id(tokenizer, chat_template)}}};
+}
+
 std::optional<model::TargetModel> load_target(const TrainOptions& options, at::Device device,
                                               const parallel::ProcessGroups& groups) {
   if (!options.train_hidden_states_path.empty()) return std::nullopt;  // offline: no decoder layers
@@ -227,6 +256,7 @@ Trainer::Run::Run(TrainOptions o, parallel::ProcessGroups& g)
       draft_config(load_checked_draft_config(options, target_config, g)),
       aux_layers(io::aux_layer_ids(draft_config, static_cast<int>(target_config.num_hidden_layers))),
       provenance(expected_provenance(prepare_settings(options, draft_config))),
+      acceptance(load_acceptance_prompts(options, target_config)),
       target(load_target(options, device, g)),
       train_cache(open_cache(options.train_hidden_states_path, options, target_config, aux_layers, provenance)),
       eval_cache(open_cache(options.eval_hidden_states_path, options, target_config, aux_layers, provenance)),
