@@ -388,6 +388,15 @@ TEST(Train, AcceptanceDuringTrainingIsWhatTalonEvalReportsForTheCheckpoint) {
     if (r.value("split", "") == "acceptance") logged.push_back(r);
   }
   ASSERT_EQ(logged.size(), 2u);
+  // TensorBoard gets the same figures (tests/test_tensorboard.cpp reads the
+  // format back; here, that the tags are there).
+  std::string events;
+  for (const auto& entry : std::filesystem::directory_iterator(out + "/tensorboard")) {
+    events += util::read_file(entry.path().string());
+  }
+  for (const char* tag : {"acceptance/length", "acceptance/rate_depth_1", "acceptance/rate_depth_3"}) {
+    EXPECT_NE(events.find(tag), std::string::npos) << tag;
+  }
   for (std::size_t k = 0; k < logged.size(); ++k) {
     const json& r = logged[k];
     SCOPED_TRACE(r.dump());

@@ -97,9 +97,11 @@ std::string Trainer::run() {
     if (!record) continue;  // skipped: non-finite
     r.log(*record);
     if (progress) {
-      progress->set_suffix(fmt::format("loss {:.3f} acc0 {:.3f} lr {:.2e} {:.0f} tok/s", (*record)["loss"].get<double>(),
+      std::string suffix = fmt::format("loss {:.3f} acc0 {:.3f} lr {:.2e} {:.0f} tok/s", (*record)["loss"].get<double>(),
                                        (*record)["acc"][0].get<double>(), (*record)["lr"].get<double>(),
-                                       (*record)["tokens_per_s"].get<double>()));
+                                       (*record)["tokens_per_s"].get<double>());
+      if (r.last_acceptance_length) suffix += fmt::format(" accept len {:.2f}", *r.last_acceptance_length);
+      progress->set_suffix(std::move(suffix));
       progress->advance();
     }
     const bool last = r.state.step == last_step;
@@ -224,6 +226,7 @@ void Trainer::Run::evaluate_acceptance() {
                  {"speculative_num_steps", options.eval_acceptance_num_steps},
                  {"max_new_tokens", options.eval_acceptance_max_new_tokens}});
   metrics->append(record);
+  last_acceptance_length = report.acceptance_length();
   tensorboard->add_scalar("acceptance/length", record["acceptance_length"], state.step);
   const std::vector<double> rates = report.acceptance_rates();
   for (std::size_t d = 0; d < rates.size(); ++d) {

@@ -75,6 +75,7 @@ struct Trainer::Run {
   std::optional<track::MetricsLog> metrics;  // rank 0
   std::optional<track::TensorBoardWriter> tensorboard;  // rank 0
   std::int64_t bad_steps_in_a_row = 0;
+  std::optional<double> last_acceptance_length;  // of the latest evaluate_acceptance(), for the progress bar
   std::string last_checkpoint;  // written or resumed from, and its step
   std::int64_t last_checkpoint_step = -1;
 
