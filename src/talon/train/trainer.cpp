@@ -97,9 +97,10 @@ std::string Trainer::run() {
     if (!record) continue;  // skipped: non-finite
     r.log(*record);
     if (progress) {
-      std::string suffix = fmt::format("loss {:.3f} acc0 {:.3f} lr {:.2e} {:.0f} tok/s", (*record)["loss"].get<double>(),
-                                       (*record)["acc"][0].get<double>(), (*record)["lr"].get<double>(),
-                                       (*record)["tokens_per_s"].get<double>());
+      std::string suffix =
+          fmt::format("loss {:.3f} acc0 {:.3f} lr {:.2e} {:.0f} tok/s", (*record)["loss"].get<double>(),
+                      (*record)["acc"][0].get<double>(), (*record)["lr"].get<double>(),
+                      (*record)["tokens_per_s"].get<double>());
       if (r.last_acceptance_length) suffix += fmt::format(" accept len {:.2f}", *r.last_acceptance_length);
       progress->set_suffix(std::move(suffix));
       progress->advance();
