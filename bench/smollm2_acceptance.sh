@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# A real draft for a real target, by hand (not CI; about two hours on 2 cores):
+# SmolLM2-135M-Instruct answers 1,165 generated prompts and the 300 bundled
+# conversations (greedy, at most 128 tokens a reply: about half an hour), its
+# hidden states are cached, an EAGLE-3 draft trains on them for EPOCHS epochs
+# (offline), and it decodes held-out prompts speculatively: generated chat
+# prompts none of which were trained on, and HumanEval's problems; chain
+# drafting at 3 and 5 steps and one tree, and an untrained draft (the same
+# initial weights, no step) at 3. Batch 1, so the tokens/s are a single
+# user's. Prints one table; every figure is also in OUT/eval/*.json,
+# the step times in OUT/times.txt. A rerun continues what is unfinished.
+# Usage: bench/smollm2_acceptance.sh [OUT]   (default out/smollm2_bench; after scripts/setup.sh)
+# Environment: EPOCHS (3), TTT (5), EVAL_PROMPTS per set (20), EVAL_TOKENS (128).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+talon="${TALON_BUILD_DIR:-build}/tools/talon"
+python=.venv/bin/python
+out="${1:-out/smollm2_bench}"
+epochs="${EPOCHS:-3}"
+ttt="${TTT:-5}"
+eval_prompts="${EVAL_PROMPTS:-20}"
+eval_tokens="${EVAL_TOKENS:-128}"
+target=.cache/models/SmolLM2-135M-Instruct
+template=(--chat-template "$target/chat_template.jinja")
+draft_config=examples/smollm2-draft-config.json
+mkdir -p "$out/eval"
+# step NAME COMMAND...: runs COMMAND unless OUT/NAME.done exists; appends its seconds to OUT/times.txt.
+step() {
+  local name=$1
+  shift
+  [[ -f "$out/$name.done" ]] && return 0
+  local start
+  start=$(date +%s)
+  "$@"
+  echo "$name $(($(date +%s) - start)) s" >>"$out/times.txt"
+  touch "$out/$name.done"
+}
+
+step prompts "$python" bench/smollm2_prompts.py "$out/prompts"
+cat "$out/prompts/train.jsonl" examples/conversations.jsonl >"$out/prompts/all_train.jsonl"
+step regenerate "$talon" regenerate --target-model-path "$target" "${template[@]}" \
+  --input-file-path "$out/prompts/all_train.jsonl" --output-file-path "$out/train.jsonl" \
+  --temperature 0 --max-new-tokens 128 --batch-size 32
+step cache "$talon" cache --target-model-path "$target" "${template[@]}" --draft-model-config "$draft_config" \
+  --data-path "$out/train.jsonl" --max-length 1024 --output-dir "$out/cache" --batch-size 8 --quiet
+train_common=(--target-model-path "$target" "${template[@]}" --draft-model-config "$draft_config"
+  --train-hidden-states-path "$out/cache" --max-length 1024 --ttt-length "$ttt" --seed 0
+  --draft-global-batch-size 4 --draft-micro-batch-size 4 --max-grad-norm 0.5 --quiet)
+step untrained "$talon" train "${train_common[@]}" --output-dir "$out/untrained" \
+  --num-epochs 1 --learning-rate 0 --max-steps 1
+step train "$talon" train "${train_common[@]}" --output-dir "$out/train" \
+  --num-epochs "$epochs" --learning-rate 1e-3 --warmup-ratio 0.015 --save-interval 0
+
+shapes=("chain3:--speculative-num-steps 3"
+  "chain5:--speculative-num-steps 5"
+  "tree:--speculative-num-steps 5 --speculative-eagle-topk 4 --speculative-num-draft-tokens 16")
+for draft in train untrained; do
+  checkpoint="$out/$draft/$(cat "$out/$draft/latest")"
+  for set in chat_eval humaneval; do
+    for shape in "${shapes[@]}"; do
+      name=${shape%%:*}
+      [[ $draft == untrained && $name != chain3 ]] && continue
+      # shellcheck disable=SC2086  # the shape's flags split on spaces
+      step "eval_${draft}_${set}_$name" "$talon" eval --target-model-path "$target" "${template[@]}" \
+        --draft-model-path "$checkpoint" --data-path "$out/prompts/$set.jsonl" --num-prompts "$eval_prompts" \
+        --max-new-tokens "$eval_tokens" --batch-size 1 ${shape#*:} --output "$out/eval/${draft}_${set}_$name.json"
+    done
+  done
+done
+
+"$python" - "$out" <<'PY'
+import json, sys
+from pathlib import Path
+out = Path(sys.argv[1])
+print(f"{'draft':10} {'prompts':10} {'shape':7} {'accept':>7} {'per depth':32} {'spec tok/s':>10} {'alone tok/s':>11}")
+for f in sorted((out / "eval").glob("*.json")):
+    draft, rest = f.stem.split("_", 1)
+    prompts, shape = rest.rsplit("_", 1)
+    r = json.loads(f.read_text())
+    depth = " ".join(f"{x:.2f}" for x in r["acceptance_rate_per_position"])
+    print(f"{draft:10} {prompts:10} {shape:7} {r['acceptance_length']:7.2f} {depth:32} "
+          f"{r['speculative_tokens_per_s']:10.1f} {r['greedy_tokens_per_s']:11.1f}")
+train = [json.loads(l) for l in (out / "train" / "metrics.jsonl").read_text().splitlines()]
+steps = [m for m in train if "tokens_per_s" in m]
+tokens = sum(m["tokens"] for m in steps)
+print(f"training: {len(steps)} steps, {tokens} tokens")
+print((out / "times.txt").read_text(), end="")
+PY
