@@ -150,13 +150,21 @@ TEST(Train, LongContextPathsMatchThePlainPath) {
 TEST(Train, SigkillAtRandomMomentsThenResumeIsBitIdentical) {
   Fixture f;
   const std::string straight = f.tmp.file("straight"), killed = f.tmp.file("killed");
+  const auto started = std::chrono::steady_clock::now();
   auto a = run_talon(f.args(straight));
   ASSERT_EQ(a.status, 0) << a.out;
+  const double straight_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
 
   std::mt19937 rng(2024);
-  // A whole run takes over 2 s (start-up alone about 1 s), so the first,
-  // short delays always kill; the longer ones let a run finish in the end.
-  std::uniform_int_distribution<int> short_delay_ms(300, 1500), long_delay_ms(300, 3000);
+  // Delays scale with the straight run's time T, so they mean the same on a
+  // fast machine and a loaded one: the first ones (under 0.45 T, and the
+  // killed runs save every step, so they are slower) always kill; the longer
+  // ones let a resumed run, which has less left to do, finish in the end.
+  std::uniform_int_distribution<int> short_delay_ms(static_cast<int>(0.15 * straight_ms),
+                                                    static_cast<int>(0.45 * straight_ms));
+  std::uniform_int_distribution<int> long_delay_ms(static_cast<int>(0.15 * straight_ms),
+                                                   static_cast<int>(1.5 * straight_ms));
   int kills = 0, finished = 0;
   for (int attempt = 0; attempt < 60 && !finished; ++attempt) {
     pid_t pid = spawn_talon(f.args(killed, "--resume --save-interval 1 --keep-last 2"), f.tmp.file("log.txt"));

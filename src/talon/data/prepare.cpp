@@ -73,8 +73,9 @@ LineResult process_line(std::string_view line, const LineReader& reader) {
   }
   try {
     const nlohmann::ordered_json record = util::parse_ordered_json(line, "");
-    if (const nlohmann::json plain(record); is_pretokenized(plain)) return pretokenized_sample(plain, reader);
-    const text::Conversation conversation = text::parse_conversation(record);
+    const nlohmann::json plain(record);  // converted once: the field readers take this form
+    if (is_pretokenized(plain)) return pretokenized_sample(plain, reader);
+    const text::Conversation conversation = text::parse_conversation(plain, record);
     const std::optional<nlohmann::ordered_json> tools = text::parse_tools(record);
     TokenizedSample sample = reader.builder.build(conversation, tools ? &*tools : nullptr);
     if (sample.supervised() == 0) return drop_cause(conversation, sample);

@@ -72,8 +72,9 @@ Message parse_message(const JsonFields& message, const ordered_json& ordered) {
 
 }  // namespace
 
-Conversation parse_conversation(const ordered_json& value) {
-  const json plain(value);
+Conversation parse_conversation(const ordered_json& value) { return parse_conversation(json(value), value); }
+
+Conversation parse_conversation(const json& plain, const ordered_json& value) {
   JsonFields record(plain, JsonLocation());
   bool has_messages = record.find("messages") != nullptr;
   bool has_conversations = record.find("conversations") != nullptr;

@@ -47,6 +47,10 @@ using Conversation = std::vector<Message>;
 //   field "messages[3].role": expected one of "system", ..., found "bot"
 // the caller prefixes file and line.
 Conversation parse_conversation(const nlohmann::ordered_json& record);
+// The same for a caller that holds the record in both forms already:
+// `plain` is nlohmann::json(record), read for its fields (the messages'
+// extra keys keep `record`'s order).
+Conversation parse_conversation(const nlohmann::json& plain, const nlohmann::ordered_json& record);
 
 // The record's "tools" (an array of function schemas, kept in its key
 // order), nullopt when absent or null.

@@ -46,12 +46,12 @@ std::optional<std::string> token_text(const json& value, const util::JsonLocatio
 // tokenizer_config.json (special_tokens_map.json overriding them in the legacy
 // layout without "added_tokens_decoder"), then the model-specific ones of an
 // "extra_special_tokens" object.
-ordered_json load_special_tokens(const fs::path& dir) {
+// `config` is the directory's tokenizer_config.json, nullopt when it has none.
+ordered_json special_tokens(const fs::path& dir, const std::optional<json>& config_file) {
   ordered_json tokens = ordered_json::object();
-  if (dir.empty()) return tokens;
+  if (!config_file) return tokens;
+  const json& config = *config_file;
   const fs::path config_path = dir / "tokenizer_config.json";
-  if (!fs::exists(config_path)) return tokens;
-  const json config = util::load_json_file(config_path.string());
   json named = json::object();
   for (const char* key : kSpecialTokens) {
     if (config.contains(key)) named[key] = config[key];
@@ -76,6 +76,12 @@ ordered_json load_special_tokens(const fs::path& dir) {
   return tokens;
 }
 
+std::optional<json> load_tokenizer_config(const fs::path& dir) {
+  const fs::path path = dir / "tokenizer_config.json";
+  if (dir.empty() || !fs::exists(path)) return std::nullopt;
+  return util::load_json_file(path.string());
+}
+
 }  // namespace
 
 std::optional<HfChatTemplate> HfChatTemplate::from_tokenizer_dir(const std::string& dir) {
@@ -94,8 +100,9 @@ std::optional<HfChatTemplate> HfChatTemplate::from_tokenizer_dir(const std::stri
     for (const auto& file : files) found.emplace_back(file.stem().string(), read_text(file), file.string());
   }
   const fs::path config_path = fs::path(dir) / "tokenizer_config.json";
-  if (found.empty() && fs::exists(config_path)) {
-    const json config = util::load_json_file(config_path.string());
+  const std::optional<json> config_file = load_tokenizer_config(dir);
+  if (found.empty() && config_file) {
+    const json& config = *config_file;
     const util::JsonLocation where(config_path.string(), "chat_template");
     if (config.contains("chat_template") && config["chat_template"].is_string()) {
       found.emplace_back("default", config["chat_template"].get<std::string>(), config_path.string());
@@ -119,7 +126,7 @@ std::optional<HfChatTemplate> HfChatTemplate::from_tokenizer_dir(const std::stri
     t.templates_.emplace(name, jinja::Template(source, file));
   }
   if (!t.templates_.count("default")) fail("{}: has chat templates but none named \"default\"", dir);
-  t.special_tokens_ = load_special_tokens(dir);
+  t.special_tokens_ = special_tokens(dir, config_file);
   return t;
 }
 
@@ -129,7 +136,7 @@ HfChatTemplate HfChatTemplate::from_file(const std::string& path, const std::str
   t.sources_ = "default\n" + source + "\n";
   t.source_name_ = path;
   t.templates_.emplace("default", jinja::Template(source, path));
-  t.special_tokens_ = load_special_tokens(tokenizer_dir);
+  t.special_tokens_ = special_tokens(tokenizer_dir, load_tokenizer_config(tokenizer_dir));
   return t;
 }
 
