@@ -46,7 +46,7 @@ std::optional<std::string> token_text(const json& value, const util::JsonLocatio
 // tokenizer_config.json (special_tokens_map.json overriding them in the legacy
 // layout without "added_tokens_decoder"), then the model-specific ones of an
 // "extra_special_tokens" object.
-// `config` is the directory's tokenizer_config.json, nullopt when it has none.
+// `config_file` is the directory's tokenizer_config.json, nullopt when it has none.
 ordered_json special_tokens(const fs::path& dir, const std::optional<json>& config_file) {
   ordered_json tokens = ordered_json::object();
   if (!config_file) return tokens;
