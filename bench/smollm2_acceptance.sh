@@ -8,10 +8,13 @@
 # prompts none of which were trained on, and HumanEval's problems; chain
 # drafting at 3 and 5 steps and one tree, and an untrained draft (the same
 # initial weights, no step) at 3. Batch 1, so the tokens/s are a single
-# user's. Prints one table; every figure is also in OUT/eval/*.json,
-# the step times in OUT/times.txt. A rerun continues what is unfinished.
+# user's. The learning curve: the same recipe on nested random shares of
+# the data (SHARES), each decoding the held-out chat prompts at 3 steps.
+# Prints one table; every figure is also in OUT/eval/*.json, the step
+# times in OUT/times.txt. A rerun continues what is unfinished.
 # Usage: bench/smollm2_acceptance.sh [OUT]   (default out/smollm2_bench; after scripts/setup.sh)
-# Environment: EPOCHS (3), TTT (5), EVAL_PROMPTS per set (20), EVAL_TOKENS (128).
+# Environment: EPOCHS (3), TTT (5), EVAL_PROMPTS per set (20), EVAL_TOKENS (128),
+# SHARES ("0.25 0.5"; "" for none).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -43,25 +46,43 @@ cat "$out/prompts/train.jsonl" examples/conversations.jsonl >"$out/prompts/all_t
 step regenerate "$talon" regenerate --target-model-path "$target" "${template[@]}" \
   --input-file-path "$out/prompts/all_train.jsonl" --output-file-path "$out/train.jsonl" \
   --temperature 0 --max-new-tokens 128 --batch-size 32
-step cache "$talon" cache --target-model-path "$target" "${template[@]}" --draft-model-config "$draft_config" \
-  --data-path "$out/train.jsonl" --max-length 1024 --output-dir "$out/cache" --batch-size 8 --quiet
+# cache_and_train NAME DATA: caches DATA's hidden states in OUT/NAME_cache
+# and trains the draft on them into OUT/NAME.
+cache_and_train() {
+  step "${1}_cache" "$talon" cache --target-model-path "$target" "${template[@]}" --draft-model-config "$draft_config" \
+    --data-path "$2" --max-length 1024 --output-dir "$out/${1}_cache" --batch-size 8 --quiet
+  step "$1" "$talon" train "${train_common[@]}" --train-hidden-states-path "$out/${1}_cache" --output-dir "$out/$1" \
+    --num-epochs "$epochs" --learning-rate 1e-3 --warmup-ratio 0.015 --save-interval 0
+}
 train_common=(--target-model-path "$target" "${template[@]}" --draft-model-config "$draft_config"
-  --train-hidden-states-path "$out/cache" --max-length 1024 --ttt-length "$ttt" --seed 0
+  --max-length 1024 --ttt-length "$ttt" --seed 0
   --draft-global-batch-size 4 --draft-micro-batch-size 4 --max-grad-norm 0.5 --quiet)
-step untrained "$talon" train "${train_common[@]}" --output-dir "$out/untrained" \
-  --num-epochs 1 --learning-rate 0 --max-steps 1
-step train "$talon" train "${train_common[@]}" --output-dir "$out/train" \
-  --num-epochs "$epochs" --learning-rate 1e-3 --warmup-ratio 0.015 --save-interval 0
+cache_and_train train "$out/train.jsonl"
+step untrained "$talon" train "${train_common[@]}" --train-hidden-states-path "$out/train_cache" \
+  --output-dir "$out/untrained" --num-epochs 1 --learning-rate 0 --max-steps 1
+shares=()
+for share in ${SHARES-0.25 0.5}; do
+  shares+=("share$share")
+  # The first SHARE of the samples in one seeded order: each share holds the smaller ones.
+  step "share${share}_data" "$python" -c '
+import random, sys
+lines = open(sys.argv[1]).readlines()
+random.Random(0).shuffle(lines)
+open(sys.argv[3], "w").writelines(lines[: round(len(lines) * float(sys.argv[2]))])' \
+    "$out/train.jsonl" "$share" "$out/share$share.jsonl"
+  cache_and_train "share$share" "$out/share$share.jsonl"
+done
 
 shapes=("chain3:--speculative-num-steps 3"
   "chain5:--speculative-num-steps 5"
   "tree:--speculative-num-steps 5 --speculative-eagle-topk 4 --speculative-num-draft-tokens 16")
-for draft in train untrained; do
+for draft in train untrained "${shares[@]}"; do
   checkpoint="$out/$draft/$(cat "$out/$draft/latest")"
   for set in chat_eval humaneval; do
     for shape in "${shapes[@]}"; do
       name=${shape%%:*}
-      [[ $draft == untrained && $name != chain3 ]] && continue
+      [[ $draft != train && $name != chain3 ]] && continue
+      [[ $draft == share* && $set != chat_eval ]] && continue
       # shellcheck disable=SC2086  # the shape's flags split on spaces
       step "eval_${draft}_${set}_$name" "$talon" eval --target-model-path "$target" "${template[@]}" \
         --draft-model-path "$checkpoint" --data-path "$out/prompts/$set.jsonl" --num-prompts "$eval_prompts" \

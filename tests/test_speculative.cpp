@@ -6,8 +6,9 @@
 // never accepted) and with oracles that make every verification accept a
 // chosen number of drafts. The features handed to the proposer are the
 // whole-sequence forward's; the draft's steps match a recomputation without
-// a cache and are rolled back exactly. Batched greedy decoding is each
-// prompt's own, and sampling with top-p near 0 is greedy.
+// a cache, are rolled back exactly, and equal training's TTT steps. Batched
+// greedy decoding is each prompt's own, and sampling with top-p near 0 is
+// greedy.
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
@@ -18,7 +19,9 @@
 #include "talon/eval/generate.h"
 #include "talon/eval/speculative.h"
 #include "talon/io/safetensors.h"
+#include "talon/model/layers.h"
 #include "talon/model/target_weights.h"
+#include "talon/model/ttt.h"
 #include "test_support.h"
 
 namespace talon::eval {
@@ -250,6 +253,59 @@ TEST(Speculative, DraftStepsMatchARecomputationAndAreRolledBack) {
     EXPECT_EQ(a.tokens, b.tokens) << "steps " << shape.num_steps << ", topk " << shape.topk;
     EXPECT_EQ(a.parents, b.parents) << "steps " << shape.num_steps << ", topk " << shape.topk;
     EXPECT_EQ(static_cast<std::int64_t>(a.tokens.size()), shape.num_draft_tokens - 1);
+  }
+}
+
+// Training's TTT steps are the decoder's draft steps (brief §2): step s of
+// the training forward at index t is the draft after the verified
+// positions 0..t and s drafted tokens, here the sequence's own next tokens.
+// The decoder fed those tokens gives the same h, in fp64 and fp32; and a
+// chain proposer's drafts are the training logits' argmax once the
+// sequence continues with those drafts.
+TEST(Speculative, DraftStepsAreTrainingsTttSteps) {
+  Models m;
+  const int steps = 4;
+  const std::int64_t length = 12;
+  const Tokens sequence = prompt(length, 9);
+  const at::Tensor features = m.target.forward(at::tensor(sequence, at::kLong).unsqueeze(0), m.aux).aux;
+  const at::Tensor lengths = at::tensor({length});
+  for (const at::ScalarType dtype : {at::kDouble, at::kFloat}) {
+    SCOPED_TRACE(at::toString(dtype));
+    model::Eagle3Draft draft = m.draft(5);
+    draft.to(at::TensorOptions().dtype(dtype));
+    const at::Tensor aux = features.to(dtype), ids = at::tensor(sequence, at::kLong).unsqueeze(0);
+    const std::vector<at::Tensor> ttt = model::ttt_hidden_states(draft, ids, aux, lengths, steps);
+    const double tolerance = dtype == at::kDouble ? 1e-10 : 1e-5;
+    auto near = [&](const at::Tensor& got, const at::Tensor& want) {
+      return (got - want).abs().max().item<double>() <= tolerance * want.abs().max().item<double>();
+    };
+    for (const std::int64_t t : {std::int64_t{0}, std::int64_t{3}, length - steps - 1}) {
+      model::KvCache cache;
+      model::DraftStep step =
+          model::draft_prefill(draft, at::linear(aux.narrow(1, 0, t + 1), draft.fc), ids.narrow(1, 1, t + 1), cache);
+      at::Tensor h = step.hidden.narrow(1, t, 1);
+      EXPECT_TRUE(near(h, ttt[0].narrow(1, t, 1))) << "index " << t << ", step 0";
+      for (std::int64_t s = 1; s < steps; ++s) {
+        h = model::draft_extend(draft, h, ids.narrow(1, t + s + 1, 1), at::full({1, 1}, t + s),
+                                at::ones({1, 1, t + 1 + s}, at::kBool), cache)
+                .hidden;
+        EXPECT_TRUE(near(h, ttt[static_cast<std::size_t>(s)].narrow(1, t, 1))) << "index " << t << ", step " << s;
+      }
+
+      Eagle3Proposer chain(draft, at::zeros({m.draft_config.draft_vocab_size}, at::kLong), {steps, 1, steps + 1}, 1);
+      chain.observe({aux[0].narrow(0, 0, t + 1)}, {Tokens(sequence.begin() + 1, sequence.begin() + t + 2)});
+      const Tokens drafts = chain.propose().front().tokens;
+      const at::Tensor continued = ids.clone();
+      for (std::int64_t s = 0; s + 1 < steps; ++s) continued[0][t + s + 2] = drafts[static_cast<std::size_t>(s)];
+      const std::vector<at::Tensor> drafted = model::ttt_hidden_states(draft, continued, aux, lengths, steps);
+      for (std::int64_t s = 0; s < steps; ++s) {
+        const at::Tensor logits = at::linear(
+            model::rms_norm(drafted[static_cast<std::size_t>(s)][0][t], draft.norm, m.draft_config.rms_norm_eps),
+            draft.lm_head);
+        EXPECT_EQ(drafts[static_cast<std::size_t>(s)], logits.argmax().item<std::int64_t>())
+            << "index " << t << ", draft " << s + 1;
+      }
+    }
   }
 }
 

@@ -73,35 +73,46 @@ StepOutput run_decoder_step(const Eagle3Draft& draft, const at::Tensor& h_in, co
 
 }  // namespace
 
-TttOutput ttt_forward(const Eagle3Draft& draft, const TttBatch& batch, int ttt_length, const TttOptions& options) {
+std::vector<at::Tensor> ttt_hidden_states(const Eagle3Draft& draft, const at::Tensor& input_ids, const at::Tensor& aux,
+                                          const at::Tensor& lengths, int ttt_length, const TttOptions& options) {
   const io::DraftConfig& c = draft.config;
   const at::ScalarType dtype = draft.fc.scalar_type();
-  const std::int64_t length = batch.input_ids.size(1);
+  const std::int64_t length = input_ids.size(1);
 
   at::Tensor inv_freq = rope_inv_freq(c.head_dim, c.rope_theta, c.rope_scaling, "draft config");
   TttKvCache cache;
-  at::Tensor hidden = at::linear(batch.aux.to(dtype), draft.fc);  // h_in of step 0: [B, L, H]
-  at::Tensor input_ids = shift_left(batch.input_ids, 1);          // alignment: predict the token after t
-  at::Tensor loss = at::zeros({}, batch.loss_mask.options().dtype(at_least_fp32(dtype)));
-  std::vector<at::Tensor> ploss, correct, supervised;
+  at::Tensor hidden = at::linear(aux.to(dtype), draft.fc);  // h_in of step 0: [B, L, H]
+  at::Tensor step_ids = shift_left(input_ids, 1);           // alignment: predict the token after t
   // Step s sees positions s .. s + L - 1: one table for them all, viewed per step.
-  const RopeTable table = rope_table(inv_freq, at::arange(length + ttt_length - 1, batch.lengths.options()), dtype);
+  const RopeTable table = rope_table(inv_freq, at::arange(length + ttt_length - 1, lengths.options()), dtype);
+  std::vector<at::Tensor> out;
   for (int s = 0; s < ttt_length; ++s) {
     const RopeTable rope{table.cos.narrow(0, s, length), table.sin.narrow(0, s, length)};
-    StepOutput out = run_decoder_step(draft, hidden, input_ids, cache, rope, batch.lengths, options);
-    cache.keys.push_back(out.key);
-    cache.values.push_back(out.value);
-    hidden = out.hidden;
+    StepOutput step = run_decoder_step(draft, hidden, step_ids, cache, rope, lengths, options);
+    cache.keys.push_back(step.key);
+    cache.values.push_back(step.value);
+    hidden = step.hidden;
+    out.push_back(hidden);
+    if (s + 1 < ttt_length) step_ids = shift_left(step_ids, 1);
+  }
+  return out;
+}
 
+TttOutput ttt_forward(const Eagle3Draft& draft, const TttBatch& batch, int ttt_length, const TttOptions& options) {
+  const std::vector<at::Tensor> hidden =
+      ttt_hidden_states(draft, batch.input_ids, batch.aux, batch.lengths, ttt_length, options);
+  at::Tensor loss = at::zeros({}, batch.loss_mask.options().dtype(at_least_fp32(draft.fc.scalar_type())));
+  std::vector<at::Tensor> ploss, correct, supervised;
+  for (int s = 0; s < ttt_length; ++s) {
     // Step s predicts position t + s + 1: the target rows and the mask move with it.
     at::Tensor loss_mask = shift_left(batch.loss_mask, s);
     at::Tensor position_mask = shift_left(batch.target.in_draft, s) * loss_mask;  // pm_s [B, L]
-    StepLoss step = step_loss(draft, hidden, batch.target, s, position_mask, options.head_chunk);
+    StepLoss step = step_loss(draft, hidden[static_cast<std::size_t>(s)], batch.target, s, position_mask,
+                              options.head_chunk);
     loss = loss + std::pow(0.8, s) * step.loss;
     ploss.push_back(step.loss.detach());
     correct.push_back(step.correct);
     supervised.push_back(loss_mask.sum().detach());
-    if (s + 1 < ttt_length) input_ids = shift_left(input_ids, 1);
   }
   return {loss, at::stack(ploss), at::stack(correct), at::stack(supervised)};
 }

@@ -5,6 +5,8 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <vector>
+
 #include "talon/model/eagle3_draft.h"
 #include "talon/model/target_distribution.h"
 
@@ -42,6 +44,13 @@ struct TttOptions {
 // accumulated micro-batches.
 TttOutput ttt_forward(const Eagle3Draft& draft, const TttBatch& batch, int ttt_length,
                       const TttOptions& options = {});
+
+// The decoder layer's output h_s [B, L, H] of each step s < ttt_length.
+// h_s at index t is the draft after the verified positions 0..t and the s
+// tokens input_ids[t + 2 .. t + s + 1] drafted after them: what the
+// decoder (draft_decoder.h) computes there, and what step s's loss scores.
+std::vector<at::Tensor> ttt_hidden_states(const Eagle3Draft& draft, const at::Tensor& input_ids, const at::Tensor& aux,
+                                          const at::Tensor& lengths, int ttt_length, const TttOptions& options = {});
 
 // x shifted left by `steps` along dim 1, filled with `fill`.
 at::Tensor shift_left(const at::Tensor& x, std::int64_t steps, double fill = 0);
