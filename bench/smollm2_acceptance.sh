@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# A real draft for a real target, by hand (not CI; about two hours on 2 cores
-# and more for the evaluations):
+# A real draft for a real target, by hand (not CI; about three hours on 2
+# cores with the learning curve, and an hour more for the evaluations):
 # SmolLM2-135M-Instruct answers 1,165 generated prompts and the 300 bundled
 # conversations (greedy, at most 128 tokens a reply: about half an hour), its
 # hidden states are cached, an EAGLE-3 draft trains on them for EPOCHS epochs
