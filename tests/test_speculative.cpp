@@ -71,10 +71,10 @@ Tokens prompt(std::int64_t n, std::int64_t seed) {
   return {ids.data_ptr<std::int64_t>(), ids.data_ptr<std::int64_t>() + n};
 }
 
-// Equal up to fp32 rounding relative to the values' scale (thousands with
-// these wide weights).
-bool close(const at::Tensor& got, const at::Tensor& want) {
-  return (got - want).abs().max().item<double>() <= 1e-5 * want.abs().max().item<double>();
+// Equal up to rounding (fp32's by default) relative to the values' scale
+// (thousands with these wide weights).
+bool close(const at::Tensor& got, const at::Tensor& want, double relative = 1e-5) {
+  return (got - want).abs().max().item<double>() <= relative * want.abs().max().item<double>();
 }
 
 Tokens greedy(const model::TargetModel& target, const Tokens& p, const GenerationLimits& limits) {
@@ -275,21 +275,19 @@ TEST(Speculative, DraftStepsAreTrainingsTttSteps) {
     draft.to(at::TensorOptions().dtype(dtype));
     const at::Tensor aux = features.to(dtype), ids = at::tensor(sequence, at::kLong).unsqueeze(0);
     const std::vector<at::Tensor> ttt = model::ttt_hidden_states(draft, ids, aux, lengths, steps);
-    const double tolerance = dtype == at::kDouble ? 1e-10 : 1e-5;
-    auto near = [&](const at::Tensor& got, const at::Tensor& want) {
-      return (got - want).abs().max().item<double>() <= tolerance * want.abs().max().item<double>();
-    };
+    const double relative = dtype == at::kDouble ? 1e-10 : 1e-5;
     for (const std::int64_t t : {std::int64_t{0}, std::int64_t{3}, length - steps - 1}) {
       model::KvCache cache;
       model::DraftStep step =
           model::draft_prefill(draft, at::linear(aux.narrow(1, 0, t + 1), draft.fc), ids.narrow(1, 1, t + 1), cache);
       at::Tensor h = step.hidden.narrow(1, t, 1);
-      EXPECT_TRUE(near(h, ttt[0].narrow(1, t, 1))) << "index " << t << ", step 0";
+      EXPECT_TRUE(close(h, ttt[0].narrow(1, t, 1), relative)) << "index " << t << ", step 0";
       for (std::int64_t s = 1; s < steps; ++s) {
         h = model::draft_extend(draft, h, ids.narrow(1, t + s + 1, 1), at::full({1, 1}, t + s),
                                 at::ones({1, 1, t + 1 + s}, at::kBool), cache)
                 .hidden;
-        EXPECT_TRUE(near(h, ttt[static_cast<std::size_t>(s)].narrow(1, t, 1))) << "index " << t << ", step " << s;
+        EXPECT_TRUE(close(h, ttt[static_cast<std::size_t>(s)].narrow(1, t, 1), relative))
+            << "index " << t << ", step " << s;
       }
 
       Eagle3Proposer chain(draft, at::zeros({m.draft_config.draft_vocab_size}, at::kLong), {steps, 1, steps + 1}, 1);
