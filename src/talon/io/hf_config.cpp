@@ -1,4 +1,5 @@
 #include "talon/io/hf_config.h"
+#include "talon/io/config_fields.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -23,16 +24,6 @@ constexpr const char* kDraftClass = "LlamaForCausalLMEagle3";  // written by Tal
 // vLLM serves both as its EAGLE-3 Llama (its EAGLEConfig prefixes "Eagle3");
 // SGLang only kDraftClass, which Talon's checkpoints write.
 constexpr const char* kDraftClasses[] = {kDraftClass, "LlamaForCausalLM", "Eagle3LlamaForCausalLM"};
-
-// Upper bounds on sizes, each far above any published model (the largest
-// have hidden_size 16384, intermediate_size 73728, 262144-token
-// vocabularies, 126 layers, 128 heads of 256): a typo such as 2^40 fails
-// here naming its field, not as a failed allocation or an hours-long loop.
-constexpr std::int64_t kMaxHiddenSize = 1 << 20;        // hidden_size, target_hidden_size
-constexpr std::int64_t kMaxIntermediateSize = 1 << 18;  // intermediate_size
-constexpr std::int64_t kMaxVocabSize = 1 << 22;         // vocab_size, draft_vocab_size
-constexpr std::int64_t kMaxLayers = 1 << 10;            // num_hidden_layers
-constexpr std::int64_t kMaxHeads = 1 << 10;             // num_attention_heads, num_key_value_heads, head_dim
 
 struct KnownArchitecture {
   Architecture architecture;
@@ -84,70 +75,6 @@ Architecture parse_architecture(const JsonFields& fields) {
   fields.fail_field("model_type", "llama, qwen2 or qwen3");
 }
 
-// Attention heads: kv heads default to the heads, head_dim to hidden/heads.
-struct Attention {
-  std::int64_t heads, kv_heads, head_dim;
-};
-
-Attention parse_attention(const JsonFields& fields, std::int64_t hidden_size) {
-  Attention a;
-  a.heads = fields.required_integer("num_attention_heads", 1, kMaxHeads);
-  a.kv_heads = fields.integer("num_key_value_heads", 1, kMaxHeads).value_or(a.heads);
-  if (a.heads % a.kv_heads != 0) {
-    fields.fail_field("num_key_value_heads", fmt::format("a divisor of num_attention_heads {}", a.heads));
-  }
-  std::optional<std::int64_t> head_dim = fields.integer("head_dim", 1, kMaxHeads);
-  if (!head_dim) {
-    if (hidden_size % a.heads != 0) {
-      fields.fail_field("num_attention_heads",
-                        fmt::format("a divisor of hidden_size {} (no head_dim given)", hidden_size));
-    }
-    head_dim = hidden_size / a.heads;
-  }
-  if (*head_dim % 2 != 0) {
-    fail("{}: head_dim {} is odd; RoPE rotates pairs of dimensions", fields.where().file(), *head_dim);
-  }
-  a.head_dim = *head_dim;
-  return a;
-}
-
-struct Rope {
-  double theta;
-  std::optional<RopeScaling> scaling;
-};
-
-// transformers 5 writes "rope_parameters" (theta and scaling in one object);
-// earlier versions "rope_theta" and "rope_scaling". Both may be present, as
-// SpecForge's export mirrors one into the other; they must then agree.
-Rope parse_rope(const JsonFields& fields) {
-  std::optional<double> theta = fields.positive_number("rope_theta");
-  const std::string& file = fields.where().file();
-  if (std::optional<JsonFields> parameters = fields.object("rope_parameters")) {
-    double parameters_theta = parameters->required_positive_number("rope_theta");
-    if (theta && *theta != parameters_theta) {
-      fields.fail_field("rope_theta", fmt::format("{} as rope_parameters.rope_theta says", parameters_theta));
-    }
-    return {parameters_theta, parse_rope_scaling(parameters->value(), file, "rope_parameters")};
-  }
-  const json* scaling = fields.find("rope_scaling");
-  return {theta.value_or(10000.0), scaling ? parse_rope_scaling(*scaling, file) : std::nullopt};
-}
-
-// "torch_dtype", or "dtype" since transformers 5.
-std::optional<DType> parse_torch_dtype(const JsonFields& fields) {
-  const char* key = fields.find("torch_dtype") ? "torch_dtype" : "dtype";
-  std::optional<std::string> name = fields.string(key);
-  if (!name) return std::nullopt;
-  if (*name == "float32") return DType::F32;
-  if (*name == "float16") return DType::F16;
-  if (*name == "bfloat16") return DType::BF16;
-  fields.fail_field(key, "float32, float16 or bfloat16");
-}
-
-void check_silu(const JsonFields& fields) {
-  if (fields.string("hidden_act").value_or("silu") != "silu") fields.fail_field("hidden_act", "\"silu\"");
-}
-
 std::vector<std::int64_t> parse_eos(const JsonFields& fields) {
   const json* eos = fields.find("eos_token_id");
   if (eos == nullptr) return {};
@@ -179,6 +106,56 @@ std::optional<std::array<int, 3>> aux_id_list(const JsonFields& fields, const ch
 }
 
 }  // namespace
+
+Attention parse_attention(const JsonFields& fields, std::int64_t hidden_size) {
+  Attention a;
+  a.heads = fields.required_integer("num_attention_heads", 1, kMaxHeads);
+  a.kv_heads = fields.integer("num_key_value_heads", 1, kMaxHeads).value_or(a.heads);
+  if (a.heads % a.kv_heads != 0) {
+    fields.fail_field("num_key_value_heads", fmt::format("a divisor of num_attention_heads {}", a.heads));
+  }
+  std::optional<std::int64_t> head_dim = fields.integer("head_dim", 1, kMaxHeads);
+  if (!head_dim) {
+    if (hidden_size % a.heads != 0) {
+      fields.fail_field("num_attention_heads",
+                        fmt::format("a divisor of hidden_size {} (no head_dim given)", hidden_size));
+    }
+    head_dim = hidden_size / a.heads;
+  }
+  if (*head_dim % 2 != 0) {
+    fail("{}: head_dim {} is odd; RoPE rotates pairs of dimensions", fields.where().file(), *head_dim);
+  }
+  a.head_dim = *head_dim;
+  return a;
+}
+
+Rope parse_rope(const JsonFields& fields) {
+  std::optional<double> theta = fields.positive_number("rope_theta");
+  const std::string& file = fields.where().file();
+  if (std::optional<JsonFields> parameters = fields.object("rope_parameters")) {
+    double parameters_theta = parameters->required_positive_number("rope_theta");
+    if (theta && *theta != parameters_theta) {
+      fields.fail_field("rope_theta", fmt::format("{} as rope_parameters.rope_theta says", parameters_theta));
+    }
+    return {parameters_theta, parse_rope_scaling(parameters->value(), file, "rope_parameters")};
+  }
+  const json* scaling = fields.find("rope_scaling");
+  return {theta.value_or(10000.0), scaling ? parse_rope_scaling(*scaling, file) : std::nullopt};
+}
+
+std::optional<DType> parse_torch_dtype(const JsonFields& fields) {
+  const char* key = fields.find("torch_dtype") ? "torch_dtype" : "dtype";
+  std::optional<std::string> name = fields.string(key);
+  if (!name) return std::nullopt;
+  if (*name == "float32") return DType::F32;
+  if (*name == "float16") return DType::F16;
+  if (*name == "bfloat16") return DType::BF16;
+  fields.fail_field(key, "float32, float16 or bfloat16");
+}
+
+void check_silu(const JsonFields& fields) {
+  if (fields.string("hidden_act").value_or("silu") != "silu") fields.fail_field("hidden_act", "\"silu\"");
+}
 
 const char* architecture_name(Architecture architecture) {
   for (const KnownArchitecture& known : kArchitectures) {

@@ -11,6 +11,8 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <vector>
+
 namespace talon::model {
 
 struct FlashForward {
@@ -40,8 +42,28 @@ FlashGrads flash_attention_backward(const at::Tensor& q, const at::Tensor& k, co
                                     const at::Tensor& lengths, const at::Tensor& grad_out, const at::Tensor& out,
                                     const at::Tensor& lse, double scale);
 
-// The ATen block loop itself, on any device: blocks of `block` queries
-// against blocks of `block` keys, scores accumulated in at least fp32.
+// Which keys each query sees: query t of sample b the keys j with
+// lo[b, t] <= j < hi[b, t] ([B, Lq] int64 each). Causal attention over
+// right-padded keys is lo = 0, hi = min(t + 1, length_b); block attention
+// (block/block_attention.h) gives each block's queries the context before
+// its anchor.
+struct KeyRanges {
+  at::Tensor lo, hi;
+};
+KeyRanges causal_key_ranges(const at::Tensor& lengths, std::int64_t length);
+
+// The ATen block loop, on any device: blocks of `block` queries against the
+// blocks of `block` keys that some of them see, scores accumulated in at
+// least fp32. q [B, h, Lq, d]; k, v [B, kv, Lk, d]. A query whose range is
+// empty gets output 0 and lse -inf.
+FlashForward ranged_attention_forward_blocks(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                             const KeyRanges& ranges, double scale, std::int64_t block = 256);
+FlashGrads ranged_attention_backward_blocks(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                            const KeyRanges& ranges, const at::Tensor& grad_out,
+                                            const at::Tensor& lse, const at::Tensor& delta, double scale,
+                                            std::int64_t block = 256);
+
+// The block loop with causal_key_ranges(lengths, L).
 FlashForward flash_attention_forward_blocks(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                             const at::Tensor& lengths, double scale, std::int64_t block = 256);
 FlashGrads flash_attention_backward_blocks(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,

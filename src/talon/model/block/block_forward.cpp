@@ -1,0 +1,69 @@
+#include "talon/model/block/block_forward.h"
+
+#include <ATen/ATen.h>
+
+#include "talon/model/block/block_attention.h"
+
+namespace talon::model {
+
+at::Tensor context_rows(const BlockDraft& draft, const at::Tensor& features) {
+  return rms_norm(at::linear(features.to(draft.fc.scalar_type()), draft.fc), draft.hidden_norm,
+                  draft.config.rms_norm_eps);
+}
+
+at::Tensor block_layer(const BlockDraft& draft, std::size_t index, const at::Tensor& x, const at::Tensor& c,
+                       const BlockRope& rope, const BlockAttend& attend) {
+  const BlockDraftConfig& config = draft.config;
+  const BlockLayer& layer = draft.layers.at(index);
+  const double eps = config.rms_norm_eps;
+  const std::int64_t d = config.head_dim;
+  // [B, R, H] -> [B, n, R, d] through projection w, with the per-head norm when given.
+  auto heads = [&](const at::Tensor& rows, const at::Tensor& w, const at::Tensor& head_norm) {
+    at::Tensor projected = at::linear(rows, w).view({rows.size(0), rows.size(1), w.size(0) / d, d});
+    if (head_norm.defined()) projected = rms_norm(projected, head_norm, eps);
+    return projected.transpose(1, 2);
+  };
+  at::Tensor a = rms_norm(x, layer.input_layernorm, eps);
+  at::Tensor q = apply_rope(heads(a, layer.q_proj, layer.q_norm), rope.query);
+  at::Tensor context_k = apply_rope(heads(c, layer.k_proj, layer.k_norm), rope.context);
+  at::Tensor block_k = apply_rope(heads(a, layer.k_proj, layer.k_norm), rope.query);
+  at::Tensor attn = attend(q, context_k, heads(c, layer.v_proj, {}), block_k, heads(a, layer.v_proj, {}));
+  at::Tensor h = x + at::linear(attn.transpose(1, 2).reshape({x.size(0), x.size(1), -1}), layer.o_proj);
+  return h + swiglu_mlp(rms_norm(h, layer.post_attention_layernorm, eps), layer.gate_proj, layer.up_proj,
+                        layer.down_proj);
+}
+
+at::Tensor block_inv_freq(const BlockDraft& draft, at::Device device) {
+  const BlockDraftConfig& c = draft.config;
+  return rope_inv_freq(c.head_dim, c.rope_theta, c.rope_scaling, "the block draft's config").to(device);
+}
+
+at::Tensor block_hidden_states(const BlockDraft& draft, const at::Tensor& features, const at::Tensor& block_ids,
+                               const at::Tensor& anchors, const at::Tensor& keep, bool blockwise) {
+  const BlockDraftConfig& config = draft.config;
+  const at::Device device = draft.fc.device();
+  const at::ScalarType dtype = draft.fc.scalar_type();
+  const std::int64_t bs = config.block_size, context_length = features.size(1);
+  const at::Tensor inv_freq = block_inv_freq(draft, device);
+  at::Tensor anchors_here = anchors.to(device, at::kLong), keep_here = keep.to(device, at::kBool);
+  at::Tensor query_positions =
+      anchors_here.repeat_interleave(bs, 1) + at::arange(bs, anchors_here.options()).repeat({anchors.size(1)});
+  const BlockRope rope{rope_table(inv_freq, at::arange(context_length, anchors_here.options()), dtype),
+                       rope_table(inv_freq, query_positions, dtype)};
+  at::Tensor c = context_rows(draft, features.to(device));
+  at::Tensor x = draft.embed_tokens.index_select(0, block_ids.to(device).flatten())
+                     .view({block_ids.size(0), block_ids.size(1), -1})
+                     .to(dtype);
+  for (std::size_t i = 0; i < draft.layers.size(); ++i) {
+    const std::int64_t window = config.window_of(i);
+    auto attend = [&](const at::Tensor& q, const at::Tensor& ck, const at::Tensor& cv, const at::Tensor& bk,
+                      const at::Tensor& bv) {
+      const BlockAttentionInputs in{q, ck, cv, bk, bv, anchors_here, keep_here, bs, window};
+      return blockwise ? block_attention(in) : block_attention_reference(in);
+    };
+    x = block_layer(draft, i, x, c, rope, attend);
+  }
+  return rms_norm(x, draft.norm, config.rms_norm_eps);
+}
+
+}  // namespace talon::model
