@@ -28,7 +28,12 @@
 //       [--draft-config examples/tiny-draft-config.json]
 //       [--train-lengths 8192,16384,32768,65536] [--train-repeats 2] [--talon build/tools/talon]
 //       [--tokenizer build/fixtures/tokenizers/llama3_1]
-// An empty list (--lengths "" or --train-lengths "") skips that part.
+//       [--strategy eagle3|dflash|dspark] [--train-attention blockwise|naive]
+// An empty list (--lengths "" or --train-lengths "") skips that part. The
+// first part measures EAGLE-3's step alone; the `talon train` runs train
+// --strategy's draft (--draft-config: examples/tiny-dflash-config.json,
+// tiny-dspark-config.json), with --train-attention naive for the plain
+// masked block attention ([N * block_size, S] scores per layer and head).
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <fmt/format.h>
@@ -60,6 +65,7 @@
 #include "talon/model/eagle3_draft.h"
 #include "talon/model/target_model.h"
 #include "talon/model/target_weights.h"
+#include "talon/model/eagle3_method.h"
 #include "talon/model/ttt.h"
 #include "talon/train/online_features.h"
 #include "talon/util/error.h"
@@ -89,6 +95,10 @@ struct Options {
   int train_repeats = 2;
   std::string talon = "build/tools/talon";
   std::string tokenizer = "build/fixtures/tokenizers/llama3_1";
+  // The `talon train` runs: the draft method (its config is --draft-config)
+  // and the attention backend (blockwise, or naive: the plain form).
+  std::string strategy = "eagle3";
+  std::string train_attention = "blockwise";
 };
 
 // What one child measures; every figure in MiB or seconds.
@@ -144,13 +154,13 @@ void run_one_step(bool plain, std::int64_t length, int ttt_length, int threads, 
       model::Eagle3Draft::create(config, target.embed_tokens(), generator, at::TensorOptions().dtype(at::kFloat));
   const model::DraftVocab vocab = first_ids_vocab(config);
   train::OnlineFeatures features(target, io::aux_layer_ids(config, static_cast<int>(target.config().num_hidden_layers)),
-                                 vocab, model::draft_head_rows(target.lm_head(), vocab));
+                                 train::DistributionReads{vocab, model::draft_head_rows(target.lm_head(), vocab), {}});
   data::Batch sample = random_sample(config.vocab_size, length, generator);
 
   StepFigures f;
   f.models_mib = peak_rss_mib();
   const auto start = std::chrono::steady_clock::now();
-  model::TttBatch batch = features.make(sample);
+  model::TttBatch batch = model::ttt_batch(features.make(sample));
   f.features_s = seconds_since(start);
   f.features_mib = peak_rss_mib();
   model::TttOutput out =
@@ -358,15 +368,18 @@ void run_train_processes(const Options& o) {
   const std::string data = work.path + "/long.jsonl";
   write_long_conversation(data, *std::max_element(o.train_lengths.begin(), o.train_lengths.end()) + 64);
   const char* threads = std::getenv("OMP_NUM_THREADS");
-  fmt::print("talon train: {} (OMP_NUM_THREADS {}), one step of one sample, T = {}, {} runs per length\n", talon,
-             threads ? threads : "unset: torch's default", o.ttt_length, o.train_repeats);
+  fmt::print("talon train: {} (OMP_NUM_THREADS {}), --strategy {} --draft-model-config {} --attention-backend {}, "
+             "one step of one sample, T = {}, {} runs per length\n",
+             talon, threads ? threads : "unset: torch's default", o.strategy, o.draft_config, o.train_attention,
+             o.ttt_length, o.train_repeats);
   std::fflush(stdout);
   for (std::int64_t length : o.train_lengths) {
     for (int run = 1; run <= o.train_repeats; ++run) {
       const std::string out = work.path + "/train";
       fs::remove_all(out);
       const ProcessFigures f = run_watched(
-          {talon, "train", "--target-model-path", work.path + "/target", "--draft-model-config", o.draft_config,
+          {talon, "train", "--strategy", o.strategy, "--attention-backend", o.train_attention, "--target-model-path",
+           work.path + "/target", "--draft-model-config", o.draft_config,
            "--train-data-path", data, "--chat-template", "llama3", "--max-length", std::to_string(length),
            "--output-dir", out, "--num-epochs", "1", "--max-steps", "1", "--ttt-length", std::to_string(o.ttt_length),
            "--seed", "0", "--quiet"},
@@ -405,6 +418,8 @@ Options parse_options(int argc, char** argv) {
     else if (flag == "--train-repeats") o.train_repeats = std::stoi(value);
     else if (flag == "--talon") o.talon = value;
     else if (flag == "--tokenizer") o.tokenizer = value;
+    else if (flag == "--strategy") o.strategy = value;
+    else if (flag == "--train-attention") o.train_attention = value;
     else fail("unknown flag {} (see the usage at the top of bench/long_context.cpp)", flag);
   }
   return o;

@@ -43,6 +43,7 @@
 #include "talon/model/target_distribution.h"
 #include "talon/model/target_model.h"
 #include "talon/model/target_weights.h"
+#include "talon/model/eagle3_method.h"
 #include "talon/model/ttt.h"
 #include "talon/parallel/process_groups.h"
 #include "talon/train/draft_optimizer.h"
@@ -137,13 +138,13 @@ int main(int argc, char** argv) {
     const model::DraftVocab vocab{at::zeros({draft_config.draft_vocab_size}, at::kLong).to(device),
                                   (at::arange(draft_config.vocab_size) < draft_config.draft_vocab_size).to(device)};
     const talon::train::OnlineFeatures features(
-        target, io::aux_layer_ids(draft_config, static_cast<int>(target_config.num_hidden_layers)), vocab,
-        model::draft_head_rows(target.lm_head(), vocab));
+        target, io::aux_layer_ids(draft_config, static_cast<int>(target_config.num_hidden_layers)),
+        talon::train::DistributionReads{vocab, model::draft_head_rows(target.lm_head(), vocab), {}});
     const talon::parallel::ProcessGroups alone;
     talon::train::DraftOptimizer optimizer(draft.parameters(), draft.shards(), alone);
 
     auto step = [&](const talon::data::Batch& sample) {
-      model::TttOutput out = model::ttt_forward(draft, features.make(sample), o.ttt_length);
+      model::TttOutput out = model::ttt_forward(draft, model::ttt_batch(features.make(sample)), o.ttt_length);
       out.loss.backward();
       optimizer.reduce_and_clip(0.5);
       optimizer.step(1e-4);

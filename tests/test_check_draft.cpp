@@ -263,7 +263,8 @@ TEST(CheckDraft, TheCheckpointerChecksEachDraftBeforeCommittingIt) {
                                 at::arange(config.vocab_size) < config.draft_vocab_size};
   const std::string out = tmp.file("out");
   fs::create_directories(out);
-  train::Checkpointer checkpointer(out, 0, true, target, "T");
+  train::Checkpointer checkpointer(
+      out, 0, true, [&](const std::string& dir) { return model::check_draft_for_engines(dir, target, "T"); });
   auto save = [&](std::int64_t step) {
     return checkpointer.save(0, step, [&](const std::string& dir) {
       model::save_draft_checkpoint(dir, config, draft.parameters(), vocab);

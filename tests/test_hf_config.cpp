@@ -319,14 +319,14 @@ TEST(DraftConfig, RoundTripsThroughToJson) {
 
 TEST(DraftConfig, AuxLayerIds) {
   DraftConfig c = load_draft_config(config_path("specforge-llama3-8B-eagle3.json"));
-  EXPECT_EQ(aux_layer_ids(c, 32), (std::array<int, 3>{1, 15, 28}));
-  EXPECT_EQ(aux_layer_ids(c, 36), (std::array<int, 3>{1, 17, 32}));
-  EXPECT_EQ(aux_layer_ids(c, 7), (std::array<int, 3>{1, 2, 3}));
+  EXPECT_EQ(aux_layer_ids(c, 32), (std::vector<int>{1, 15, 28}));
+  EXPECT_EQ(aux_layer_ids(c, 36), (std::vector<int>{1, 17, 32}));
+  EXPECT_EQ(aux_layer_ids(c, 7), (std::vector<int>{1, 2, 3}));
   // SpecForge's qwen3-235B config spells out the default for 94 layers.
   DraftConfig big = load_draft_config(config_path("specforge-qwen3-235B-A22B-eagle3.json"));
   EXPECT_EQ(aux_layer_ids(big, 94), aux_layer_ids(c, 94));
   c.aux_layer_ids = std::array<int, 3>{9, 0, 4};
-  EXPECT_EQ(aux_layer_ids(c, 12), (std::array<int, 3>{0, 4, 9}));
+  EXPECT_EQ(aux_layer_ids(c, 12), (std::vector<int>{0, 4, 9}));
 
   expect_error([&] { aux_layer_ids(c, 10); }, {"[0, 4, 9]", "10 layers", "[0, 8]"});
   c.aux_layer_ids = std::array<int, 3>{3, 3, 5};

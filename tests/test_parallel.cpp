@@ -349,7 +349,7 @@ void expect_split_target_matches(const json& config, int target_tp) {
   EXPECT_EQ(split.lm_head().size(0), vocab / target_tp);
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(3);
   at::Tensor ids = at::randint(0, vocab, {2, 9}, gen, at::kLong);
-  const std::array<int, 3> aux = {0, 1, 2};
+  const std::vector<int> aux = {0, 1, 2};
   model::TargetFeatures a = whole.forward(ids, aux), b = split.forward(ids, aux);
   EXPECT_LT(relative_difference(b.aux, a.aux), 1e-5);
   EXPECT_LT(relative_difference(b.hidden, a.hidden), 1e-5);

@@ -84,7 +84,7 @@ TEST(SmolLM2, ForwardMatchesTransformers) {
   const int layers = static_cast<int>(model.config().num_hidden_layers);
   ASSERT_EQ(layers, 30);
   // EAGLE-3's aux layers, as the goldens took them.
-  const std::array<int, 3> aux = {1, layers / 2 - 1, layers - 4};
+  const std::vector<int> aux = {1, layers / 2 - 1, layers - 4};
   const io::SafetensorsFile goldens = io::SafetensorsFile::open(kGoldens + "forward.safetensors");
   for (int k = 0; k < 3; ++k) {
     const std::string n = std::to_string(k);

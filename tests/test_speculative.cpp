@@ -33,7 +33,7 @@ struct Models {
   TempDir tmp;
   model::TargetModel target;
   io::DraftConfig draft_config;
-  std::array<int, 3> aux;
+  std::vector<int> aux;
 
   Models() : target(load_target(tmp)) {
     draft_config = io::load_draft_config(std::string(TALON_SOURCE_DIR) + "/examples/tiny-draft-config.json");
@@ -113,7 +113,7 @@ TEST(Speculative, RandomDraftReproducesGreedyDecoding) {
 // features it is shown against the whole-sequence forward.
 class OracleProposer : public Proposer {
  public:
-  OracleProposer(const model::TargetModel& target, const std::vector<Tokens>& sequences, std::array<int, 3> aux,
+  OracleProposer(const model::TargetModel& target, const std::vector<Tokens>& sequences, std::vector<int> aux,
                  std::int64_t k)
       : k_(k) {
     for (std::size_t b = 0; b < sequences.size(); ++b) {

@@ -380,7 +380,7 @@ constexpr double kTolerance = 1e-4;
 
 // Loads the checkpoint in fp32 and checks aux, hidden and logits against the
 // reference on one random sequence.
-void expect_matches_reference(const json& config, const std::array<int, 3>& aux_layers) {
+void expect_matches_reference(const json& config, const std::vector<int>& aux_layers) {
   TempDir tmp;
   Weights weights = random_weights(config, 11);
   std::string dir = write_model(tmp, "model", config, weights);
@@ -546,9 +546,9 @@ TEST(TargetModel, OverriddenAuxLayers) {
 
   io::DraftConfig draft;
   draft.aux_layer_ids = std::array<int, 3>{3, 0, 2};
-  std::array<int, 3> layers = io::aux_layer_ids(draft, 5);
-  EXPECT_EQ(layers, (std::array<int, 3>{0, 2, 3}));
-  for (const std::array<int, 3>& given : {layers, std::array<int, 3>{3, 0, 2}}) {
+  std::vector<int> layers = io::aux_layer_ids(draft, 5);
+  EXPECT_EQ(layers, (std::vector<int>{0, 2, 3}));
+  for (const std::vector<int>& given : {layers, std::vector<int>{3, 0, 2}}) {
     TargetFeatures f = model.forward(as_batch(ids), given);
     EXPECT_LT(max_diff(f.aux[0].narrow(-1, 0, 32), want.layers[0]), kTolerance);
     EXPECT_LT(max_diff(f.aux[0].narrow(-1, 32, 32), want.layers[2]), kTolerance);
@@ -742,7 +742,7 @@ void expect_same_rows(const TargetFeatures& got, const TargetFeatures& whole, st
 // One row's block of tokens after what `cache` holds: a chain when `parent`
 // is empty, else each token i attending to itself and its ancestors.
 TargetFeatures extend_row(const TargetModel& model, BatchCache& cache, const std::vector<std::int64_t>& tokens,
-                          const std::vector<std::int64_t>& parent, const std::array<int, 3>& aux) {
+                          const std::vector<std::int64_t>& parent, const std::vector<int>& aux) {
   const auto n = static_cast<std::int64_t>(tokens.size());
   at::Tensor block = at::ones({n, n}, at::kBool).tril(), depth = at::arange(n, at::kLong);
   if (!parent.empty()) {
@@ -766,7 +766,7 @@ TEST(TargetModel, ExtendingTheCacheMatchesTheWholeSequence) {
   TempDir tmp;
   json config = qwen3_config();
   TargetModel model = load_random(tmp, config, 8);
-  const std::array<int, 3> aux = {0, 1, 2};
+  const std::vector<int> aux = {0, 1, 2};
   const std::vector<std::int64_t> ids = random_ids(config["vocab_size"], 12, 31);
   const TargetFeatures whole = model.forward(as_batch(ids), aux);
   BatchCache cache(1);
@@ -784,7 +784,7 @@ TEST(TargetModel, DraftTreeNodesSeeOnlyTheirAncestors) {
   TempDir tmp;
   json config = llama_config();
   TargetModel model = load_random(tmp, config, 9);
-  const std::array<int, 3> aux = {1, 2, 4};
+  const std::vector<int> aux = {1, 2, 4};
   const std::vector<std::int64_t> prefix = random_ids(config["vocab_size"], 6, 41);
   // The tree after the prefix: node 0 and node 1 at depth 0, node 2 (child
   // of 0) and node 3 (child of 1) at depth 1, node 4 (child of 3) at depth 2.
@@ -820,7 +820,7 @@ TEST(TargetModel, PrefillMatchesTheMaskedPath) {
   TempDir tmp;
   json config = qwen3_config();
   TargetModel model = load_random(tmp, config, 11);
-  const std::array<int, 3> aux = {0, 1, 3};
+  const std::vector<int> aux = {0, 1, 3};
   const std::vector<std::int64_t> a = random_ids(config["vocab_size"], 9, 61);
   const std::vector<std::int64_t> b = random_ids(config["vocab_size"], 9, 62);
   const at::Tensor ids = at::stack({as_batch({a.begin(), a.begin() + 6})[0], as_batch(b)[0].narrow(0, 0, 6)});
@@ -842,7 +842,7 @@ TEST(TargetModel, BatchRowsAdvanceIndependently) {
   TempDir tmp;
   json config = llama_config();
   TargetModel model = load_random(tmp, config, 10);
-  const std::array<int, 3> aux = {0, 2, 3};
+  const std::vector<int> aux = {0, 2, 3};
   const std::vector<std::int64_t> a = random_ids(config["vocab_size"], 9, 51);
   const std::vector<std::int64_t> b = random_ids(config["vocab_size"], 9, 52);
   BatchCache cache(2);

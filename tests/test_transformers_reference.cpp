@@ -43,7 +43,7 @@ void expect_matches_transformers(const std::string& name) {
   // overlaps the one before it when the count is not a multiple of three).
   for (int first = 0; first < layers; first += 3) {
     const int start = std::min(first, layers - 3);
-    const std::array<int, 3> aux = {start, start + 1, start + 2};
+    const std::vector<int> aux = {start, start + 1, start + 2};
     TargetFeatures features = model.forward(input_ids, aux);
     for (int k = 0; k < 3; ++k) {
       // hidden_states.<i + 1> is layer i's output, except that transformers

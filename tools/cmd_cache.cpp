@@ -75,14 +75,18 @@ void add_cache_command(CLI::App& app) {
   auto tp_size = std::make_shared<int>(1);
   auto quiet = std::make_shared<bool>(false);
   auto connect = std::make_shared<parallel::ConnectOptions>();
+  auto strategy = std::make_shared<std::string>("eagle3");
 
   CLI::App* cmd = app.add_subcommand(
       "cache", "Run the target over a dataset and cache its hidden states for offline training; or check a cache");
   cmd->add_option("--target-model-path", o->target_model_path, "Target model directory (Hugging Face layout)")
       ->check(CLI::ExistingDirectory);
   add_weight_check_flag(*cmd, o->target_weight_check);
+  cmd->add_option("--strategy", *strategy, "The draft method training will use: eagle3, dflash or dspark")
+      ->check(CLI::IsMember({"eagle3", "dflash", "dspark"}))
+      ->capture_default_str();
   cmd->add_option("--draft-model-config", o->draft_model_config,
-                  "The draft config training will use: its aux layers and draft vocabulary size")
+                  "The draft config training will use: the target layers it reads and its draft vocabulary size")
       ->check(CLI::ExistingFile);
   cmd->add_option("--data-path", o->data.inputs,
                   "Conversation JSONL files or a directory written by `talon prepare`; kept in OUTPUT_DIR/prepared")
@@ -122,6 +126,7 @@ void add_cache_command(CLI::App& app) {
       if (value) throw CLI::RequiredError(flag);
     }
     train::CacheOptions options = *o;
+    options.strategy = model::parse_strategy(*strategy);
     options.data.system_prompt = *system_prompt;
     options.dtype = *dtype == "fp32" ? at::kFloat : at::kBFloat16;
     options.shard_size = parse_size(*shard_size);

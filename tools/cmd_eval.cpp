@@ -123,7 +123,7 @@ void add_eval_command(CLI::App& app) {
                                                                    checkpoint.config.draft_vocab_size,
                                                                    checkpoint.config.vocab_size, checkpoint.weights)
                                           .d2t);
-    const std::array<int, 3> aux =
+    const std::vector<int> aux =
         io::aux_layer_ids(checkpoint.config, static_cast<int>(target.config().num_hidden_layers));
 
     const eval::GenerationLimits limits{o->max_new_tokens, {eval::end_of_turn_id(tokenizer, chat_template)}};

@@ -1,5 +1,5 @@
-// talon train: EAGLE-3 training, online or from a hidden-state cache
-// (docs/training.md). The flags are a contract other tools rely on; they
+// talon train: EAGLE-3, DFlash and DSpark training (--strategy), online or
+// from a hidden-state cache (docs/training.md). The flags are a contract other tools rely on; they
 // keep SpecForge's names. Started by
 // `talon launch`, torchrun, mpirun or srun, each process is one rank of a
 // parallel run (docs/parallel.md).
@@ -23,14 +23,22 @@ void add_train_command(CLI::App& app) {
   auto attention_backend = std::make_shared<std::string>("blockwise");
   auto no_recompute = std::make_shared<bool>(false);
   auto connect = std::make_shared<parallel::ConnectOptions>();
+  auto strategy = std::make_shared<std::string>("eagle3");
 
   CLI::App* cmd = app.add_subcommand(
-      "train", "Train an EAGLE-3 draft, with the target model in the loop or from cached hidden states");
+      "train", "Train a draft (EAGLE-3, DFlash, DSpark), with the target model in the loop or from cached hidden "
+               "states");
+  cmd->add_option("--strategy", *strategy,
+                  "The draft method, SpecForge's names: eagle3, dflash (DFlashDraftModel) or dspark "
+                  "(Qwen3DSparkModel); --draft-model-config is that method's config")
+      ->check(CLI::IsMember({"eagle3", "dflash", "dspark"}))
+      ->capture_default_str();
   cmd->add_option("--target-model-path", o->target_model_path, "Target model directory (Hugging Face layout)")
       ->required()
       ->check(CLI::ExistingDirectory);
   add_weight_check_flag(*cmd, o->target_weight_check);
-  cmd->add_option("--draft-model-config", o->draft_model_config, "Draft config.json (LlamaForCausalLMEagle3)")
+  cmd->add_option("--draft-model-config", o->draft_model_config,
+                  "Draft config.json: LlamaForCausalLMEagle3, DFlashDraftModel or Qwen3DSparkModel (--strategy)")
       ->required()
       ->check(CLI::ExistingFile);
   cmd->add_option("--train-data-path", o->train_data_path,
@@ -144,11 +152,51 @@ void add_train_command(CLI::App& app) {
                   "Draft tensor-parallel size, independent of --tp-size; draft data parallelism is world / this")
       ->check(flag_range("[1, inf)"))
       ->capture_default_str();
+  // The block drafters (docs/training.md, "DFlash and DSpark").
+  cmd->add_option("--num-anchors", o->num_anchors,
+                  "dflash, dspark: blocks drawn per sample each step (default: the config's num_anchors, else 512)")
+      ->check(flag_range("[1, inf)"));
+  cmd->add_option("--mask-token-id", o->mask_token_id,
+                  "dflash, dspark: the token of a block's unknown slots (default: the config's, else <|MASK|>, the "
+                  "first unused embedding row, or the pad, eos or unk token)")
+      ->check(flag_range("[0, inf)"));
+  cmd->add_option("--loss-decay-gamma", o->loss_decay_gamma,
+                  "dflash, dspark: weight exp(-(k-1)/gamma) (dflash) or exp(-k/gamma) (dspark) on block slot k "
+                  "(default 7 for dflash, SpecForge's recipe; 4 for dspark, DeepSpec's; 0: no decay)")
+      ->check(flag_range("[0, inf)"));
+  cmd->add_option("--loss-type", o->loss_type,
+                  "dflash: dflash (decayed cross-entropy) or a D-PACE weighting")
+      ->check(CLI::IsMember({"dflash", "dpace", "dpace-cumulative-confidence-only", "dpace-continuation-value-only"}))
+      ->capture_default_str();
+  cmd->add_option("--dpace-alpha", o->dpace_alpha, "dflash: D-PACE's smoothing alpha")
+      ->check(flag_range("[0, 1]"))
+      ->capture_default_str();
+  cmd->add_option("--dspark-ce-loss-alpha", o->dspark_ce_loss_alpha, "dspark: weight of the cross-entropy")
+      ->check(flag_range("[0, inf)"))
+      ->capture_default_str();
+  cmd->add_option("--dspark-l1-loss-alpha", o->dspark_l1_loss_alpha,
+                  "dspark: weight of the L1 distance to the target's distribution")
+      ->check(flag_range("[0, inf)"))
+      ->capture_default_str();
+  cmd->add_option("--dspark-confidence-head-alpha", o->dspark_confidence_head_alpha,
+                  "dspark: weight of the confidence head's loss")
+      ->check(flag_range("[0, inf)"))
+      ->capture_default_str();
+  cmd->add_option("--loss-normalization", o->loss_normalization,
+                  "dflash, dspark: step (one token-weighted mean over the optimizer step, SpecForge's; the same on "
+                  "every layout) or micro-step (DeepSpec's mean of per-micro-step ratios; depends on the world size)")
+      ->check(CLI::IsMember({"step", "micro-step"}))
+      ->capture_default_str();
+  cmd->add_option("--objective-chunk-blocks", o->objective_chunk_blocks,
+                  "dflash, dspark: blocks per chunk of the full-vocabulary objective (0: all at once)")
+      ->check(flag_range("[0, inf)"))
+      ->capture_default_str();
   add_collective_flags(*cmd, *connect);
   cmd->add_flag("--quiet", *quiet, "No progress bar");
 
   cmd->callback([=] {
     train::TrainOptions options = *o;
+    options.strategy = model::parse_strategy(*strategy);
     options.system_prompt = *system_prompt;
     options.show_progress = !*quiet;
     options.step.blockwise_attention = *attention_backend == "blockwise";

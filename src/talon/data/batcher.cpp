@@ -52,6 +52,12 @@ std::vector<std::size_t> epoch_order(std::size_t n, std::uint64_t seed, std::int
   return order;
 }
 
+std::uint64_t batch_seed(std::uint64_t seed, std::int64_t epoch, const Batch& batch) {
+  // A stream of its own, apart from epoch_order's (mix64(seed) + epoch).
+  const std::uint64_t stream = mix64(mix64(seed ^ kGamma) + static_cast<std::uint64_t>(epoch));
+  return mix64(stream + static_cast<std::uint64_t>(batch.indices.at(0)));
+}
+
 Batch make_batch(const PreparedDataset& data, const std::vector<std::size_t>& indices) {
   if (indices.empty()) fail("make_batch: no samples given (a batch needs at least one)");
   std::vector<SampleView> samples;

@@ -29,6 +29,13 @@ struct Batch {
   std::vector<std::size_t> indices;  // the samples' indices in the dataset, in row order
 };
 
+// The seed of a micro-batch's own random draws (the block drafters'
+// anchors): splitmix64 of the run's seed, the epoch and the batch's first
+// sample, which no other micro-batch of the epoch starts with. Every layout
+// deals the same micro-batches, and a resumed run meets them again: the
+// draws need no state of their own.
+std::uint64_t batch_seed(std::uint64_t seed, std::int64_t epoch, const Batch& batch);
+
 // Samples data[indices[0]], data[indices[1]], ... in that order. Throws
 // talon::Error for an empty list or an index past the end.
 Batch make_batch(const PreparedDataset& data, const std::vector<std::size_t>& indices);

@@ -65,11 +65,12 @@ CacheSettings CacheSettings::from_json(const nlohmann::json& j) {
   CacheSettings s;
   s.dataset = j.at("dataset");
   s.target_fingerprint = j.at("target_fingerprint").get<std::string>();
-  s.aux_layers = j.at("aux_layers").get<std::array<int, 3>>();
+  s.aux_layers = j.at("aux_layers").get<std::vector<int>>();
   s.hidden_size = j.at("hidden_size").get<std::int64_t>();
   s.dtype = parse_dtype_label(j.at("dtype").get<std::string>());
   s.shard_size = j.at("shard_size").get<std::uint64_t>();
   if (s.hidden_size <= 0 || s.shard_size == 0) fail("settings.hidden_size and shard_size must be positive");
+  if (s.aux_layers.empty()) fail("settings.aux_layers is empty");
   return s;
 }
 
@@ -80,7 +81,7 @@ std::string CacheSettings::id() const {
 
 std::uint64_t CacheSettings::bytes_per_token() const {
   return sizeof(std::int32_t) + sizeof(std::uint8_t) +
-         4 * static_cast<std::uint64_t>(hidden_size) * c10::elementSize(dtype);
+         (aux_layers.size() + 1) * static_cast<std::uint64_t>(hidden_size) * c10::elementSize(dtype);
 }
 
 std::vector<PlannedShard> plan_shards(const PreparedDataset& data, const CacheSettings& settings) {

@@ -30,7 +30,7 @@ namespace talon::data {
 struct CacheSettings {
   nlohmann::json dataset;          // the prepared dataset's "files" (sizes, XXH64): which samples
   std::string target_fingerprint;  // io::model_fingerprint of the target
-  std::array<int, 3> aux_layers{};
+  std::vector<int> aux_layers{};
   std::int64_t hidden_size = 0;
   at::ScalarType dtype = at::kBFloat16;  // kBFloat16 or kFloat
   std::uint64_t shard_size = 0;          // bytes of tensor data a shard holds at most (one sample may exceed it)
@@ -38,9 +38,11 @@ struct CacheSettings {
   nlohmann::json to_json() const;
   static CacheSettings from_json(const nlohmann::json& json);
   std::string id() const;  // hex XXH64 of to_json(): stamped into every shard
-  // input_ids (4) + loss_mask (1) + aux and final hidden state (4H elements).
+  // input_ids (4) + loss_mask (1) + aux and final hidden state ((m + 1) H elements).
   std::uint64_t bytes_per_token() const;
-  ShardFormat shard_format() const { return {id(), hidden_size, dtype}; }
+  ShardFormat shard_format() const {
+    return {id(), hidden_size, static_cast<std::int64_t>(aux_layers.size()), dtype};
+  }
 };
 
 // One shard of the plan.

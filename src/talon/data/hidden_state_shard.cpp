@@ -117,7 +117,7 @@ std::pair<ShardRecord, std::vector<std::uint64_t>> read_header(const io::Safeten
     const std::int64_t n = ids->shape[0];
     expect_tensor(file, tensor_name(k, "input_ids"), at::kInt, {n});
     expect_tensor(file, tensor_name(k, "loss_mask"), at::kByte, {n});
-    expect_tensor(file, tensor_name(k, "aux_hidden_states"), format.dtype, {n, 3 * h});
+    expect_tensor(file, tensor_name(k, "aux_hidden_states"), format.dtype, {n, format.aux_layers * h});
     expect_tensor(file, tensor_name(k, "hidden_states"), format.dtype, {n, h});
     record.num_tokens += n;
   }

@@ -3,7 +3,7 @@
 // (the sample's index in the prepared dataset), four tensors
 //   k.input_ids          I32 [n]
 //   k.loss_mask          U8  [n]
-//   k.aux_hidden_states  BF16 or F32 [n, 3H]  the three aux layers' outputs
+//   k.aux_hidden_states  BF16 or F32 [n, mH]  the m aux layers' outputs
 //   k.hidden_states      BF16 or F32 [n, H]   final_norm(last layer output)
 // Its __metadata__ names the cache it belongs to and holds each sample's
 // XXH64, checked whenever the sample is read; the cache index holds the
@@ -25,7 +25,7 @@ struct HiddenStateSample {
   std::int64_t index = 0;
   at::Tensor input_ids;  // int32 [n]
   at::Tensor loss_mask;  // uint8 [n]
-  at::Tensor aux;        // [n, 3H]
+  at::Tensor aux;        // [n, mH]
   at::Tensor hidden;     // [n, H], same dtype as aux
 };
 
@@ -33,7 +33,7 @@ struct HiddenStateSample {
 struct CachedSample {
   at::Tensor input_ids;  // int32 [n]
   at::Tensor loss_mask;  // uint8 [n]
-  at::Tensor aux;        // [n, 3H]
+  at::Tensor aux;        // [n, mH]
   at::Tensor hidden;     // [n, H]
 };
 
@@ -49,6 +49,7 @@ struct ShardRecord {
 struct ShardFormat {
   std::string cache_id;  // CacheSettings::id()
   std::int64_t hidden_size = 0;
+  std::int64_t aux_layers = 3;  // m
   at::ScalarType dtype = at::kBFloat16;
 };
 

@@ -40,7 +40,7 @@ nlohmann::json AcceptanceReport::to_json() const {
 }
 
 AcceptanceReport measure_acceptance(const model::TargetModel& target, const model::Eagle3Draft& draft,
-                                    const at::Tensor& d2t, const std::array<int, 3>& aux_layers,
+                                    const at::Tensor& d2t, const std::vector<int>& aux_layers,
                                     const std::vector<Tokens>& prompts, const TreeShape& shape,
                                     const GenerationLimits& limits, std::int64_t batch_size) {
   AcceptanceReport report;

@@ -10,7 +10,7 @@
 namespace talon::eval {
 
 model::TargetFeatures prefill(const model::TargetModel& target, model::BatchCache& cache,
-                              const std::vector<Tokens>& prompts, const std::array<int, 3>& aux_layers) {
+                              const std::vector<Tokens>& prompts, const std::vector<int>& aux_layers) {
   const auto rows = static_cast<std::int64_t>(prompts.size());
   std::int64_t longest = 0;
   for (const Tokens& p : prompts) longest = std::max(longest, static_cast<std::int64_t>(p.size()));

@@ -25,7 +25,7 @@ struct GenerationLimits {
 // (empty, one row per prompt). Returns the features [B, longest, ...]; row
 // b's are its first |prompt b| positions.
 model::TargetFeatures prefill(const model::TargetModel& target, model::BatchCache& cache,
-                              const std::vector<Tokens>& prompts, const std::array<int, 3>& aux_layers);
+                              const std::vector<Tokens>& prompts, const std::vector<int>& aux_layers);
 
 // The target's greedy token after each position of hidden [..., H]: int64
 // [...] on the CPU.

@@ -38,7 +38,7 @@ at::Tensor sample(const model::TargetModel& target, const at::Tensor& hidden, co
   return at::tensor(tokens, at::kLong);
 }
 
-const std::array<int, 3> kAux = {0, 1, 2};  // extend() computes them; plain decoding ignores them
+const std::vector<int> kAux = {0, 1, 2};  // extend() computes them; plain decoding ignores them
 
 // The next token of each row of hidden [B, H]: greedy, or drawn from row
 // b's generator.

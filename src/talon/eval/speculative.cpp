@@ -35,7 +35,7 @@ Verdict verify(const DraftTree& tree, const at::Tensor& wanted) {
 }  // namespace
 
 std::vector<SpeculativeResult> speculative_generate(const model::TargetModel& target, Proposer& proposer,
-                                                    const std::array<int, 3>& aux_layers,
+                                                    const std::vector<int>& aux_layers,
                                                     const std::vector<Tokens>& prompts,
                                                     const GenerationLimits& limits) {
   std::vector<SpeculativeResult> results(prompts.size());

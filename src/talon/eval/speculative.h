@@ -45,7 +45,7 @@ struct SpeculativeResult {
 // prompts: one per row of the proposer's batch; aux_layers: the target
 // layers the proposer observes.
 std::vector<SpeculativeResult> speculative_generate(const model::TargetModel& target, Proposer& proposer,
-                                                    const std::array<int, 3>& aux_layers,
+                                                    const std::vector<int>& aux_layers,
                                                     const std::vector<Tokens>& prompts, const GenerationLimits& limits);
 
 }  // namespace talon::eval

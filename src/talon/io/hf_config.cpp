@@ -325,7 +325,7 @@ json to_json(const DraftConfig& c) {
   return out;
 }
 
-std::array<int, 3> aux_layer_ids(const DraftConfig& config, int target_layers) {
+std::vector<int> aux_layer_ids(const DraftConfig& config, int target_layers) {
   std::array<int, 3> ids =
       config.aux_layer_ids.value_or(std::array<int, 3>{1, target_layers / 2 - 1, target_layers - 4});
   std::sort(ids.begin(), ids.end());
@@ -337,7 +337,7 @@ std::array<int, 3> aux_layer_ids(const DraftConfig& config, int target_layers) {
         ids[0], ids[1], ids[2], config.aux_layer_ids ? "from the draft config" : "the default", target_layers,
         target_layers - 2);
   }
-  return ids;
+  return {ids.begin(), ids.end()};
 }
 
 std::int64_t sglang_context_length(std::int64_t max_position_embeddings, const std::optional<RopeScaling>& scaling) {

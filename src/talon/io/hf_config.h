@@ -88,7 +88,7 @@ nlohmann::json to_json(const DraftConfig& config);
 // The target layers whose outputs feed the draft, ascending: the config's
 // override, else {1, L/2 - 1, L - 4}. Each must be distinct and at most L - 2
 // (SGLang captures the input of layer id + 1, which must exist).
-std::array<int, 3> aux_layer_ids(const DraftConfig& config, int target_layers);
+std::vector<int> aux_layer_ids(const DraftConfig& config, int target_layers);
 
 // The context length SGLang derives from a config (get_context_length):
 // max_position_embeddings times rope_scaling's factor, unless the scaling is

@@ -21,7 +21,7 @@ namespace talon::model {
 namespace {
 
 using nlohmann::json;
-using Ids = std::array<int, 3>;
+using Ids = std::vector<int>;
 
 constexpr const char* kAuxKey = "eagle_aux_hidden_state_layer_ids";
 

@@ -213,36 +213,37 @@ at::Tensor TargetModel::decoder_layer(std::size_t index, const at::Tensor& x, co
                                         tp_);
 }
 
-TargetFeatures TargetModel::forward(const at::Tensor& input_ids, const std::array<int, 3>& aux_layers) const {
+TargetFeatures TargetModel::forward(const at::Tensor& input_ids, const std::vector<int>& aux_layers) const {
   return run(input_ids, at::arange(input_ids.size(-1), input_ids.options().device(device_)), aux_layers, nullptr);
 }
 
 TargetFeatures TargetModel::prefill(const at::Tensor& input_ids, KvCache& cache,
-                                    const std::array<int, 3>& aux_layers) const {
+                                    const std::vector<int>& aux_layers) const {
   if (cache.length() != 0) fail("target prefill: the cache must be empty, it holds {} positions", cache.length());
   const Decoding decoding{cache, at::Tensor()};
   return run(input_ids, at::arange(input_ids.size(-1), input_ids.options().device(device_)), aux_layers, &decoding);
 }
 
 TargetFeatures TargetModel::extend(const at::Tensor& input_ids, const at::Tensor& positions, const at::Tensor& mask,
-                                   KvCache& cache, const std::array<int, 3>& aux_layers) const {
+                                   KvCache& cache, const std::vector<int>& aux_layers) const {
   check_decoding_inputs("target extend", input_ids, positions, mask, cache);
   const Decoding decoding{cache, mask.to(device_).unsqueeze(1)};
   return run(input_ids, positions.to(device_, at::kLong), aux_layers, &decoding);
 }
 
 TargetFeatures TargetModel::run(const at::Tensor& input_ids, const at::Tensor& positions,
-                                const std::array<int, 3>& aux_layers, const Decoding* decoding) const {
+                                const std::vector<int>& aux_layers, const Decoding* decoding) const {
   at::NoGradGuard no_grad;
   if (input_ids.dim() != 2 || input_ids.scalar_type() != at::kLong || input_ids.numel() == 0) {
     fail("target forward: input_ids must be a non-empty [B, L] int64 tensor, found {} {}",
          c10::toString(input_ids.scalar_type()), shape_string(input_ids.sizes()));
   }
-  std::array<int, 3> aux = aux_layers;
+  std::vector<int> aux = aux_layers;
   std::sort(aux.begin(), aux.end());
   const int layer_count = static_cast<int>(layers_.size());
-  if (aux[0] < 0 || aux[0] == aux[1] || aux[1] == aux[2] || aux[2] >= layer_count) {
-    fail("target forward: aux layers [{}] must be 3 distinct layer indices in [0, {}]", fmt::join(aux_layers, ", "),
+  if (aux.empty() || aux.front() < 0 || aux.back() >= layer_count ||
+      std::adjacent_find(aux.begin(), aux.end()) != aux.end()) {
+    fail("target forward: aux layers [{}] must be distinct layer indices in [0, {}]", fmt::join(aux_layers, ", "),
          layer_count - 1);
   }
   at::Tensor ids = input_ids.to(device_);
@@ -256,8 +257,8 @@ TargetFeatures TargetModel::run(const at::Tensor& input_ids, const at::Tensor& p
   const std::int64_t b = ids.size(0), l = ids.size(1), hidden = config_.hidden_size;
   RopeTable rope = rope_table(inv_freq_, positions, dtype_);
   TargetFeatures features;
-  // Filled in place, so the three layer outputs never exist twice.
-  features.aux = at::empty({b, l, 3 * hidden}, embed_tokens_.options());
+  // Filled in place, so the layer outputs never exist twice.
+  features.aux = at::empty({b, l, static_cast<std::int64_t>(aux.size()) * hidden}, embed_tokens_.options());
   at::Tensor x = parallel::vocab_parallel_embedding(embed_tokens_, ids, tp_);  // [B, L, H]
   std::size_t next_aux = 0;
   for (int i = 0; i < layer_count; ++i) {

@@ -1,6 +1,7 @@
 // The target model (Llama 3.x, Qwen2, Qwen3 decoders) run forward only, to
-// produce what EAGLE-3 trains on (brief §2 "Target features"): the residual
-// stream after three chosen layers and the final-normed last hidden state.
+// produce what the drafts train on (brief §2 "Target features"): the
+// residual stream after chosen layers (EAGLE-3's three, the block drafters'
+// target_layer_ids) and the final-normed last hidden state.
 // Weights keep their Hugging Face names (target_weights.h lists them).
 #pragma once
 
@@ -23,7 +24,7 @@ namespace talon::model {
 struct RopeTable;  // layers.h
 
 struct TargetFeatures {
-  at::Tensor aux;     // [B, L, 3H]: outputs of the three aux layers (residual stream
+  at::Tensor aux;     // [B, L, m H]: outputs of the m aux layers (residual stream
                       // after the layer, before the final norm), ascending layer order
   at::Tensor hidden;  // [B, L, H]: final_norm(output of the last layer)
 };
@@ -58,16 +59,16 @@ class TargetModel {
 
   // input_ids [B, L] int64 (any device), right-padded: plain causal
   // attention makes every real position exact, since padding comes after it.
-  // aux_layers: three distinct 0-based layer indices (any order; the result
-  // is in ascending order). Runs without autograd, one layer at a time,
+  // aux_layers: distinct 0-based layer indices (any order; the result is in
+  // ascending order). Runs without autograd, one layer at a time,
   // keeping only the running residual stream and the returned tensors. The
   // features are whole (not sharded) on every member of the TP group.
-  TargetFeatures forward(const at::Tensor& input_ids, const std::array<int, 3>& aux_layers) const;
+  TargetFeatures forward(const at::Tensor& input_ids, const std::vector<int>& aux_layers) const;
 
   // forward() that also keeps every layer's keys and values in `cache`
   // (empty): the first step of decoding, with the same fused causal
   // attention (no [L, L] mask or scores).
-  TargetFeatures prefill(const at::Tensor& input_ids, KvCache& cache, const std::array<int, 3>& aux_layers) const;
+  TargetFeatures prefill(const at::Tensor& input_ids, KvCache& cache, const std::vector<int>& aux_layers) const;
 
   // One decoding step: the new tokens input_ids [B, n] at RoPE positions
   // `positions` (int64 [B, n]) attend to the T cached tokens and to
@@ -77,7 +78,7 @@ class TargetModel {
   // are appended to `cache`. The same features as forward() gives those
   // positions on the whole sequence.
   TargetFeatures extend(const at::Tensor& input_ids, const at::Tensor& positions, const at::Tensor& mask,
-                        KvCache& cache, const std::array<int, 3>& aux_layers) const;
+                        KvCache& cache, const std::vector<int>& aux_layers) const;
 
   const io::TargetConfig& config() const { return config_; }
   const at::Tensor& embed_tokens() const { return embed_tokens_; }  // [V / tp, H]: this member's rows
@@ -105,7 +106,7 @@ class TargetModel {
   };
 
   // forward() and extend(): checks and the layer loop.
-  TargetFeatures run(const at::Tensor& input_ids, const at::Tensor& positions, const std::array<int, 3>& aux_layers,
+  TargetFeatures run(const at::Tensor& input_ids, const at::Tensor& positions, const std::vector<int>& aux_layers,
                      const Decoding* decoding) const;
   // x [B, L, H] -> the residual stream after layer `index`, [B, L, H]:
   // causal attention over x, or with `decoding`, over the cache and x.

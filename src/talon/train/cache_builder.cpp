@@ -19,6 +19,7 @@
 #include "talon/model/target_model.h"
 #include "talon/train/datasets.h"
 #include "talon/train/device.h"
+#include "talon/train/draft_methods.h"
 #include "talon/util/atomic_file.h"
 #include "talon/util/dir_lock.h"
 #include "talon/util/error.h"
@@ -162,7 +163,7 @@ void check_disk_space(const std::string& dir, const data::CacheIndex& index,
 std::vector<data::HiddenStateSample> compute_shard(const model::TargetModel& target,
                                                    const data::PreparedDataset& dataset,
                                                    const data::PlannedShard& shard,
-                                                   const std::array<int, 3>& aux_layers, std::int64_t batch_size,
+                                                   const std::vector<int>& aux_layers, std::int64_t batch_size,
                                                    at::ScalarType dtype) {
   std::vector<data::HiddenStateSample> samples;
   const std::int64_t end = shard.first_sample + shard.num_samples;
@@ -204,17 +205,17 @@ CacheReport build_cache(const CacheOptions& options, parallel::ProcessGroups& gr
   std::optional<util::DirLock> lock;
   if (groups.rank() == 0) lock.emplace(options.output_dir);
   const io::TargetConfig target_config = io::load_target_config(options.target_model_path);
-  const io::DraftConfig draft_config = io::load_draft_config(options.draft_model_config);
+  const DraftReads reads = draft_reads(options.strategy, options.draft_model_config, target_config);
   data::PrepareOptions prepare = options.data;
   prepare.tokenizer_dir = options.target_model_path;
   prepare.vocab_size = target_config.vocab_size;
-  prepare.draft_vocab_size = draft_config.draft_vocab_size;
+  prepare.draft_vocab_size = reads.draft_vocab_size;
   prepare.show_progress = options.show_progress && groups.rank() == 0;
   const data::DatasetProvenance expected = expected_provenance(prepare);
 
   data::CacheSettings settings;
   settings.target_fingerprint = io::model_fingerprint(options.target_model_path);
-  settings.aux_layers = io::aux_layer_ids(draft_config, static_cast<int>(target_config.num_hidden_layers));
+  settings.aux_layers = reads.target_layers;
   settings.hidden_size = target_config.hidden_size;
   settings.dtype = options.dtype;
   settings.shard_size = options.shard_size;

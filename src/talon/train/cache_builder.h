@@ -9,6 +9,8 @@
 // target-DP size) and rank 0 indexes them after each round.
 #pragma once
 
+#include "talon/model/draft_method.h"
+
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
@@ -23,7 +25,8 @@ namespace talon::train {
 struct CacheOptions {
   std::string target_model_path;
   model::WeightCheck target_weight_check = model::WeightCheck::Sampled;  // --verify-target-weights: Full
-  std::string draft_model_config;  // the aux layers, and the draft vocabulary size for preparing
+  model::Strategy strategy = model::Strategy::Eagle3;  // --strategy: whose config draft_model_config is
+  std::string draft_model_config;  // the target layers, and the draft vocabulary size for preparing
   // inputs: JSONL files, prepared into OUTPUT_DIR/prepared, or one directory
   // written by `talon prepare`, copied there; chat template, system prompt
   // and max_length as for training. The rest is filled from the configs.

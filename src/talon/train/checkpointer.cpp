@@ -8,7 +8,6 @@
 #include <regex>
 #include <vector>
 
-#include "talon/model/draft_check.h"
 #include "talon/util/atomic_file.h"
 #include "talon/util/error.h"
 #include "talon/util/output_manifest.h"
@@ -45,13 +44,8 @@ std::vector<Found> list_checkpoints(const std::string& output_dir, bool clean) {
 
 }  // namespace
 
-Checkpointer::Checkpointer(std::string output_dir, std::int64_t keep_last, bool writer, io::TargetConfig target,
-                           std::string target_name)
-    : output_dir_(std::move(output_dir)),
-      keep_last_(keep_last),
-      writer_(writer),
-      target_(std::move(target)),
-      target_name_(std::move(target_name)) {}
+Checkpointer::Checkpointer(std::string output_dir, std::int64_t keep_last, bool writer, DraftCheckFn check)
+    : output_dir_(std::move(output_dir)), keep_last_(keep_last), writer_(writer), check_(std::move(check)) {}
 
 std::string Checkpointer::save(std::int64_t epoch, std::int64_t step,
                                const std::function<void(const std::string&)>& write) const {
@@ -65,7 +59,7 @@ std::string Checkpointer::save(std::int64_t epoch, std::int64_t step,
     write(dir.temp_path());
     // Reads back config.json and the safetensors header (and d2t/t2d): a
     // few MB at most, against the target's config alone.
-    const model::DraftCheck check = model::check_draft_for_engines(dir.temp_path(), target_, target_name_);
+    const model::DraftCheck check = check_(dir.temp_path());
     if (!check.problems.empty()) {
       fail("checkpoint {} is not what SGLang and vLLM would serve as trained: {}. This is a Talon bug: please "
            "report it with this message",

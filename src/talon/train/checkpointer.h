@@ -4,7 +4,8 @@
 //   OUTPUT_DIR/latest                     the newest directory's name
 // Each directory is built under a temporary name and renamed into place, so
 // a directory with the final name is always complete, and only after its
-// draft passes model::check_draft_for_engines against the target's config.
+// draft passes the method's engine check (model::check_draft_for_engines,
+// model::check_block_draft_for_engines) against the target's config.
 #pragma once
 
 #include <cstdint>
@@ -12,18 +13,20 @@
 #include <optional>
 #include <string>
 
-#include "talon/io/hf_config.h"
+#include "talon/model/draft_check.h"
 
 namespace talon::train {
+
+// Whether SGLang and vLLM would serve the draft directory `dir` as trained.
+using DraftCheckFn = std::function<model::DraftCheck(const std::string& dir)>;
 
 class Checkpointer {
  public:
   // keep_last = 0 keeps every checkpoint. Of the ranks of a run one is the
   // `writer` (rank 0): it alone writes, checks, prunes and removes
-  // leftovers; the others only read. target: the config of the target the
-  // drafts are trained for, named `target_name` in errors.
-  Checkpointer(std::string output_dir, std::int64_t keep_last, bool writer, io::TargetConfig target,
-               std::string target_name);
+  // leftovers; the others only read. check: the method's engine check
+  // against the target the drafts are trained for.
+  Checkpointer(std::string output_dir, std::int64_t keep_last, bool writer, DraftCheckFn check);
 
   // The writer builds epoch_E_step_S through `write(temp_dir)`, checks its
   // draft as SGLang and vLLM would load it (a problem throws, naming each:
@@ -47,8 +50,7 @@ class Checkpointer {
   std::string output_dir_;
   std::int64_t keep_last_;
   bool writer_;
-  io::TargetConfig target_;
-  std::string target_name_;
+  DraftCheckFn check_;
 };
 
 }  // namespace talon::train

@@ -39,7 +39,7 @@ DraftOptimizer::DraftOptimizer(NamedTensors params, std::vector<parallel::TpShar
   masters_ = adamw_.params();
 }
 
-double DraftOptimizer::reduce_and_clip(double max_norm) {
+double DraftOptimizer::reduce_and_clip(double max_norm, double grad_scale) {
   at::NoGradGuard no_grad;
   std::vector<at::Tensor> counted, all;  // counted: the first holder of each TP block
   for (std::size_t i = 0; i < params_.size(); ++i) {
@@ -47,6 +47,7 @@ double DraftOptimizer::reduce_and_clip(double max_norm) {
     if (grad.defined()) shards_[i].reduce_partial_grad(grad, groups_.draft_tp());
     at::Tensor master = masters_[i].second;
     master.mutable_grad() = partitions_[i].reduce_scatter(grad);
+    if (grad_scale != 1.0) master.mutable_grad().mul_(grad_scale);
     all.push_back(master);
     if (shards_[i].primary(groups_.draft_tp())) counted.push_back(master);
   }

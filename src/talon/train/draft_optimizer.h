@@ -34,11 +34,12 @@ class DraftOptimizer {
   DraftOptimizer(NamedTensors params, std::vector<parallel::TpShard> shards, const parallel::ProcessGroups& groups);
 
   // Reduces the gradients of the micro-batches' backward passes into the
-  // master chunks and clips them to the global L2 norm max_norm (brief §2;
-  // 0: no clipping).
+  // master chunks, scaled by grad_scale (a loss normalised over the whole
+  // step: model::LossScope::Step), and clips them to the global L2 norm
+  // max_norm (brief §2; 0: no clipping).
   // Returns the norm before clipping; a non-finite norm leaves the
   // gradients unclipped for the caller to skip the step.
-  double reduce_and_clip(double max_norm);
+  double reduce_and_clip(double max_norm, double grad_scale = 1.0);
   // AdamW at learning rate lr on the chunks, then the parameters from them.
   void step(double lr);
   // Drops every parameter's and master's gradient.

@@ -7,23 +7,26 @@
 
 namespace talon::train {
 
-OfflineFeatures::OfflineFeatures(data::HiddenStateCache cache, model::DraftVocab vocab, at::Tensor lm_head,
-                                 at::Tensor draft_head, parallel::Group draft_tp, at::ScalarType dtype)
+OfflineFeatures::OfflineFeatures(data::HiddenStateCache cache, std::optional<DistributionReads> distribution,
+                                 parallel::Group draft_tp, at::Device device, at::ScalarType dtype)
     : cache_(std::move(cache)),
-      lm_head_(std::move(lm_head)),
-      draft_head_(std::move(draft_head)),
+      distribution_(std::move(distribution)),
       draft_tp_(std::move(draft_tp)),
+      device_(device),
       dtype_(dtype) {
-  vocab_.d2t = vocab.d2t.to(lm_head_.device());
-  vocab_.t2d = vocab.t2d.to(lm_head_.device());
+  if (distribution_) {
+    distribution_->vocab.d2t = distribution_->vocab.d2t.to(device);
+    distribution_->vocab.t2d = distribution_->vocab.t2d.to(device);
+  }
 }
 
-model::TttBatch OfflineFeatures::make(const data::Batch& batch) const {
+model::DraftBatch OfflineFeatures::make(const data::Batch& batch) const {
   at::NoGradGuard no_grad;
   const std::int64_t rows = batch.input_ids.size(0), length = batch.input_ids.size(1);
   const std::int64_t h = cache_.settings().hidden_size;
   const at::TensorOptions stored = at::TensorOptions().dtype(cache_.settings().dtype);
-  at::Tensor aux = at::zeros({rows, length, 3 * h}, stored);
+  const std::int64_t m = static_cast<std::int64_t>(cache_.settings().aux_layers.size());
+  at::Tensor aux = at::zeros({rows, length, m * h}, stored);
   at::Tensor hidden = at::zeros({rows, length, h}, stored);
   for (std::int64_t b = 0; b < rows; ++b) {
     const std::size_t index = batch.indices.at(static_cast<std::size_t>(b));
@@ -36,14 +39,19 @@ model::TttBatch OfflineFeatures::make(const data::Batch& batch) const {
     aux[b].narrow(0, 0, n).copy_(sample.aux);
     hidden[b].narrow(0, 0, n).copy_(sample.hidden);
   }
-  const at::TensorOptions to = at::TensorOptions().device(lm_head_.device()).dtype(dtype_);
+  const at::TensorOptions to = at::TensorOptions().device(device_).dtype(dtype_);
   at::Tensor final_hidden = hidden.to(to);
-  return {batch.input_ids.to(to.device()), batch.loss_mask.to(to.device()), batch.lengths.to(to.device()),
-          aux.to(to), model::target_distribution(final_hidden, lm_head_, draft_head_, vocab_, draft_tp_)};
+  model::DraftBatch out{batch.input_ids.to(device_), batch.loss_mask.to(device_), batch.lengths.to(device_),
+                        aux.to(to), final_hidden, std::nullopt, 0};
+  if (distribution_) {
+    out.distribution = model::target_distribution(final_hidden, distribution_->vocab_rows, distribution_->draft_head,
+                                                  distribution_->vocab, draft_tp_);
+  }
+  return out;
 }
 
-std::optional<model::TttBatch> OfflineFeatures::make_round(const std::vector<std::optional<data::Batch>>& round,
-                                                           const parallel::Layout& layout) const {
+std::optional<model::DraftBatch> OfflineFeatures::make_round(const std::vector<std::optional<data::Batch>>& round,
+                                                             const parallel::Layout& layout) const {
   const std::optional<data::Batch>& mine = round[static_cast<std::size_t>(layout.draft_dp_rank())];
   if (!mine) return std::nullopt;
   return make(*mine);

@@ -1,6 +1,7 @@
 // The draft's inputs computed by the target model in the loop ("online"):
-// per micro-batch, the three aux layers and the target distribution over
-// the draft vocabulary (brief §2, "Target features").
+// per micro-batch, the draft's target layers, the final hidden state and,
+// when the method reads it, the target distribution over the draft
+// vocabulary (brief §2, "Target features").
 //
 // Hand-off between layouts (brief §4): a target-TP group runs the target
 // for the micro-batches of every draft-DP position among its members; the
@@ -9,7 +10,8 @@
 // inside one draft-TP group compute the same micro-batch.
 #pragma once
 
-#include <array>
+#include <optional>
+#include <vector>
 
 #include "talon/model/target_model.h"
 #include "talon/train/feature_source.h"
@@ -18,21 +20,21 @@ namespace talon::train {
 
 class OnlineFeatures : public FeatureSource {
  public:
-  // draft_head: the target's lm_head rows of this rank's block of the draft
-  // vocabulary (all of it without draft TP), on the target's device.
-  OnlineFeatures(const model::TargetModel& target, std::array<int, 3> aux_layers, model::DraftVocab vocab,
-                 at::Tensor draft_head);
+  // distribution: the draft vocabulary and the target's lm_head rows of
+  // this rank's block of it (all of it without draft TP), when the method
+  // reads the distribution.
+  OnlineFeatures(const model::TargetModel& target, std::vector<int> aux_layers,
+                 std::optional<DistributionReads> distribution);
   // The batch moved to the target's device, with its features.
-  model::TttBatch make(const data::Batch& batch) const;
+  model::DraftBatch make(const data::Batch& batch) const;
   // Runs the target for the positions this rank's target-TP group serves.
-  std::optional<model::TttBatch> make_round(const std::vector<std::optional<data::Batch>>& round,
+  std::optional<model::DraftBatch> make_round(const std::vector<std::optional<data::Batch>>& round,
                                             const parallel::Layout& layout) const override;
 
  private:
   const model::TargetModel& target_;
-  std::array<int, 3> aux_layers_;
-  model::DraftVocab vocab_;  // on the target's device
-  at::Tensor draft_head_;
+  std::vector<int> aux_layers_;
+  std::optional<DistributionReads> distribution_;  // on the target's device
 };
 
 }  // namespace talon::train

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "talon/model/draft_method.h"
 #include "talon/model/ttt.h"
 #include "talon/model/weight_check.h"
 #include "talon/text/chat_template.h"
@@ -14,6 +15,7 @@
 namespace talon::train {
 
 struct TrainOptions {
+  model::Strategy strategy = model::Strategy::Eagle3;  // --strategy: eagle3, dflash or dspark
   std::string target_model_path;
   model::WeightCheck target_weight_check = model::WeightCheck::Sampled;  // --verify-target-weights: Full
   std::string draft_model_config;
@@ -55,6 +57,21 @@ struct TrainOptions {
   std::int64_t max_bad_steps = 10;    // non-finite steps in a row before giving up
 
   model::TttOptions step;  // how the TTT step is computed (long-context paths by default)
+
+  // The block drafters (--strategy dflash, dspark; design dflash-dspark.md).
+  std::optional<std::int64_t> num_anchors;       // blocks per sample; default: the config's, else 512
+  std::optional<std::int64_t> mask_token_id;     // default: the config's, else resolved from the tokenizer
+  std::optional<double> loss_decay_gamma;        // default: 7 (DFlash, SpecForge's recipe), 4 (DSpark, DeepSpec's)
+  std::string loss_type = "dflash";              // DFlash: dflash, dpace, dpace-cumulative-confidence-only,
+                                                 // dpace-continuation-value-only
+  double dpace_alpha = 0.5;
+  double dspark_ce_loss_alpha = 0.1;
+  double dspark_l1_loss_alpha = 0.9;
+  double dspark_confidence_head_alpha = 1.0;
+  std::int64_t objective_chunk_blocks = 128;  // blocks per chunk of the objective (0: all at once)
+  // "step": one ratio over the whole optimizer step (SpecForge; the same on
+  // every layout); "micro-step": DeepSpec's mean of per-micro-step ratios.
+  std::string loss_normalization = "step";
 
   std::string device = "cpu";  // "cpu" or "cuda" (cuda:LOCAL_RANK in a multi-process run)
   bool show_progress = true;

@@ -21,48 +21,6 @@
 namespace talon::train {
 namespace {
 
-// Sums over the micro-batches of one optimizer step (or one eval pass).
-struct Totals {
-  at::Tensor ploss, correct, supervised;  // [T] each
-  std::int64_t micro_batches = 0, tokens = 0;
-
-  void add(const model::TttOutput& out, std::int64_t batch_tokens) {
-    ploss = ploss.defined() ? ploss + out.ploss : out.ploss;
-    correct = correct.defined() ? correct + out.correct : out.correct;
-    supervised = supervised.defined() ? supervised + out.supervised : out.supervised;
-    ++micro_batches;
-    tokens += batch_tokens;
-  }
-  // Sums over the draft-DP ranks (a rank may have had no micro-batch), so
-  // every rank holds the totals of the whole step.
-  void all_reduce(const parallel::Group& dp, int ttt_length, at::Device device) {
-    const at::TensorOptions fp64 = at::TensorOptions().dtype(at::kDouble).device(device);
-    auto or_zeros = [&](const at::Tensor& t) { return t.defined() ? t.to(fp64) : at::zeros({ttt_length}, fp64); };
-    at::Tensor packed = at::cat({or_zeros(ploss), or_zeros(correct), or_zeros(supervised),
-                                 at::tensor({static_cast<double>(micro_batches), static_cast<double>(tokens)}, fp64)});
-    dp.all_reduce(packed);
-    ploss = packed.narrow(0, 0, ttt_length);
-    correct = packed.narrow(0, ttt_length, ttt_length);
-    supervised = packed.narrow(0, 2 * ttt_length, ttt_length);
-    micro_batches = static_cast<std::int64_t>(packed[3 * ttt_length].item<double>());
-    tokens = static_cast<std::int64_t>(packed[3 * ttt_length + 1].item<double>());
-  }
-  // loss = sum_s 0.8^s ploss_s; ploss is the mean over micro-batches;
-  // acc sums numerators and denominators first (brief §2 step 9).
-  nlohmann::json record() const {
-    std::vector<double> p, acc;
-    at::Tensor mean = (ploss / static_cast<double>(micro_batches)).to(at::kDouble).cpu();
-    at::Tensor ratio = (correct / supervised.clamp_min(1e-6)).to(at::kDouble).cpu();
-    double loss = 0;
-    for (std::int64_t s = 0; s < mean.size(0); ++s) {
-      p.push_back(mean[s].item<double>());
-      acc.push_back(ratio[s].item<double>());
-      loss += std::pow(0.8, static_cast<double>(s)) * p.back();
-    }
-    return {{"loss", loss}, {"ploss", p}, {"acc", acc}};
-  }
-};
-
 // Deals micro-batches out to the draft-DP positions, one round at a time:
 // round[d] is position d's, absent once `next` has none left.
 template <typename Next>
@@ -115,10 +73,65 @@ std::string Trainer::run() {
   return r.last_checkpoint;
 }
 
+// What one optimizer step's (or eval pass's) rounds add up to, over every
+// draft-DP rank.
+struct Trainer::Run::Pass {
+  nlohmann::json record;  // the method's, from the summed metrics and the objective
+  double denominator = 0;  // the step's summed denominators (LossScope::Step's)
+  std::int64_t tokens = 0;
+};
+
+Trainer::Run::Pass Trainer::Run::run_rounds(const FeatureSource& source,
+                                            const std::function<std::optional<data::Batch>()>& next, bool train,
+                                            std::int64_t epoch) {
+  const parallel::Layout& layout = groups.layout();
+  const model::LossScope scope = method->loss_scope();
+  const std::int64_t rounds_per_step = std::max<std::int64_t>(1, micro_batches_per_step / layout.draft_dp());
+  const at::TensorOptions fp64 = at::TensorOptions().dtype(at::kDouble).device(device);
+  // This rank's sums: metrics, then numerator, denominator, micro-batches,
+  // tokens and the Round scope's objective (already summed over ranks).
+  at::Tensor sums = at::zeros({method->metric_count() + 5}, fp64);
+  const std::int64_t k = method->metric_count();
+  for (;;) {
+    std::vector<std::optional<data::Batch>> round = deal_round(layout.draft_dp(), next);
+    if (!round[0]) break;  // nothing dealt: the same on every rank
+    std::optional<model::DraftBatch> mine = source.make_round(round, layout);
+    std::optional<model::MicroBatchLoss> loss;
+    if (mine) {
+      mine->seed = data::batch_seed(options.seed, epoch, *round[static_cast<std::size_t>(layout.draft_dp_rank())]);
+      loss = method->loss(*mine);
+    }
+    double scale = 1;
+    if (scope == model::LossScope::MicroBatch) scale = 1.0 / static_cast<double>(micro_batches_per_step);
+    if (scope == model::LossScope::Round) {
+      // The round's numerator and denominator over the draft-DP ranks; every
+      // rank joins, with zeros when it has no micro-batch.
+      at::Tensor both = loss ? at::stack({loss->numerator.detach().to(fp64), loss->denominator.to(fp64)})
+                             : at::zeros({2}, fp64);
+      groups.draft_dp().all_reduce(both);
+      const double den = both[1].item<double>() + method->denominator_epsilon();
+      scale = 1.0 / den / static_cast<double>(rounds_per_step);
+      if (groups.draft_dp().rank() == 0) sums[k + 4] += both[0].item<double>() * scale;
+    }
+    if (!loss) continue;
+    if (train) (loss->numerator * scale).backward();
+    sums.narrow(0, 0, k).add_(loss->metrics.to(fp64));
+    sums[k] += loss->numerator.detach().to(fp64);
+    sums[k + 1] += loss->denominator.to(fp64);
+    sums[k + 2] += 1;
+    sums[k + 3] += static_cast<double>(mine->lengths.sum().item<std::int64_t>());
+  }
+  groups.draft_dp().all_reduce(sums);
+  const double numerator = sums[k].item<double>(), denominator = sums[k + 1].item<double>();
+  double objective = numerator / static_cast<double>(micro_batches_per_step);
+  if (scope == model::LossScope::Step) objective = numerator / std::max(denominator, 1e-30);
+  if (scope == model::LossScope::Round) objective = sums[k + 4].item<double>();
+  return {method->record(sums.narrow(0, 0, k), objective), denominator,
+          static_cast<std::int64_t>(sums[k + 3].item<double>())};
+}
+
 std::optional<nlohmann::json> Trainer::Run::train_step() {
   const auto start = std::chrono::steady_clock::now();
-  const parallel::Layout& layout = groups.layout();
-  Totals totals;
   state.step_epoch = cursor.epoch();
   std::int64_t dealt = 0;
   auto next = [&]() -> std::optional<data::Batch> {
@@ -126,20 +139,13 @@ std::optional<nlohmann::json> Trainer::Run::train_step() {
     ++dealt;
     return data::make_batch(train_data, cursor.next());
   };
-  while (dealt < micro_batches_per_step && !cursor.epoch_done()) {
-    std::optional<model::TttBatch> mine = features->make_round(deal_round(layout.draft_dp(), next), layout);
-    if (!mine) continue;
-    model::TttOutput out = model::ttt_forward(draft, *mine, options.ttt_length, options.step);
-    // Every micro-batch of the step counts 1 / (global / micro), on whichever
-    // rank it ran: the draft-DP reduction sums them.
-    (out.loss / static_cast<double>(micro_batches_per_step)).backward();
-    totals.add(out, mine->lengths.sum().item<std::int64_t>());
-  }
+  Pass pass = run_rounds(*features, next, true, cursor.epoch());
   if (cursor.epoch_done()) cursor.start_next_epoch();
-  totals.all_reduce(groups.draft_dp(), options.ttt_length, device);
-
-  const double grad_norm = optimizer.reduce_and_clip(options.max_grad_norm);
-  nlohmann::json record = totals.record();
+  // A loss normalised over the whole step scales the summed gradients now.
+  const double grad_scale =
+      method->loss_scope() == model::LossScope::Step && pass.denominator > 0 ? 1.0 / pass.denominator : 1.0;
+  const double grad_norm = optimizer.reduce_and_clip(options.max_grad_norm, grad_scale);
+  nlohmann::json record = std::move(pass.record);
   if (!std::isfinite(grad_norm) || !std::isfinite(record["loss"].get<double>())) {
     optimizer.zero_grads();
     ++state.skipped_steps;
@@ -159,28 +165,37 @@ std::optional<nlohmann::json> Trainer::Run::train_step() {
 
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   record.update({{"step", state.step}, {"epoch", state.step_epoch}, {"lr", lr}, {"grad_norm", grad_norm},
-                 {"tokens", totals.tokens}, {"tokens_per_s", static_cast<double>(totals.tokens) / seconds}});
+                 {"tokens", pass.tokens}, {"tokens_per_s", static_cast<double>(pass.tokens) / seconds}});
   return record;
 }
+
+namespace {
+
+// Every figure of a record under `prefix`/: numbers as they are, lists as
+// key_i (ploss_0, acc_1, ...); the step and the counters are not figures.
+void add_figures(track::TensorBoardWriter& writer, const std::string& prefix, const nlohmann::json& record,
+                 std::int64_t step) {
+  for (const auto& [key, value] : record.items()) {
+    if (key == "step" || key == "epoch" || key == "tokens" || key == "split") continue;
+    if (value.is_number()) writer.add_scalar(fmt::format("{}/{}", prefix, key), value.get<double>(), step);
+    if (!value.is_array()) continue;
+    for (std::size_t i = 0; i < value.size(); ++i) {
+      if (value[i].is_number()) writer.add_scalar(fmt::format("{}/{}_{}", prefix, key, i), value[i].get<double>(), step);
+    }
+  }
+}
+
+}  // namespace
 
 void Trainer::Run::log(const nlohmann::json& record) {
   if (!is_writer()) return;
   metrics->append(record);
-  const std::int64_t step = record["step"];
-  for (const char* key : {"loss", "lr", "grad_norm", "tokens_per_s"}) {
-    tensorboard->add_scalar(fmt::format("train/{}", key), record[key], step);
-  }
-  for (std::size_t s = 0; s < record["ploss"].size(); ++s) {
-    tensorboard->add_scalar(fmt::format("train/ploss_{}", s), record["ploss"][s], step);
-    tensorboard->add_scalar(fmt::format("train/acc_{}", s), record["acc"][s], step);
-  }
+  add_figures(*tensorboard, "train", record, record["step"].get<std::int64_t>());
   tensorboard->flush();
 }
 
 void Trainer::Run::evaluate() {
   at::NoGradGuard no_grad;
-  const parallel::Layout& layout = groups.layout();
-  Totals totals;
   const std::size_t n = eval_data->size(), b = static_cast<std::size_t>(options.micro_batch_size);
   std::size_t begin = 0;
   auto next = [&]() -> std::optional<data::Batch> {
@@ -190,38 +205,20 @@ void Trainer::Run::evaluate() {
     begin += b;
     return data::make_batch(*eval_data, indices);
   };
-  while (begin < n) {
-    std::optional<model::TttBatch> mine = eval_features->make_round(deal_round(layout.draft_dp(), next), layout);
-    if (mine) {
-      totals.add(model::ttt_forward(draft, *mine, options.ttt_length, options.step),
-                 mine->lengths.sum().item<std::int64_t>());
-    }
-  }
-  totals.all_reduce(groups.draft_dp(), options.ttt_length, device);
+  Pass pass = run_rounds(*eval_features, next, false, kEvalEpoch);
   if (!is_writer()) return;
-  nlohmann::json record = totals.record();
-  record.update({{"split", "eval"}, {"step", state.step}, {"epoch", state.step_epoch}, {"tokens", totals.tokens}});
+  nlohmann::json record = std::move(pass.record);
+  record.update({{"split", "eval"}, {"step", state.step}, {"epoch", state.step_epoch}, {"tokens", pass.tokens}});
   metrics->append(record);
-  tensorboard->add_scalar("eval/loss", record["loss"], state.step);
-  for (std::size_t s = 0; s < record["acc"].size(); ++s) {
-    tensorboard->add_scalar(fmt::format("eval/acc_{}", s), record["acc"][s], state.step);
-  }
+  add_figures(*tensorboard, "eval", record, state.step);
   tensorboard->flush();
 }
 
 void Trainer::Run::evaluate_acceptance() {
   at::NoGradGuard no_grad;
-  // The draft as save() writes it: BF16 weights, read back in the compute
-  // dtype, as `talon eval` reads the checkpoint.
-  model::NamedTensors saved;
-  for (const auto& [name, value] : draft.parameters()) saved.emplace_back(name, value.detach().to(at::kBFloat16));
-  model::Eagle3Draft as_saved =
-      model::Eagle3Draft::create(draft.config, draft.embed_tokens, at::detail::createCPUGenerator(0),
-                                 at::TensorOptions().device(device).dtype(compute_dtype(device)));
-  as_saved.load_parameters(saved, fmt::format("the draft at step {}", state.step));
-  const eval::TreeShape chain{options.eval_acceptance_num_steps, 1, options.eval_acceptance_num_steps + 1};
-  const eval::AcceptanceReport report = eval::measure_acceptance(
-      *target, as_saved, vocab.d2t.cpu(), aux_layers, acceptance.prompts, chain, acceptance.limits, 1);
+  const eval::AcceptanceReport report =
+      measure_draft_acceptance(*method, *target, acceptance.prompts, acceptance.limits,
+                               options.eval_acceptance_num_steps, device);
   nlohmann::json record = report.to_json();
   record.update({{"split", "acceptance"}, {"step", state.step}, {"epoch", state.step_epoch},
                  {"speculative_num_steps", options.eval_acceptance_num_steps},

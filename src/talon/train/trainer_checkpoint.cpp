@@ -5,7 +5,6 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
-#include "talon/model/draft_checkpoint.h"
 #include "talon/train/trainer_run.h"
 #include "talon/util/error.h"
 
@@ -28,7 +27,7 @@ void Trainer::Run::save() {
     NamedTensors tensors;
     for (const auto& [name, master] : full.masters) tensors.emplace_back(kMasterPrefix + name, master);
     tensors.insert(tensors.end(), full.adamw.begin(), full.adamw.end());
-    model::save_draft_checkpoint(dir, draft_config, full.masters, vocab);
+    method->save(dir, full.masters);
     save_training_state(dir, state, tensors);
   });
   last_checkpoint_step = state.step;
@@ -52,12 +51,8 @@ bool Trainer::Run::resume() {
     return false;
   }
   check_same_settings(loaded->state.settings, state.settings, *newest);
-  // The lm_head rows mean the checkpoint's draft vocabulary; this run's must be the same.
-  model::DraftVocab saved = load_draft_vocab(*newest + "/model.safetensors");
-  if (!at::equal(saved.d2t, vocab.d2t.cpu()) || !at::equal(saved.t2d, vocab.t2d.cpu())) {
-    fail("cannot resume from {}: its draft vocabulary (d2t/t2d) differs from this run's (from {})", *newest,
-         options.init_draft.empty() ? train_data.vocab_mapping_path() : options.init_draft);
-  }
+  check_resumable(*method, *newest,
+                  options.init_draft.empty() ? train_data.vocab_mapping_path() : options.init_draft);
   DraftOptimizer::State full;
   for (auto& [name, value] : loaded->tensors) {
     if (name.rfind(kMasterPrefix, 0) == 0) {

@@ -5,6 +5,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <array>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,13 +16,14 @@
 #include "talon/data/prepared_dataset.h"
 #include "talon/eval/decoding.h"
 #include "talon/model/draft_checkpoint.h"
-#include "talon/model/eagle3_draft.h"
+#include "talon/model/draft_method.h"
 #include "talon/model/target_model.h"
 #include "talon/parallel/process_groups.h"
 #include "talon/track/metrics_log.h"
 #include "talon/track/tensorboard_writer.h"
 #include "talon/train/checkpointer.h"
 #include "talon/train/data_cursor.h"
+#include "talon/train/draft_methods.h"
 #include "talon/train/draft_optimizer.h"
 #include "talon/train/lr_schedule.h"
 #include "talon/train/feature_source.h"
@@ -52,8 +54,7 @@ struct Trainer::Run {
   std::optional<util::DirLock> output_lock;  // rank 0's, on options.output_dir, for the run's lifetime
   at::Device device;
   io::TargetConfig target_config;
-  io::DraftConfig draft_config;
-  std::array<int, 3> aux_layers{};
+  DraftPlan plan;  // --strategy's draft config, checked against the target (draft_methods.h)
   data::DatasetProvenance provenance;
   AcceptancePrompts acceptance;  // checked before the target loads
   // Online: the target in the loop. Offline (--train-hidden-states-path):
@@ -62,9 +63,7 @@ struct Trainer::Run {
   std::optional<data::HiddenStateCache> train_cache, eval_cache;
   data::PreparedDataset train_data;
   std::optional<data::PreparedDataset> eval_data;
-  std::optional<model::DraftCheckpoint> init_draft;  // --init-draft's, until the draft holds its weights
-  model::DraftVocab vocab;
-  model::Eagle3Draft draft;
+  std::unique_ptr<model::DraftMethod> method;  // the draft and how it learns (model/draft_method.h)
   std::shared_ptr<const FeatureSource> features, eval_features;  // built from the members above
   std::int64_t micro_batches_per_step = 1;  // global batch / micro batch, over all draft-DP ranks
   DataCursor cursor;
@@ -99,6 +98,14 @@ struct Trainer::Run {
   // writes it (BF16 weights), as `talon eval` decodes that checkpoint: the
   // acceptance length and per-depth rates, logged with "split": "acceptance".
   void evaluate_acceptance();
+  // The rounds of one optimizer step (or eval pass): each rank's micro-batch
+  // of each round through the method, the gradients of the step's
+  // objective (when `train`), and the summed metrics. `epoch` seeds the
+  // micro-batches' draws (data::batch_seed); eval passes use kEvalEpoch.
+  struct Pass;
+  static constexpr std::int64_t kEvalEpoch = -1;
+  Pass run_rounds(const FeatureSource& source, const std::function<std::optional<data::Batch>()>& next, bool train,
+                  std::int64_t epoch);
 };
 
 }  // namespace talon::train

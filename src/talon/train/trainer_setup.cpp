@@ -63,8 +63,9 @@ void check_data_sources(const TrainOptions& options) {
   }
 }
 
-io::DraftConfig load_checked_draft_config(const TrainOptions& options, const io::TargetConfig& target,
-                                          const parallel::ProcessGroups& groups) {
+// The checks every method shares; the method's own are plan_draft's.
+DraftPlan load_checked_plan(const TrainOptions& options, const io::TargetConfig& target,
+                            const parallel::ProcessGroups& groups) {
   check_data_sources(options);
   if (options.eval_acceptance_interval > 0 && groups.world_size() > 1) {
     fail("--eval-acceptance-interval: not in a multi-rank run yet (world size {}); run `talon eval` on the "
@@ -72,36 +73,7 @@ io::DraftConfig load_checked_draft_config(const TrainOptions& options, const io:
          groups.world_size());
   }
   const parallel::Layout& layout = groups.layout();
-  io::DraftConfig draft = io::load_draft_config(options.draft_model_config);
-  // The draft's split over --draft-tp-size, checked before the target loads.
-  model::Eagle3Draft::shards(draft, groups.draft_tp());
-  model::Eagle3Draft::shard(draft, "embed_tokens.weight", groups.draft_tp());
-  io::check_draft_fits_target(
-      draft, target,
-      fmt::format("draft config {} against target {}", options.draft_model_config, options.target_model_path));
-  // The checkpoint states at least the target's context: SGLang refuses a
-  // draft with a shorter one (as it derives them, with the target's RoPE
-  // scaling factor), and vLLM (to 0.24) reads past the draft's RoPE table.
-  // Talon's draft computes RoPE per position, so nothing else changes.
-  draft.max_position_embeddings =
-      std::max({draft.max_position_embeddings, target.max_position_embeddings,
-                io::sglang_context_length(target.max_position_embeddings, target.rope_scaling)});
-  // --init-draft's config must compute what --draft-model-config does: the
-  // run trains and writes the latter, so a difference would silently change
-  // the draft its weights were trained as. Checked before any weights load.
-  if (!options.init_draft.empty()) {
-    model::check_draft_checkpoint_intact(options.init_draft);
-    const std::string init_config = options.init_draft + "/config.json";
-    io::check_same_draft_computation(io::load_draft_config(init_config), "--init-draft", draft,
-                                     "--draft-model-config", static_cast<int>(target.num_hidden_layers),
-                                     fmt::format("--init-draft {} against --draft-model-config {}", init_config,
-                                                 options.draft_model_config));
-  }
-  if (options.draft_vocab_size && *options.draft_vocab_size != draft.draft_vocab_size) {
-    fail("--draft-vocab-size {} but {} has draft_vocab_size {}", *options.draft_vocab_size,
-         options.draft_model_config, draft.draft_vocab_size);
-  }
-  if (options.ttt_length < 1) fail("--ttt-length must be at least 1, found {}", options.ttt_length);
+  DraftPlan plan = plan_draft(options, target, groups);
   // Every optimizer step takes global / micro micro-batches, dealt out evenly to the draft-DP ranks.
   const std::int64_t draft_dp = layout.draft_dp();
   if (options.global_batch_size <= 0 || options.micro_batch_size <= 0 ||
@@ -113,83 +85,19 @@ io::DraftConfig load_checked_draft_config(const TrainOptions& options, const io:
                                      draft_dp, layout.world, layout.draft_tp));
   }
   if (options.num_epochs < 1) fail("--num-epochs must be at least 1, found {}", options.num_epochs);
-  return draft;
+  return plan;
 }
 
-data::PrepareOptions prepare_settings(const TrainOptions& options, const io::DraftConfig& draft) {
+data::PrepareOptions prepare_settings(const TrainOptions& options, const DraftPlan& plan) {
   data::PrepareOptions p;
   p.tokenizer_dir = options.target_model_path;
-  p.vocab_size = draft.vocab_size;
+  p.vocab_size = plan.vocab_size;
   p.chat_template = options.chat_template;
   p.system_prompt = options.system_prompt;
   p.max_length = options.max_length;
-  p.draft_vocab_size = draft.draft_vocab_size;
+  p.draft_vocab_size = plan.draft_vocab_size;
   p.show_progress = options.show_progress;
   return p;
-}
-
-// --init-draft's checkpoint (its config checked by load_checked_draft_config).
-std::optional<model::DraftCheckpoint> load_init_draft(const TrainOptions& options, at::Device device) {
-  if (options.init_draft.empty()) return std::nullopt;
-  return model::load_draft_checkpoint(
-      options.init_draft,
-      model::TargetLmHead{options.target_model_path, compute_dtype(device), options.target_weight_check});
-}
-
-// The draft vocabulary: --init-draft's own (its lm_head rows mean those
-// tokens; the identity for a full-vocabulary draft without d2t/t2d), else
-// the training set's mapping.
-model::DraftVocab load_vocab(const io::DraftConfig& config, const data::PreparedDataset& train,
-                             const std::optional<model::DraftCheckpoint>& init) {
-  std::string source = train.vocab_mapping_path();
-  at::Tensor d2t, t2d;
-  if (init) {
-    std::tie(source, d2t, t2d) = std::tie(init->weights, init->d2t, init->t2d);
-  } else {
-    model::DraftVocab mapping = load_draft_vocab(source);
-    std::tie(d2t, t2d) = std::tie(mapping.d2t, mapping.t2d);
-  }
-  const data::VocabMapping m =
-      data::VocabMapping::of_draft(d2t, t2d, config.draft_vocab_size, config.vocab_size, source);
-  return {at::tensor(m.d2t), at::tensor(m.t2d).to(at::kBool)};
-}
-
-// The target's vocabulary rows this draft-TP member holds of the embedding
-// (and, offline, of the lm_head for the full-vocabulary argmax).
-at::Tensor vocab_rows(const io::DraftConfig& config, const parallel::Group& draft_tp) {
-  const parallel::TpShard shard = model::Eagle3Draft::shard(config, "embed_tokens.weight", draft_tp);
-  return shard.slice(at::arange(config.vocab_size, at::kLong));
-}
-
-// The draft's rows of the target's embedding: the loaded target's own when
-// both split the vocabulary alike, else read from its files.
-at::Tensor draft_embedding(const TrainOptions& options, const io::DraftConfig& config,
-                           const std::optional<model::TargetModel>& target, const parallel::Group& draft_tp,
-                           at::Device device) {
-  if (target && target->tp().size() == draft_tp.size()) return target->embed_tokens();  // the same consecutive ranks
-  return model::read_target_rows(options.target_model_path, model::TargetMatrix::Embedding,
-                                 vocab_rows(config, draft_tp), device, compute_dtype(device),
-                                 options.target_weight_check);
-}
-
-model::Eagle3Draft make_draft(const TrainOptions& options, const io::DraftConfig& config,
-                              const std::optional<model::TargetModel>& target,
-                              const std::optional<model::DraftCheckpoint>& init, const parallel::Group& draft_tp,
-                              at::Device device) {
-  at::Generator generator = at::detail::createCPUGenerator(options.seed);
-  model::Eagle3Draft draft =
-      model::Eagle3Draft::create(config, draft_embedding(options, config, target, draft_tp, device), generator,
-                                 at::TensorOptions().device(device).dtype(compute_dtype(device)), draft_tp);
-  if (init) draft.load_parameters(init->parameters, init->weights);
-  return draft;
-}
-
-// The lm_head rows of this rank's block of the draft vocabulary.
-at::Tensor draft_head(const TrainOptions& options, const model::Eagle3Draft& draft, const model::DraftVocab& vocab,
-                      at::Device device) {
-  at::Tensor ids = model::Eagle3Draft::shard(draft.config, "lm_head.weight", draft.tp).slice(vocab.target_ids());
-  return model::read_target_rows(options.target_model_path, model::TargetMatrix::LmHead, ids, device,
-                                 compute_dtype(device), options.target_weight_check);
 }
 
 AcceptancePrompts load_acceptance_prompts(const TrainOptions& options, const io::TargetConfig& target_config) {
@@ -213,7 +121,7 @@ std::optional<model::TargetModel> load_target(const TrainOptions& options, at::D
 // A hidden-state cache this run may train on: made from this target, with
 // the draft config's aux layers, from data prepared as this run would.
 std::optional<data::HiddenStateCache> open_cache(const std::string& dir, const TrainOptions& options,
-                                                 const io::TargetConfig& target, const std::array<int, 3>& aux_layers,
+                                                 const io::TargetConfig& target, const std::vector<int>& aux_layers,
                                                  const data::DatasetProvenance& expected) {
   if (dir.empty()) return std::nullopt;
   data::HiddenStateCache cache = data::HiddenStateCache::open(dir);
@@ -223,7 +131,7 @@ std::optional<data::HiddenStateCache> open_cache(const std::string& dir, const T
     problems += fmt::format("; hidden_size is {} but the target's is {}", s.hidden_size, target.hidden_size);
   }
   if (s.aux_layers != aux_layers) {
-    problems += fmt::format("; aux layers are {} but the draft config asks for {}", fmt::join(s.aux_layers, ","),
+    problems += fmt::format("; its target layers are {} but the draft config reads {}", fmt::join(s.aux_layers, ","),
                             fmt::join(aux_layers, ","));
   }
   if (s.target_fingerprint != io::model_fingerprint(options.target_model_path)) {
@@ -253,46 +161,43 @@ Trainer::Run::Run(TrainOptions o, parallel::ProcessGroups& g)
       output_lock(lock_output_dir(options, g)),
       device(parse_device(options.device, g.local_rank())),
       target_config(io::load_target_config(options.target_model_path)),
-      draft_config(load_checked_draft_config(options, target_config, g)),
-      aux_layers(io::aux_layer_ids(draft_config, static_cast<int>(target_config.num_hidden_layers))),
-      provenance(expected_provenance(prepare_settings(options, draft_config))),
+      plan(load_checked_plan(options, target_config, g)),
+      provenance(expected_provenance(prepare_settings(options, plan))),
       acceptance(load_acceptance_prompts(options, target_config)),
       target(load_target(options, device, g)),
-      train_cache(open_cache(options.train_hidden_states_path, options, target_config, aux_layers, provenance)),
-      eval_cache(open_cache(options.eval_hidden_states_path, options, target_config, aux_layers, provenance)),
+      train_cache(open_cache(options.train_hidden_states_path, options, target_config, plan.target_layers, provenance)),
+      eval_cache(open_cache(options.eval_hidden_states_path, options, target_config, plan.target_layers, provenance)),
       train_data(train_cache ? train_cache->dataset()
                              : open_shared_dataset(g, options.train_data_path, options.output_dir + "/prepared/train",
-                                                   prepare_settings(options, draft_config), provenance)),
-      init_draft(load_init_draft(options, device)),
-      vocab(load_vocab(draft_config, train_data, init_draft)),
-      draft(make_draft(options, draft_config, target, init_draft, g.draft_tp(), device)),
+                                                   prepare_settings(options, plan), provenance)),
+      method(build_draft_method(plan, {options, target, train_data, g, device})),
       micro_batches_per_step(options.global_batch_size / options.micro_batch_size),
       cursor(train_data.size(), options.micro_batch_size, options.seed),
       schedule(options.learning_rate, total_steps(options, cursor, micro_batches_per_step), options.warmup_ratio),
-      optimizer(draft.parameters(), draft.shards(), g),
-      checkpointer(options.output_dir, options.keep_last, g.rank() == 0, target_config, options.target_model_path) {
+      optimizer(method->parameters(), method->shards(), g),
+      checkpointer(options.output_dir, options.keep_last, g.rank() == 0,
+                   [strategy = plan.strategy, target = target_config, name = options.target_model_path](
+                       const std::string& dir) { return check_draft(strategy, dir, target, name); }) {
   if (!options.resume && checkpointer.newest()) {
     fail("{} already holds checkpoints of an earlier run: pass --resume to continue it, or choose another "
          "--output-dir",
          options.output_dir);
   }
-  init_draft.reset();  // the draft holds its weights now
   if (eval_cache) eval_data = eval_cache->dataset();
   if (!options.eval_data_path.empty()) {
     eval_data = open_shared_dataset(groups, options.eval_data_path, options.output_dir + "/prepared/eval",
-                                    prepare_settings(options, draft_config), provenance);
+                                    prepare_settings(options, plan), provenance);
   }
   check_fits_target_positions(train_data, target_config, options.target_model_path);
   if (eval_data) check_fits_target_positions(*eval_data, target_config, options.target_model_path);
-  const at::Tensor head = draft_head(options, draft, vocab, device);
+  const MethodInputs inputs{options, target, train_data, groups, device};
   if (target) {
-    features = eval_features = std::make_shared<OnlineFeatures>(*target, aux_layers, vocab, head);
+    features = eval_features =
+        std::make_shared<OnlineFeatures>(*target, plan.target_layers, distribution_reads(*method, inputs, false));
   } else {
-    const at::Tensor lm_head = model::read_target_rows(options.target_model_path, model::TargetMatrix::LmHead,
-                                                       vocab_rows(draft_config, groups.draft_tp()), device,
-                                                       compute_dtype(device), options.target_weight_check);
+    const std::optional<DistributionReads> distribution = distribution_reads(*method, inputs, true);
     auto offline = [&](const data::HiddenStateCache& cache) {
-      return std::make_shared<OfflineFeatures>(cache, vocab, lm_head, head, groups.draft_tp(), compute_dtype(device));
+      return std::make_shared<OfflineFeatures>(cache, distribution, groups.draft_tp(), device, compute_dtype(device));
     };
     features = offline(*train_cache);
     if (eval_cache) eval_features = offline(*eval_cache);
@@ -303,8 +208,9 @@ Trainer::Run::Run(TrainOptions o, parallel::ProcessGroups& g)
       {"seed", options.seed},                     {"global_batch_size", options.global_batch_size},
       {"micro_batch_size", options.micro_batch_size}, {"num_epochs", options.num_epochs},
       {"total_steps", schedule.total_steps},      {"train_data", train_data.header().at("files")},
-      {"draft_config", io::to_json(draft_config)}, {"device", options.device},
+      {"draft_config", plan.config},              {"device", options.device},
   };
+  state.settings.update(plan.settings);
 }
 
 }  // namespace talon::train
