@@ -252,6 +252,34 @@ TEST(CheckDraft, TrainingRaisesTheContextToTheTargetsAsSGLangDerivesIt) {
 // The checkpointer checks the draft before it commits the directory: one
 // the engines would serve otherwise fails the save naming the problem as a
 // Talon bug, and leaves no checkpoint behind.
+// An EAGLE-3.1 draft (fc_norm) carries fc_norm.{0,1,2}.weight, which the
+// engines load under those names; without them they would serve it
+// uninitialised.
+TEST(CheckDraft, Eagle31DraftsNeedTheirFcNorms) {
+  testing::TempDir tmp;
+  const io::TargetConfig target = io::load_target_config(kTinyTarget);
+  io::DraftConfig config = io::load_draft_config(std::string(TALON_SOURCE_DIR) + "/examples/tiny-draft-config.json");
+  config.max_position_embeddings = target.max_position_embeddings;
+  config.fc_norm = config.norm_output = true;
+  const model::Eagle3Draft draft =
+      model::Eagle3Draft::create(config, at::Tensor(), at::make_generator<at::CPUGeneratorImpl>(1), at::kFloat);
+  const model::DraftVocab vocab{at::zeros({config.draft_vocab_size}, at::kLong),
+                                at::arange(config.vocab_size) < config.draft_vocab_size};
+  const std::string good = tmp.file("good"), bad = tmp.file("bad");
+  fs::create_directories(good);
+  fs::create_directories(bad);
+  model::save_draft_checkpoint(good, config, draft.parameters(), vocab);
+  EXPECT_TRUE(model::check_draft_for_engines(good, target, "T").problems.empty());
+  model::NamedTensors without;
+  for (const auto& [name, value] : draft.parameters()) {
+    if (name != "fc_norm.1.weight") without.emplace_back(name, value);
+  }
+  model::save_draft_checkpoint(bad, config, without, vocab);
+  const model::DraftCheck check = model::check_draft_for_engines(bad, target, "T");
+  ASSERT_EQ(check.problems.size(), 1u);
+  EXPECT_NE(check.problems[0].find("\"fc_norm.1.weight\" is missing"), std::string::npos) << check.problems[0];
+}
+
 TEST(CheckDraft, TheCheckpointerChecksEachDraftBeforeCommittingIt) {
   testing::TempDir tmp;
   const io::TargetConfig target = io::load_target_config(kTinyTarget);

@@ -247,9 +247,28 @@ TEST(DraftConfig, SameComputationListsEveryDifference) {
        "8192,\"rope_type\":\"llama3\"}; aux layer ids: A [1, 15, 28], B [2, 15, 28]"});
 }
 
+// EAGLE-3.1 (design dflash-dspark.md §5): read, written only when set, and
+// part of what a draft computes.
+TEST(DraftConfig, Eagle31FlagsAreReadWrittenAndCompared) {
+  const DraftConfig plain = load_draft_config(config_path("specforge-llama3-8B-eagle3.json"));
+  json raw = to_json(plain);
+  EXPECT_FALSE(raw.contains("fc_norm"));
+  EXPECT_FALSE(raw.contains("norm_output"));
+  raw["fc_norm"] = true;
+  raw["norm_output"] = true;
+  const DraftConfig e31 = parse_draft_config(raw, "c.json");
+  EXPECT_TRUE(e31.fc_norm);
+  EXPECT_TRUE(e31.norm_output);
+  EXPECT_EQ(to_json(e31)["fc_norm"], true);
+  EXPECT_EQ(to_json(e31)["norm_output"], true);
+  talon::testing::expect_error(
+      [&] { check_same_draft_computation(plain, "A", e31, "B", 32, "a against b"); },
+      {"fc_norm: A false, B true", "norm_output: A false, B true"});
+}
+
 TEST(DraftConfig, VariantsTalonDoesNotComputeAreRefusedByName) {
   const json plain = to_json(load_draft_config(config_path("specforge-llama3-8B-eagle3.json")));
-  for (const char* key : {"norm_before_residual", "norm_output", "fc_norm", "norm_before_fc", "attention_bias",
+  for (const char* key : {"norm_before_residual", "norm_before_fc", "attention_bias",
                           "mlp_bias", "bias", "qkv_bias"}) {
     json config = plain;
     config[key] = false;

@@ -62,7 +62,17 @@ RefResult reference_ttt(const Eagle3Draft& m, const at::Tensor& input_ids_in, co
   const at::ScalarType wide = at::promote_types(m.fc.scalar_type(), at::kFloat);
   out.loss = at::zeros({}, wide);
   std::vector<at::Tensor> keys, values;  // [B, heads, L, d] per step
-  at::Tensor h_in = at::matmul(aux, m.fc.t());
+  // EAGLE-3.1's fc_norm (design dflash-dspark.md §5): each aux layer's
+  // features normed alone before fc.
+  at::Tensor fused = aux;
+  if (c.fc_norm) {
+    const std::int64_t w = c.target_hidden_size;
+    fused = at::cat({ref_rms_norm(aux.narrow(-1, 0, w), m.fc_norm_0, eps),
+                     ref_rms_norm(aux.narrow(-1, w, w), m.fc_norm_1, eps),
+                     ref_rms_norm(aux.narrow(-1, 2 * w, w), m.fc_norm_2, eps)},
+                    -1);
+  }
+  at::Tensor h_in = at::matmul(fused, m.fc.t());
   for (int s = 0; s < T; ++s) {
     at::Tensor e = m.embed_tokens.index_select(0, input_ids.flatten()).view({B, L, -1}).to(m.fc.scalar_type());
     at::Tensor x = at::cat({ref_rms_norm(e, m.input_layernorm, eps), ref_rms_norm(h_in, m.hidden_norm, eps)}, -1);
@@ -100,7 +110,9 @@ RefResult reference_ttt(const Eagle3Draft& m, const at::Tensor& input_ids_in, co
     out.ploss.push_back(loss_s.item<double>());
     out.correct.push_back((pm * (logits.argmax(-1) == p.argmax(-1)).to(at::kFloat)).sum().item<double>());
     out.supervised.push_back(loss_mask.sum().item<double>());
-    h_in = h;
+    // EAGLE-3.1's norm_output: the next step reads the final-normed state,
+    // the very tensor lm_head read.
+    h_in = c.norm_output ? ref_rms_norm(h, m.norm, eps) : h;
     input_ids = shift(input_ids);
     z = shift(z);
     loss_mask = shift(loss_mask);
@@ -110,8 +122,10 @@ RefResult reference_ttt(const Eagle3Draft& m, const at::Tensor& input_ids_in, co
 
 // ---------------------------------------------------------------- fixtures
 
-io::DraftConfig tiny_config() {
+io::DraftConfig tiny_config(bool fc_norm = false, bool norm_output = false) {
   io::DraftConfig c;
+  c.fc_norm = fc_norm;
+  c.norm_output = norm_output;
   c.hidden_size = 32;
   c.intermediate_size = 48;
   c.num_attention_heads = 4;
@@ -136,9 +150,9 @@ struct Problem {
 // two samples of different lengths (right padding), a sparse loss mask.
 // live_last_row: position L-1 is supervised and token 0 is in the draft
 // vocabulary, so the uniform last row and pm[L-1] = t2d[0] reach the loss.
-Problem make_problem(at::ScalarType dtype, std::uint64_t seed, bool live_last_row = false) {
+Problem make_problem(at::ScalarType dtype, std::uint64_t seed, bool live_last_row = false,
+                     const io::DraftConfig& c = tiny_config()) {
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
-  io::DraftConfig c = tiny_config();
   const std::int64_t B = 2, L = 11, V = c.vocab_size, Vd = c.draft_vocab_size, Ht = c.target_hidden_size;
   Problem p;
   at::Tensor embed = at::randn({V, c.hidden_size}, gen, at::kDouble).to(dtype);
@@ -197,11 +211,11 @@ std::vector<TttOptions> option_sets() {
 
 // Returns the reference's correct predictions summed over the steps.
 double expect_matches_reference(at::ScalarType dtype, double tolerance, std::uint64_t seed, bool live_last_row,
-                                const TttOptions& options) {
+                                const TttOptions& options, const io::DraftConfig& config = tiny_config()) {
   SCOPED_TRACE(::testing::Message() << "blockwise " << options.blockwise_attention << " chunk "
                                     << options.head_chunk << " recompute " << options.recompute);
   const int T = 5;
-  Problem p = make_problem(dtype, seed, live_last_row);
+  Problem p = make_problem(dtype, seed, live_last_row, config);
   TttOutput got = production(p, T, options);
   RefResult want = reference_ttt(p.draft, p.input_ids, p.loss_mask, p.lengths, p.aux, p.target_hidden,
                                  p.target_lm_head, p.used, p.vocab.t2d, T);
@@ -224,6 +238,18 @@ double expect_matches_reference(at::ScalarType dtype, double tolerance, std::uin
     EXPECT_GT(g_want[i].abs().max().item<double>(), 1e-6) << names[i].first << " gets no gradient";
   }
   return total_correct;
+}
+
+// EAGLE-3.1: fc_norm and norm_output, alone and together, every option
+// set, fp64 and fp32, against the reference's literal reading of them.
+TEST(Ttt, Eagle31MatchesReference) {
+  for (const auto& [fc_norm, norm_output] : {std::pair{true, false}, std::pair{false, true}, std::pair{true, true}}) {
+    SCOPED_TRACE(::testing::Message() << "fc_norm " << fc_norm << " norm_output " << norm_output);
+    for (const TttOptions& options : option_sets()) {
+      expect_matches_reference(at::kDouble, 1e-10, 5, false, options, tiny_config(fc_norm, norm_output));
+      expect_matches_reference(at::kFloat, 1e-5, 6, false, options, tiny_config(fc_norm, norm_output));
+    }
+  }
 }
 
 // Seeds 1-3 plus a live last row; the accuracy numerators must be exercised.

@@ -37,7 +37,7 @@ void Eagle3Proposer::observe(const std::vector<at::Tensor>& aux, const std::vect
     for (std::int64_t i = 0; i < n; ++i) kept[static_cast<std::size_t>(b)].push_back(i);
     last.push_back(n - 1);
   }
-  const at::Tensor hidden = at::linear(features, draft_.fc), input_ids = ids.to(features.device());
+  const at::Tensor hidden = model::fuse_aux(draft_, features), input_ids = ids.to(features.device());
   // The first observation (the prompts) goes into an empty cache with plain
   // causal attention, which right padding leaves exact: no [width, width]
   // mask. Later ones (a few tokens) are masked: a row's tokens see its

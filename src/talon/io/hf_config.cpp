@@ -232,8 +232,7 @@ DraftConfig parse_draft_config(const json& config, const std::string& source) {
   // `bias` gives SGLang's fc and vLLM's attention projections a bias,
   // `qkv_bias` vLLM's q/k/v; vLLM scales the logits by `logit_scale` and
   // attends bidirectionally when `is_causal` is false.
-  for (const char* key : {"norm_before_residual", "norm_output", "fc_norm", "norm_before_fc", "attention_bias",
-                          "mlp_bias", "bias", "qkv_bias"}) {
+  for (const char* key : {"norm_before_residual", "norm_before_fc", "attention_bias", "mlp_bias", "bias", "qkv_bias"}) {
     if (fields.boolean(key).value_or(false)) fields.fail_field(key, "false (Talon computes EAGLE-3 without it)");
   }
   if (fields.positive_number("logit_scale").value_or(1.0) != 1.0) {
@@ -242,6 +241,9 @@ DraftConfig parse_draft_config(const json& config, const std::string& source) {
   if (!fields.boolean("is_causal").value_or(true)) fields.fail_field("is_causal", "true (the draft is causal)");
 
   DraftConfig c;
+  // EAGLE-3.1 (design dflash-dspark.md §5), as speculators and vLLM compute it.
+  c.fc_norm = fields.boolean("fc_norm").value_or(false);
+  c.norm_output = fields.boolean("norm_output").value_or(false);
   c.hidden_size = fields.required_integer("hidden_size", 1, kMaxHiddenSize);
   c.intermediate_size = fields.required_integer("intermediate_size", 1, kMaxIntermediateSize);
   c.vocab_size = fields.required_integer("vocab_size", 1, kMaxVocabSize);
@@ -317,6 +319,10 @@ json to_json(const DraftConfig& c) {
       {"torch_dtype", "bfloat16"},
   };
   if (c.target_hidden_size != c.hidden_size) out["target_hidden_size"] = c.target_hidden_size;
+  // Written only when trained that way: a SpecForge config may say norm_output
+  // true meaning plain EAGLE-3 (design §7 #15).
+  if (c.fc_norm) out["fc_norm"] = true;
+  if (c.norm_output) out["norm_output"] = true;
   if (c.aux_layer_ids) {  // in both conventions: SGLang's, and vLLM's (input of layer: + 1)
     const std::array<int, 3>& ids = *c.aux_layer_ids;
     out["eagle_config"] = {{"eagle_aux_hidden_state_layer_ids", ids}};
@@ -360,6 +366,8 @@ void check_same_draft_computation(const DraftConfig& a, const std::string& a_nam
   compare("head_dim", a.head_dim, b.head_dim);
   compare("vocab_size", a.vocab_size, b.vocab_size);
   compare("draft_vocab_size", a.draft_vocab_size, b.draft_vocab_size);
+  compare("fc_norm", a.fc_norm, b.fc_norm);
+  compare("norm_output", a.norm_output, b.norm_output);
   compare("target_hidden_size", a.target_hidden_size, b.target_hidden_size);
   compare("rms_norm_eps", a.rms_norm_eps, b.rms_norm_eps);
   compare("rope_theta", a.rope_theta, b.rope_theta);

@@ -66,6 +66,12 @@ struct DraftConfig {
   double rms_norm_eps = 1e-6;
   double rope_theta = 10000.0;  // not inherited from the target
   std::optional<RopeScaling> rope_scaling;
+  // EAGLE-3.1 (design dflash-dspark.md §5, speculators' and vLLM's meaning):
+  // fc_norm, an RMSNorm over each aux layer's features before fc
+  // (fc_norm.{0,1,2}.weight); norm_output, the final-normed h both feeds the
+  // next draft step and goes to lm_head without a second norm.
+  bool fc_norm = false;
+  bool norm_output = false;
   // eagle_config.eagle_aux_hidden_state_layer_ids: 0-based output-of-layer
   // indices of the target (SGLang's convention; it adds 1 internally).
   std::optional<std::array<int, 3>> aux_layer_ids;

@@ -170,8 +170,10 @@ struct Checker {
     }
     std::map<std::string, const io::TensorInfo*> found;
     for (const io::TensorInfo& info : file->tensors()) found[info.name] = &info;
-    std::set<std::string> weights;
-    for (const auto& [name, value] : Eagle3Draft{}.parameters()) weights.insert(name);
+    std::set<std::string> weights;  // the config's: EAGLE-3.1's fc_norm.{0,1,2} with fc_norm
+    Eagle3Draft names;
+    if (c) names.config = *c;
+    for (const auto& [name, value] : names.parameters()) weights.insert(name);
     for (const auto& [name, info] : found) {
       if (name == "embed_tokens.weight") {
         problem("{}: tensor \"embed_tokens.weight\" is saved: the draft is trained with the target's embedding, but "

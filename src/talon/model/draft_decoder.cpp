@@ -18,8 +18,8 @@ DraftStep run(const Eagle3Draft& draft, const at::Tensor& h_in, const at::Tensor
   const io::DraftConfig& c = draft.config;
   const at::Tensor inv_freq = rope_inv_freq(c.head_dim, c.rope_theta, c.rope_scaling, "draft config");
   const RopeTable rope = rope_table(inv_freq.to(h_in.device()), positions.to(h_in.device()), h_in.scalar_type());
-  at::Tensor h = draft_layer(draft, h_in, input_ids, rope, attend);
-  return {h, at::linear(rms_norm(h, draft.norm, c.rms_norm_eps), draft.lm_head)};
+  const StepHidden h = step_hidden(draft, draft_layer(draft, h_in, input_ids, rope, attend));
+  return {h.next, at::linear(h.head_input, draft.lm_head)};
 }
 
 }  // namespace

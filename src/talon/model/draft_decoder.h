@@ -14,7 +14,7 @@
 namespace talon::model {
 
 struct DraftStep {
-  at::Tensor hidden;  // h [B, n, H]: the next draft step's h_in
+  at::Tensor hidden;  // h [B, n, H]: the next draft step's h_in (norm(h) with norm_output)
   at::Tensor logits;  // lm_head(norm(h)) [B, n, Vd]
 };
 

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <map>
 
+#include "talon/model/layers.h"
 #include "talon/util/error.h"
 
 namespace talon::model {
@@ -19,6 +20,9 @@ struct ParameterSlot {
 // Checkpoint names (brief §3) in the order they are created and saved.
 constexpr ParameterSlot kParameters[] = {
     {"fc.weight", &Eagle3Draft::fc},
+    {"fc_norm.0.weight", &Eagle3Draft::fc_norm_0},
+    {"fc_norm.1.weight", &Eagle3Draft::fc_norm_1},
+    {"fc_norm.2.weight", &Eagle3Draft::fc_norm_2},
     {"midlayer.self_attn.q_proj.weight", &Eagle3Draft::q_proj},
     {"midlayer.self_attn.k_proj.weight", &Eagle3Draft::k_proj},
     {"midlayer.self_attn.v_proj.weight", &Eagle3Draft::v_proj},
@@ -55,6 +59,16 @@ parallel::Split split_of(const io::DraftConfig& c, const std::string& name) {
 
 bool is_norm(const std::string& name) { return name.find("norm") != std::string::npos; }
 
+// The slots a draft of `config` has: EAGLE-3.1's fc_norm only with fc_norm.
+std::vector<ParameterSlot> slots_of(const io::DraftConfig& config) {
+  std::vector<ParameterSlot> out;
+  for (const ParameterSlot& slot : kParameters) {
+    if (std::string(slot.name).rfind("fc_norm.", 0) == 0 && !config.fc_norm) continue;
+    out.push_back(slot);
+  }
+  return out;
+}
+
 }  // namespace
 
 std::vector<std::int64_t> Eagle3Draft::whole_shape(const io::DraftConfig& c, const std::string& name) {
@@ -71,6 +85,7 @@ std::vector<std::int64_t> Eagle3Draft::whole_shape(const io::DraftConfig& c, con
       {"lm_head.weight", {c.draft_vocab_size, h}},
   };
   auto it = shapes.find(name);
+  if (name.rfind("fc_norm.", 0) == 0) return {c.target_hidden_size};  // over one aux layer's features
   return it == shapes.end() ? std::vector<std::int64_t>{h} : it->second;  // the norms
 }
 
@@ -80,7 +95,7 @@ Eagle3Draft Eagle3Draft::create(const io::DraftConfig& config, at::Tensor embed_
   draft.config = config;
   draft.embed_tokens = std::move(embed_tokens);
   draft.tp = std::move(tp);
-  for (const ParameterSlot& slot : kParameters) {
+  for (const ParameterSlot& slot : slots_of(config)) {
     std::vector<std::int64_t> shape = whole_shape(config, slot.name);
     at::Tensor value;
     if (is_norm(slot.name)) {
@@ -97,7 +112,7 @@ Eagle3Draft Eagle3Draft::create(const io::DraftConfig& config, at::Tensor embed_
 
 std::vector<parallel::TpShard> Eagle3Draft::shards(const io::DraftConfig& config, const parallel::Group& tp) {
   std::vector<parallel::TpShard> out;
-  for (const ParameterSlot& slot : kParameters) out.push_back(shard(config, slot.name, tp));
+  for (const ParameterSlot& slot : slots_of(config)) out.push_back(shard(config, slot.name, tp));
   return out;
 }
 
@@ -108,14 +123,14 @@ parallel::TpShard Eagle3Draft::shard(const io::DraftConfig& config, const std::s
 
 NamedTensors Eagle3Draft::parameters() const {
   NamedTensors out;
-  for (const ParameterSlot& slot : kParameters) out.emplace_back(slot.name, this->*slot.member);
+  for (const ParameterSlot& slot : slots_of(config)) out.emplace_back(slot.name, this->*slot.member);
   return out;
 }
 
 void Eagle3Draft::check_whole_shapes(const io::DraftConfig& config, const NamedTensors& tensors,
                                      const std::string& source) {
   std::map<std::string, at::Tensor> by_name(tensors.begin(), tensors.end());
-  for (const ParameterSlot& slot : kParameters) {
+  for (const ParameterSlot& slot : slots_of(config)) {
     auto it = by_name.find(slot.name);
     if (it == by_name.end()) fail("{}: missing tensor {}", source, slot.name);
     std::vector<std::int64_t> shape = whole_shape(config, slot.name);
@@ -129,14 +144,31 @@ void Eagle3Draft::check_whole_shapes(const io::DraftConfig& config, const NamedT
 void Eagle3Draft::load_parameters(const NamedTensors& tensors, const std::string& source) {
   check_whole_shapes(config, tensors, source);
   std::map<std::string, at::Tensor> by_name(tensors.begin(), tensors.end());
-  for (const ParameterSlot& slot : kParameters) {
+  for (const ParameterSlot& slot : slots_of(config)) {
     at::Tensor& target = this->*slot.member;  // keeps its device and dtype
     target = shard(config, slot.name, tp).slice(by_name.at(slot.name)).to(target.device(), target.scalar_type()).clone().set_requires_grad(true);
   }
 }
 
+at::Tensor fuse_aux(const Eagle3Draft& draft, const at::Tensor& aux) {
+  const at::Tensor features = aux.to(draft.fc.scalar_type());
+  if (!draft.config.fc_norm) return at::linear(features, draft.fc);
+  const std::int64_t width = draft.config.target_hidden_size;
+  const double eps = draft.config.rms_norm_eps;
+  return at::linear(at::cat({rms_norm(features.narrow(-1, 0, width), draft.fc_norm_0, eps),
+                             rms_norm(features.narrow(-1, width, width), draft.fc_norm_1, eps),
+                             rms_norm(features.narrow(-1, 2 * width, width), draft.fc_norm_2, eps)},
+                            -1),
+                    draft.fc);
+}
+
+StepHidden step_hidden(const Eagle3Draft& draft, const at::Tensor& h) {
+  at::Tensor normed = rms_norm(h, draft.norm, draft.config.rms_norm_eps);
+  return draft.config.norm_output ? StepHidden{normed, normed} : StepHidden{h, normed};
+}
+
 void Eagle3Draft::to(const at::TensorOptions& options) {
-  for (const ParameterSlot& slot : kParameters) {
+  for (const ParameterSlot& slot : slots_of(config)) {
     at::Tensor& t = this->*slot.member;
     t = t.detach().to(options.device(), options.dtype().toScalarType()).clone().set_requires_grad(true);
   }

@@ -30,6 +30,7 @@ struct Eagle3Draft {
   io::DraftConfig config;
 
   at::Tensor fc;                                      // [H, 3 * target_hidden]
+  at::Tensor fc_norm_0, fc_norm_1, fc_norm_2;         // [target_hidden] each: EAGLE-3.1's fc_norm only
   at::Tensor q_proj, k_proj, v_proj;                  // [heads * d, 2H], [kv_heads * d, 2H] x 2
   at::Tensor o_proj;                                  // [H, heads * d]
   at::Tensor gate_proj, up_proj, down_proj;           // [I, H], [I, H], [H, I]
@@ -71,5 +72,18 @@ struct Eagle3Draft {
   // fresh leaves that require grad.
   void to(const at::TensorOptions& options);
 };
+
+// fc's output, step 0's h_in [B, L, H], from the target's aux features
+// [B, L, 3 target_hidden]: fc(aux), or with fc_norm (EAGLE-3.1)
+// fc(cat(RMSNorm_i(aux_i))), each aux layer's features normed alone.
+at::Tensor fuse_aux(const Eagle3Draft& draft, const at::Tensor& aux);
+
+// The draft's output of a decoder step h [.., H]: the hidden state the next
+// draft step reads, and what lm_head reads. Plain EAGLE-3 feeds h forward
+// and gives lm_head norm(h); with norm_output (EAGLE-3.1) both are norm(h).
+struct StepHidden {
+  at::Tensor next, head_input;
+};
+StepHidden step_hidden(const Eagle3Draft& draft, const at::Tensor& h);
 
 }  // namespace talon::model

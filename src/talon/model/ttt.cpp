@@ -81,7 +81,7 @@ std::vector<at::Tensor> ttt_hidden_states(const Eagle3Draft& draft, const at::Te
 
   at::Tensor inv_freq = rope_inv_freq(c.head_dim, c.rope_theta, c.rope_scaling, "draft config");
   TttKvCache cache;
-  at::Tensor hidden = at::linear(aux.to(dtype), draft.fc);  // h_in of step 0: [B, L, H]
+  at::Tensor hidden = fuse_aux(draft, aux);  // h_in of step 0: [B, L, H]
   at::Tensor step_ids = shift_left(input_ids, 1);           // alignment: predict the token after t
   // Step s sees positions s .. s + L - 1: one table for them all, viewed per step.
   const RopeTable table = rope_table(inv_freq, at::arange(length + ttt_length - 1, lengths.options()), dtype);
@@ -91,7 +91,7 @@ std::vector<at::Tensor> ttt_hidden_states(const Eagle3Draft& draft, const at::Te
     StepOutput step = run_decoder_step(draft, hidden, step_ids, cache, rope, lengths, options);
     cache.keys.push_back(step.key);
     cache.values.push_back(step.value);
-    hidden = step.hidden;
+    hidden = step_hidden(draft, step.hidden).next;
     out.push_back(hidden);
     if (s + 1 < ttt_length) step_ids = shift_left(step_ids, 1);
   }

@@ -45,7 +45,8 @@ struct TttOptions {
 TttOutput ttt_forward(const Eagle3Draft& draft, const TttBatch& batch, int ttt_length,
                       const TttOptions& options = {});
 
-// The decoder layer's output h_s [B, L, H] of each step s < ttt_length.
+// The decoder layer's output h_s [B, L, H] of each step s < ttt_length
+// (final-normed with norm_output, EAGLE-3.1: what the next step reads).
 // h_s at index t is the draft after the verified positions 0..t and the s
 // tokens input_ids[t + 2 .. t + s + 1] drafted after them: what the
 // decoder (draft_decoder.h) computes there, and what step s's loss scores.

@@ -12,7 +12,10 @@ namespace talon::model {
 namespace {
 
 struct Head {
-  at::Tensor norm, lm_head;  // lm_head: this draft-TP member's rows of the draft vocabulary
+  // norm: the final norm, undefined when the hidden states come normed
+  // (norm_output, EAGLE-3.1); lm_head: this draft-TP member's rows of the
+  // draft vocabulary.
+  at::Tensor norm, lm_head;
   double eps;
   parallel::Group tp;
 };
@@ -24,7 +27,8 @@ struct Head {
 StepLoss rows_loss(const at::Tensor& hidden_rows, const Head& head, const TargetDistribution& target,
                    std::int64_t first, std::int64_t step, const at::Tensor& pm_rows, double padded_size,
                    bool with_accuracy) {
-  at::Tensor normed = parallel::copy_to_tp(rms_norm(hidden_rows, head.norm, head.eps), head.tp);
+  at::Tensor normed =
+      parallel::copy_to_tp(head.norm.defined() ? rms_norm(hidden_rows, head.norm, head.eps) : hidden_rows, head.tp);
   at::Tensor logits = at::linear(normed, head.lm_head);  // [B, count, Vd / tp]
   at::Tensor probs = target.probs(first + step, hidden_rows.size(1), head.tp);
   at::Tensor loss = parallel::vocab_parallel_soft_cross_entropy(logits, probs, pm_rows, head.tp) / padded_size;
@@ -58,23 +62,26 @@ StepLoss chunked_loss(const at::Tensor& hidden, const Head& head, const TargetDi
   auto backward = [hidden = hidden.detach(), head, target, position_mask, step, chunk,
                    padded_size](const std::vector<at::Tensor>& grads) {
     at::AutoGradMode enable_grad(true);
-    const Head leaves{head.norm.detach().requires_grad_(true), head.lm_head.detach().requires_grad_(true), head.eps,
-                      head.tp};
+    const bool with_norm = head.norm.defined();
+    const Head leaves{with_norm ? head.norm.detach().requires_grad_(true) : at::Tensor(),
+                      head.lm_head.detach().requires_grad_(true), head.eps, head.tp};
     at::Tensor grad_hidden = at::empty_like(hidden);
     // Weight gradients are summed over chunks in at least fp32, then cast once.
     const at::ScalarType wide = at_least_fp32(head.lm_head.scalar_type());
-    at::Tensor grad_norm = at::zeros(head.norm.sizes(), head.norm.options().dtype(wide));
+    at::Tensor grad_norm = with_norm ? at::zeros(head.norm.sizes(), head.norm.options().dtype(wide)) : at::Tensor();
     at::Tensor grad_head = at::zeros(head.lm_head.sizes(), head.lm_head.options().dtype(wide));
     for_each_chunk(hidden.size(1), chunk, [&](std::int64_t first, std::int64_t count) {
       at::Tensor rows = hidden.narrow(1, first, count).detach().requires_grad_(true);
       StepLoss part = rows_loss(rows, leaves, target, first, step, position_mask.narrow(1, first, count),
                                 padded_size, false);
-      auto found = torch::autograd::grad({part.loss}, {rows, leaves.norm, leaves.lm_head}, {grads[0]});
+      std::vector<at::Tensor> wanted = {rows, leaves.lm_head};
+      if (with_norm) wanted.push_back(leaves.norm);
+      auto found = torch::autograd::grad({part.loss}, wanted, {grads[0]});
       grad_hidden.narrow(1, first, count).copy_(found[0]);
-      grad_norm.add_(found[1]);
-      grad_head.add_(found[2]);
+      grad_head.add_(found[1]);
+      if (with_norm) grad_norm.add_(found[2]);
     });
-    return std::vector<at::Tensor>{grad_hidden, grad_norm.to(head.norm.scalar_type()),
+    return std::vector<at::Tensor>{grad_hidden, with_norm ? grad_norm.to(head.norm.scalar_type()) : at::Tensor(),
                                    grad_head.to(head.lm_head.scalar_type())};
   };
   loss = util::with_backward({loss}, {hidden, head.norm, head.lm_head}, "talon::ChunkedStepLossBackward",
@@ -86,7 +93,9 @@ StepLoss chunked_loss(const at::Tensor& hidden, const Head& head, const TargetDi
 
 StepLoss step_loss(const Eagle3Draft& draft, const at::Tensor& hidden, const TargetDistribution& target,
                    std::int64_t step, const at::Tensor& position_mask, std::int64_t chunk) {
-  const Head head{draft.norm, draft.lm_head, draft.config.rms_norm_eps, draft.tp};
+  // With norm_output the hidden states come final-normed (eagle3_draft.h's step_hidden).
+  const Head head{draft.config.norm_output ? at::Tensor() : draft.norm, draft.lm_head, draft.config.rms_norm_eps,
+                  draft.tp};
   if (chunk > 0) return chunked_loss(hidden, head, target, step, position_mask, chunk);
   const double padded_size = static_cast<double>(hidden.size(0) * hidden.size(1));
   return rows_loss(hidden, head, target, 0, step, position_mask, padded_size, true);

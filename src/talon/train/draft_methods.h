@@ -43,7 +43,7 @@ struct DraftPlan {
   std::int64_t vocab_size = 0;       // the target's
   std::int64_t draft_vocab_size = 0;  // what data preparation maps the vocabulary to (V for the block drafters)
   nlohmann::json config;              // as the checkpoints hold it
-  nlohmann::json settings;            // the method's options a resumed run must keep (none for EAGLE-3)
+  nlohmann::json settings = nlohmann::json::object();  // the method's options a resumed run must keep (none for EAGLE-3)
   // The config itself, for build_draft_method: EAGLE-3's, or the block
   // drafters' (a DFlash config leaves the Markov fields unused).
   std::optional<io::DraftConfig> eagle3;
