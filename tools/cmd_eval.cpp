@@ -1,7 +1,8 @@
-// talon eval: speculative decoding of held-out prompts with a target and an
-// EAGLE-3 draft checkpoint (Talon's, SpecForge's, any SGLang loads); reports
-// the acceptance length, the acceptance rate per draft position and tokens/s
-// with and without speculation (docs/evaluation.md).
+// talon eval: speculative decoding of held-out prompts with a target and a
+// draft checkpoint (--strategy: EAGLE-3, Talon's, SpecForge's, any SGLang
+// loads; DFlash; DSpark); reports the acceptance length in the three
+// aggregations in use, the acceptance rate per draft position, a histogram,
+// and tokens/s with and without speculation (docs/evaluation.md).
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
@@ -10,12 +11,11 @@
 #include "chat_template_flags.h"
 #include "commands.h"
 #include "flag_range.h"
-#include "talon/data/vocab_mapping.h"
 #include "talon/eval/acceptance.h"
 #include "talon/eval/prompts.h"
 #include "talon/io/hf_config.h"
-#include "talon/model/draft_checkpoint.h"
 #include "talon/train/device.h"
+#include "talon/train/draft_methods.h"
 #include "talon/util/atomic_file.h"
 #include "talon/util/error.h"
 #include "weight_check_flag.h"
@@ -32,16 +32,25 @@ struct EvalOptions {
   std::optional<std::int64_t> num_draft_tokens;
   std::string device = "cpu";
   model::WeightCheck target_weight_check = model::WeightCheck::Sampled;
+  std::string strategy = "eagle3";
+  std::string summary;  // what drafts how
 };
 
 void print_table(const eval::AcceptanceReport& r, const EvalOptions& o) {
   const nlohmann::json j = r.to_json();
   fmt::print("prompts {}  generated tokens {}  target verifications {}\n", r.prompts, r.tokens, r.verifications);
-  fmt::print("draft steps {}  topk {}  draft tokens {}  batch size {}\n", o.tree.num_steps, o.tree.topk,
-             o.tree.num_draft_tokens, o.batch_size);
-  fmt::print("acceptance length       {:.3f}\n", r.acceptance_length());
-  const std::vector<double> rates = r.acceptance_rates();
-  for (std::size_t i = 0; i < rates.size(); ++i) fmt::print("accepted at depth {}     {:.3f}\n", i + 1, rates[i]);
+  fmt::print("{}  batch size {}\n", o.summary, o.batch_size);
+  fmt::print("acceptance length       {:.3f}  (over verifications; per prompt {:.3f}; per request, SGLang's "
+             "spec_accept_length, {:.3f})\n",
+             r.acceptance_length(), r.acceptance_length_per_prompt(), r.acceptance_length_per_request());
+  const std::vector<double> rates = r.acceptance_rates(), conditional = r.conditional_acceptance_rates();
+  for (std::size_t i = 0; i < rates.size(); ++i) {
+    fmt::print("accepted at depth {:<3}  {:.3f}  (given depth {} accepted: {:.3f})\n", i + 1, rates[i], i,
+               conditional[i]);
+  }
+  std::string histogram;
+  for (std::size_t i = 1; i < r.histogram.size(); ++i) histogram += fmt::format(" {}:{}", i, r.histogram[i]);
+  fmt::print("acceptance lengths     {}\n", histogram);
   fmt::print("tokens/s speculative    {:.1f}\n", j["speculative_tokens_per_s"].get<double>());
   fmt::print("tokens/s target alone   {:.1f}\n", j["greedy_tokens_per_s"].get<double>());
   fmt::print("lossless                {}\n", r.mismatches == 0 ? "yes: every output equals the target's greedy one"
@@ -57,10 +66,15 @@ void add_eval_command(CLI::App& app) {
       ->required()
       ->check(CLI::ExistingDirectory);
   add_weight_check_flag(*cmd, o->target_weight_check);
+  cmd->add_option("--strategy", o->strategy,
+                  "The draft's method: eagle3 (a tree per --speculative-* flags), dflash (block_size - 1 drafts "
+                  "per round) or dspark (block_size drafts per round through its Markov head)")
+      ->check(CLI::IsMember({"eagle3", "dflash", "dspark"}))
+      ->capture_default_str();
   cmd->add_option("--draft-model-path", o->draft_model_path,
-                  "EAGLE-3 draft directory: Talon's, SpecForge's, AngelSlim's or the EAGLE authors' "
+                  "Draft directory. EAGLE-3: Talon's, SpecForge's, AngelSlim's or the EAGLE authors' "
                   "(model.safetensors, its shards, or pytorch_model.bin); without draft_vocab_size its lm_head is "
-                  "the target's, as SGLang serves it")
+                  "the target's, as SGLang serves it. DFlash, DSpark: config.json and model.safetensors")
       ->required()
       ->check(CLI::ExistingDirectory);
   cmd->add_option("--data-path", o->data_path, "Conversation JSONL; each line's last user turn is a prompt")
@@ -90,7 +104,17 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--device", o->device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}))->capture_default_str();
   cmd->add_option("--output", o->output, "Also write the figures as JSON to this file");
 
-  cmd->callback([o] {
+  cmd->callback([o, cmd] {
+    const model::Strategy strategy = model::parse_strategy(o->strategy);
+    if (!train::drafts_a_tree(strategy)) {
+      // A block drafter's round is its block: the tree flags do not apply.
+      for (const char* flag : {"--speculative-num-steps", "--speculative-eagle-topk", "--speculative-num-draft-tokens"}) {
+        if (cmd->count(flag) > 0) {
+          fail("{}: --strategy {} drafts one block per round, as many drafts as its config's block_size says",
+               flag, o->strategy);
+        }
+      }
+    }
     if (!o->num_draft_tokens && o->tree.topk > 1) {
       fail("--speculative-num-draft-tokens is needed with --speculative-eagle-topk {}", o->tree.topk);
     }
@@ -98,9 +122,6 @@ void add_eval_command(CLI::App& app) {
     o->tree.check();
     // Configs and prompts are checked before any weights load.
     const io::TargetConfig target_config = io::load_target_config(o->target_model_path);
-    const std::string draft_config = o->draft_model_path + "/config.json";
-    io::check_draft_fits_target(io::load_draft_config(draft_config), target_config,
-                                fmt::format("draft {} against target {}", draft_config, o->target_model_path));
     const text::Tokenizer tokenizer = text::Tokenizer::load(o->target_model_path);
     text::check_tokenizer_fits(tokenizer, target_config.vocab_size, o->target_model_path + "/config.json");
     const text::ChatTemplate chat_template = text::resolve_template(o->chat_template, o->target_model_path);
@@ -111,30 +132,23 @@ void add_eval_command(CLI::App& app) {
     const at::ScalarType dtype = train::compute_dtype(device);
     const model::TargetModel target =
         model::TargetModel::load(o->target_model_path, device, dtype, {}, o->target_weight_check);
-    // A draft without draft_vocab_size gets the target's lm_head, as SGLang
-    // serves it (vLLM would use the draft's own lm_head.weight if it has one).
-    const model::DraftCheckpoint checkpoint = model::load_draft_checkpoint(
-        o->draft_model_path, model::TargetLmHead{o->target_model_path, dtype, o->target_weight_check});
-    model::Eagle3Draft draft =
-        model::Eagle3Draft::create(checkpoint.config, target.embed_tokens(), at::detail::createCPUGenerator(0),
-                                   at::TensorOptions().device(device).dtype(dtype));
-    draft.load_parameters(checkpoint.parameters, checkpoint.weights);
-    const at::Tensor d2t = at::tensor(data::VocabMapping::of_draft(checkpoint.d2t, checkpoint.t2d,
-                                                                   checkpoint.config.draft_vocab_size,
-                                                                   checkpoint.config.vocab_size, checkpoint.weights)
-                                          .d2t);
-    const std::vector<int> aux =
-        io::aux_layer_ids(checkpoint.config, static_cast<int>(target.config().num_hidden_layers));
+    const train::EvalDraft draft = train::load_eval_draft(strategy, o->draft_model_path, target,
+                                                          o->target_model_path, o->tree, o->target_weight_check);
+    o->summary = draft.summary;
 
     const eval::GenerationLimits limits{o->max_new_tokens, {eval::end_of_turn_id(tokenizer, chat_template)}};
     const eval::AcceptanceReport report =
-        eval::measure_acceptance(target, draft, d2t, aux, prompts, o->tree, limits, o->batch_size);
+        eval::measure_acceptance(target, draft.proposer, draft.target_layers, prompts, limits, o->batch_size);
     print_table(report, *o);
     if (!o->output.empty()) {
       nlohmann::json j = report.to_json();
-      j["speculative_num_steps"] = o->tree.num_steps;
-      j["speculative_eagle_topk"] = o->tree.topk;
-      j["speculative_num_draft_tokens"] = o->tree.num_draft_tokens;
+      j["strategy"] = o->strategy;
+      j["drafting"] = draft.summary;
+      if (train::drafts_a_tree(strategy)) {
+        j["speculative_num_steps"] = o->tree.num_steps;
+        j["speculative_eagle_topk"] = o->tree.topk;
+        j["speculative_num_draft_tokens"] = o->tree.num_draft_tokens;
+      }
       j["batch_size"] = o->batch_size;
       j["max_new_tokens"] = o->max_new_tokens;
       j["draft_model_path"] = o->draft_model_path;

@@ -7,11 +7,16 @@
 #include <fstream>
 
 #include "talon/data/vocab_mapping.h"
+#include "talon/eval/block_proposer.h"
+#include "talon/eval/eagle3_proposer.h"
+#include "talon/io/safetensors_model.h"
 #include "talon/model/block/block_check.h"
 #include "talon/model/block/block_draft.h"
 #include "talon/model/dflash/dflash_config.h"
+#include "talon/model/dflash/dflash_drafts.h"
 #include "talon/model/dflash/dflash_method.h"
 #include "talon/model/draft_checkpoint.h"
+#include "talon/model/dspark/dspark_drafts.h"
 #include "talon/model/dspark/dspark_method.h"
 #include "talon/model/eagle3_method.h"
 #include "talon/text/tokenizer.h"
@@ -316,6 +321,105 @@ void check_resumable(const model::DraftMethod& method, const std::string& checkp
   }
 }
 
+namespace {
+
+eval::ProposerFactory eagle3_proposer(std::shared_ptr<const model::Eagle3Draft> draft, at::Tensor d2t,
+                                      const eval::TreeShape& shape) {
+  return [draft, d2t, shape](std::int64_t rows) {
+    return std::unique_ptr<eval::Proposer>(new eval::Eagle3Proposer(*draft, d2t, shape, rows));
+  };
+}
+
+EvalDraft load_eval_eagle3(const std::string& dir, const model::TargetModel& target, const std::string& target_dir,
+                           const eval::TreeShape& shape, model::WeightCheck check) {
+  const std::string config_file = dir + "/config.json";
+  io::check_draft_fits_target(io::load_draft_config(config_file), target.config(),
+                              fmt::format("draft {} against target {}", config_file, target_dir));
+  // A draft without draft_vocab_size gets the target's lm_head, as SGLang
+  // serves it (vLLM would use the draft's own lm_head.weight if it has one).
+  const model::DraftCheckpoint checkpoint =
+      model::load_draft_checkpoint(dir, model::TargetLmHead{target_dir, target.dtype(), check});
+  auto draft = std::make_shared<model::Eagle3Draft>(
+      model::Eagle3Draft::create(checkpoint.config, target.embed_tokens(), at::detail::createCPUGenerator(0),
+                                 at::TensorOptions().device(target.device()).dtype(target.dtype())));
+  draft->load_parameters(checkpoint.parameters, checkpoint.weights);
+  const at::Tensor d2t = at::tensor(data::VocabMapping::of_draft(checkpoint.d2t, checkpoint.t2d,
+                                                                 checkpoint.config.draft_vocab_size,
+                                                                 checkpoint.config.vocab_size, checkpoint.weights)
+                                        .d2t);
+  const int layers = static_cast<int>(target.config().num_hidden_layers);
+  return {io::aux_layer_ids(checkpoint.config, layers), eagle3_proposer(draft, d2t, shape),
+          fmt::format("eagle3: {} steps, top-{}, {} draft tokens", shape.num_steps, shape.topk,
+                      shape.num_draft_tokens)};
+}
+
+// The block drafters' weights from dir/model.safetensors (or its shards),
+// DeepSpec's frozen embed_tokens and lm_head copies skipped as SGLang skips
+// them: the target's serve.
+model::NamedTensors read_block_weights(const std::string& dir) {
+  const io::SafetensorsModel model = io::SafetensorsModel::open(dir);
+  model::NamedTensors tensors;
+  for (const std::string& name : model.names()) tensors.emplace_back(name, model.tensor(name));
+  return tensors;
+}
+
+EvalDraft load_eval_block(model::Strategy strategy, const std::string& dir, const model::TargetModel& target,
+                          const std::string& target_dir) {
+  const std::string config_file = dir + "/config.json";
+  model::DSparkConfig config;
+  if (strategy == model::Strategy::DSpark) {
+    config = model::load_dspark_config(config_file);
+  } else {
+    config.backbone = model::load_dflash_config(config_file);
+  }
+  const model::BlockDraftConfig& b = config.backbone;
+  const io::TargetConfig& t = target.config();
+  if (b.hidden_size != t.hidden_size || b.vocab_size != t.vocab_size || b.num_target_layers != t.num_hidden_layers) {
+    fail("draft {} against target {}: hidden_size {}, vocab_size {} and num_target_layers {} must be the target's "
+         "{}, {} and {}",
+         config_file, target_dir, b.hidden_size, b.vocab_size, b.num_target_layers, t.hidden_size, t.vocab_size,
+         t.num_hidden_layers);
+  }
+  if (b.mask_token_id < 0) fail("{}: no mask_token_id", config_file);
+  if (target.tp().size() != 1) fail("talon eval: the block drafters decode with an unsplit target");
+  const at::TensorOptions to = at::TensorOptions().device(target.device()).dtype(target.dtype());
+  const model::NamedTensors weights = read_block_weights(dir);
+  auto backbone = std::make_shared<model::BlockDraft>(model::BlockDraft::create(
+      b, target.embed_tokens(), target.lm_head(), at::detail::createCPUGenerator(0), to));
+  backbone->load_parameters(weights, dir + "/model.safetensors");
+  const at::Tensor lm_head = target.lm_head();
+  eval::BlockDrafter drafter;
+  std::string summary;
+  if (strategy == model::Strategy::DSpark) {
+    auto head = std::make_shared<model::MarkovHead>(
+        model::MarkovHead::create(config.markov, b.vocab_size, b.hidden_size, at::detail::createCPUGenerator(0), to));
+    head->load_parameters(weights, b.vocab_size, b.hidden_size, dir + "/model.safetensors");
+    drafter = [lm_head, head](const at::Tensor& hidden, std::int64_t anchor) {
+      return model::dspark_drafts(lm_head, *head, hidden, anchor);
+    };
+    summary = fmt::format("dspark: {} drafts per round (gamma), {} Markov head, rank {}", b.block_size,
+                          model::markov_head_type_name(config.markov.type), config.markov.rank);
+  } else {
+    drafter = [lm_head](const at::Tensor& hidden, std::int64_t) { return model::dflash_drafts(lm_head, hidden); };
+    summary = fmt::format("dflash: {} drafts per round (block size {})", b.block_size - 1, b.block_size);
+  }
+  eval::ProposerFactory proposer = [backbone, drafter](std::int64_t rows) {
+    return std::unique_ptr<eval::Proposer>(new eval::BlockProposer(*backbone, drafter, rows));
+  };
+  return {b.target_layer_ids, proposer, summary};
+}
+
+}  // namespace
+
+bool drafts_a_tree(model::Strategy strategy) { return strategy == model::Strategy::Eagle3; }
+
+EvalDraft load_eval_draft(model::Strategy strategy, const std::string& dir, const model::TargetModel& target,
+                          const std::string& target_dir, const eval::TreeShape& shape, model::WeightCheck check) {
+  model::check_draft_checkpoint_intact(dir);
+  if (strategy == model::Strategy::Eagle3) return load_eval_eagle3(dir, target, target_dir, shape, check);
+  return load_eval_block(strategy, dir, target, target_dir);
+}
+
 eval::AcceptanceReport measure_draft_acceptance(const model::DraftMethod& method, const model::TargetModel& target,
                                                 const std::vector<eval::Tokens>& prompts,
                                                 const eval::GenerationLimits& limits, std::int64_t steps,
@@ -327,14 +431,14 @@ eval::AcceptanceReport measure_draft_acceptance(const model::DraftMethod& method
   const model::Eagle3Draft& draft = eagle3->draft();
   model::NamedTensors saved;
   for (const auto& [name, value] : draft.parameters()) saved.emplace_back(name, value.detach().to(at::kBFloat16));
-  model::Eagle3Draft as_saved =
+  auto as_saved = std::make_shared<model::Eagle3Draft>(
       model::Eagle3Draft::create(draft.config, draft.embed_tokens, at::detail::createCPUGenerator(0),
-                                 at::TensorOptions().device(device).dtype(compute_dtype(device)));
-  as_saved.load_parameters(saved, "the draft as saved");
+                                 at::TensorOptions().device(device).dtype(compute_dtype(device))));
+  as_saved->load_parameters(saved, "the draft as saved");
   const eval::TreeShape chain{steps, 1, steps + 1};
   const int layers = static_cast<int>(target.config().num_hidden_layers);
-  return eval::measure_acceptance(target, as_saved, eagle3->vocab().d2t.cpu(), io::aux_layer_ids(draft.config, layers),
-                                  prompts, chain, limits, 1);
+  return eval::measure_acceptance(target, eagle3_proposer(as_saved, eagle3->vocab().d2t.cpu(), chain),
+                                  io::aux_layer_ids(draft.config, layers), prompts, limits, 1);
 }
 
 }  // namespace talon::train

@@ -14,6 +14,7 @@
 
 #include "talon/data/prepared_dataset.h"
 #include "talon/eval/acceptance.h"
+#include "talon/eval/draft_tree.h"
 #include "talon/io/hf_config.h"
 #include "talon/model/draft_check.h"
 #include "talon/model/draft_method.h"
@@ -82,6 +83,23 @@ model::DraftCheck check_draft(model::Strategy strategy, const std::string& dir, 
 // --resume: what a checkpoint must share with this run beyond the settings
 // (EAGLE-3: its draft vocabulary); an error naming `checkpoint` otherwise.
 void check_resumable(const model::DraftMethod& method, const std::string& checkpoint, const std::string& vocab_source);
+
+// A trained `strategy` draft in `dir` ready to decode with `target` (on its
+// device and dtype), as `talon eval` reads it: the target layers it reads and
+// its proposer. EAGLE-3 drafts a tree of `shape`; DFlash and DSpark one
+// block per round, their config's block_size - 1 and block_size drafts. The
+// config is checked against the target before any weights load.
+// Whether the method drafts a tree shaped by SGLang's --speculative-*
+// flags (EAGLE-3), or a block per round its config sizes.
+bool drafts_a_tree(model::Strategy strategy);
+
+struct EvalDraft {
+  std::vector<int> target_layers;
+  eval::ProposerFactory proposer;  // holds the draft
+  std::string summary;             // one line: what drafts how
+};
+EvalDraft load_eval_draft(model::Strategy strategy, const std::string& dir, const model::TargetModel& target,
+                          const std::string& target_dir, const eval::TreeShape& shape, model::WeightCheck check);
 
 // Speculative decoding of `prompts` with the draft as save() writes it
 // (BF16 weights read back in the compute dtype), as `talon eval` decodes

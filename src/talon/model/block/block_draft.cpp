@@ -95,9 +95,9 @@ NamedTensors BlockDraft::parameters() const {
   return out;
 }
 
-void BlockDraft::load_parameters(const NamedTensors& tensors, const std::string& source) {
+void load_slots(const std::vector<std::pair<std::string, std::vector<std::int64_t>>>& shapes,
+                const std::vector<at::Tensor*>& slots, const NamedTensors& tensors, const std::string& source) {
   std::map<std::string, at::Tensor> by_name(tensors.begin(), tensors.end());
-  const auto shapes = parameter_shapes(config);
   for (const auto& [name, shape] : shapes) {
     auto it = by_name.find(name);
     if (it == by_name.end()) fail("{}: missing tensor {}", source, name);
@@ -106,11 +106,14 @@ void BlockDraft::load_parameters(const NamedTensors& tensors, const std::string&
            fmt::join(it->second.sizes(), "x"), fmt::join(shape, "x"));
     }
   }
-  std::vector<at::Tensor*> slots = this->slots();
   for (std::size_t i = 0; i < shapes.size(); ++i) {
     at::Tensor& target = *slots[i];
     target = by_name.at(shapes[i].first).to(target.device(), target.scalar_type()).clone().set_requires_grad(true);
   }
+}
+
+void BlockDraft::load_parameters(const NamedTensors& tensors, const std::string& source) {
+  load_slots(parameter_shapes(config), slots(), tensors, source);
 }
 
 void BlockDraft::to(const at::TensorOptions& options) {

@@ -58,4 +58,11 @@ struct BlockDraft {
   std::vector<at::Tensor*> slots();
 };
 
+// Fills each slot from the tensor of its name in `tensors`, keeping the
+// slot's device and dtype, as a fresh leaf that requires grad: every name of
+// `shapes` must be there with its shape, or an error names `source`, the
+// tensor and both shapes. Other names are ignored.
+void load_slots(const std::vector<std::pair<std::string, std::vector<std::int64_t>>>& shapes,
+                const std::vector<at::Tensor*>& slots, const NamedTensors& tensors, const std::string& source);
+
 }  // namespace talon::model

@@ -11,23 +11,35 @@ at::Tensor context_rows(const BlockDraft& draft, const at::Tensor& features) {
                   draft.config.rms_norm_eps);
 }
 
+namespace {
+
+// [B, R, H] -> [B, n, R, d] through projection w, with the per-head norm when given.
+at::Tensor heads_of(const at::Tensor& rows, const at::Tensor& w, const at::Tensor& head_norm, std::int64_t d,
+                    double eps) {
+  at::Tensor projected = at::linear(rows, w).view({rows.size(0), rows.size(1), w.size(0) / d, d});
+  if (head_norm.defined()) projected = rms_norm(projected, head_norm, eps);
+  return projected.transpose(1, 2);
+}
+
+}  // namespace
+
+ContextKv context_kv(const BlockDraft& draft, std::size_t index, const at::Tensor& c, const RopeTable& rope) {
+  const BlockLayer& layer = draft.layers.at(index);
+  const double eps = draft.config.rms_norm_eps;
+  const std::int64_t d = draft.config.head_dim;
+  return {apply_rope(heads_of(c, layer.k_proj, layer.k_norm, d, eps), rope), heads_of(c, layer.v_proj, {}, d, eps)};
+}
+
 at::Tensor block_layer(const BlockDraft& draft, std::size_t index, const at::Tensor& x, const at::Tensor& c,
                        const BlockRope& rope, const BlockAttend& attend) {
-  const BlockDraftConfig& config = draft.config;
   const BlockLayer& layer = draft.layers.at(index);
-  const double eps = config.rms_norm_eps;
-  const std::int64_t d = config.head_dim;
-  // [B, R, H] -> [B, n, R, d] through projection w, with the per-head norm when given.
-  auto heads = [&](const at::Tensor& rows, const at::Tensor& w, const at::Tensor& head_norm) {
-    at::Tensor projected = at::linear(rows, w).view({rows.size(0), rows.size(1), w.size(0) / d, d});
-    if (head_norm.defined()) projected = rms_norm(projected, head_norm, eps);
-    return projected.transpose(1, 2);
-  };
+  const double eps = draft.config.rms_norm_eps;
+  const std::int64_t d = draft.config.head_dim;
   at::Tensor a = rms_norm(x, layer.input_layernorm, eps);
-  at::Tensor q = apply_rope(heads(a, layer.q_proj, layer.q_norm), rope.query);
-  at::Tensor context_k = apply_rope(heads(c, layer.k_proj, layer.k_norm), rope.context);
-  at::Tensor block_k = apply_rope(heads(a, layer.k_proj, layer.k_norm), rope.query);
-  at::Tensor attn = attend(q, context_k, heads(c, layer.v_proj, {}), block_k, heads(a, layer.v_proj, {}));
+  at::Tensor q = apply_rope(heads_of(a, layer.q_proj, layer.q_norm, d, eps), rope.query);
+  const ContextKv context = context_kv(draft, index, c, rope.context);
+  const ContextKv block = context_kv(draft, index, a, rope.query);  // the same W_k, W_v and k_norm
+  at::Tensor attn = attend(q, context.k, context.v, block.k, block.v);
   at::Tensor h = x + at::linear(attn.transpose(1, 2).reshape({x.size(0), x.size(1), -1}), layer.o_proj);
   return h + swiglu_mlp(rms_norm(h, layer.post_attention_layernorm, eps), layer.gate_proj, layer.up_proj,
                         layer.down_proj);

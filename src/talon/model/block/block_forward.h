@@ -30,6 +30,14 @@ struct BlockRope {
   RopeTable context, query;
 };
 
+// Layer `index`'s keys and values of rows c [B, C, H] at positions `rope`:
+// k = k_norm(W_k c) with RoPE, v = W_v c, [B, kv, C, d] each. Context rows
+// and a block's own (input-normed) rows alike; decoding caches the context's.
+struct ContextKv {
+  at::Tensor k, v;
+};
+ContextKv context_kv(const BlockDraft& draft, std::size_t index, const at::Tensor& c, const RopeTable& rope);
+
 // Layer `index`: x [B, Q, H] the query rows' residual stream, c [B, C, H]
 // -> x after the layer. The context rows and the query rows share W_k, W_v
 // and k_norm; only the query rows go through input_layernorm.

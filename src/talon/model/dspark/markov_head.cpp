@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include "talon/model/block/block_draft.h"
 #include "talon/util/error.h"
 
 namespace talon::model {
@@ -82,6 +83,11 @@ MarkovHead MarkovHead::create(const MarkovConfig& config, std::int64_t vocab, st
     *slots[i] = value.to(options).set_requires_grad(true);
   }
   return head;
+}
+
+void MarkovHead::load_parameters(const NamedTensors& tensors, std::int64_t vocab_size, std::int64_t hidden_size,
+                                 const std::string& source) {
+  load_slots(parameter_shapes(config, vocab_size, hidden_size), slots(), tensors, source);
 }
 
 at::Tensor markov_initial_state(const MarkovHead& head, const at::Tensor& hidden) {

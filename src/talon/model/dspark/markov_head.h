@@ -14,7 +14,11 @@
 #include <utility>
 #include <vector>
 
+#include "talon/io/safetensors.h"
+
 namespace talon::model {
+
+using io::NamedTensors;
 
 enum class MarkovHeadType { Vanilla, Gated, Rnn };
 MarkovHeadType parse_markov_head_type(const std::string& name);  // "vanilla", "gated", "rnn"
@@ -43,6 +47,9 @@ struct MarkovHead {
   static MarkovHead create(const MarkovConfig& config, std::int64_t vocab_size, std::int64_t hidden_size,
                            at::Generator generator, const at::TensorOptions& options);
   std::vector<at::Tensor*> slots();  // in parameter_shapes order; undefined members are not in it
+  // Replaces the tensors from `tensors` by name (block_draft.h's load_slots).
+  void load_parameters(const NamedTensors& tensors, std::int64_t vocab_size, std::int64_t hidden_size,
+                       const std::string& source);
 };
 
 // One slot's Markov step: the state carried along the block (rnn only; an
