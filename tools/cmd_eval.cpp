@@ -138,7 +138,8 @@ void add_eval_command(CLI::App& app) {
 
     const eval::GenerationLimits limits{o->max_new_tokens, {eval::end_of_turn_id(tokenizer, chat_template)}};
     const eval::AcceptanceReport report =
-        eval::measure_acceptance(target, draft.proposer, draft.target_layers, prompts, limits, o->batch_size);
+        eval::measure_acceptance(target, draft.proposer, draft.target_layers, draft.depth, prompts, limits,
+                                 o->batch_size);
     print_table(report, *o);
     if (!o->output.empty()) {
       nlohmann::json j = report.to_json();

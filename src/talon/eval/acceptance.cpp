@@ -88,9 +88,11 @@ nlohmann::json AcceptanceReport::to_json() const {
 }
 
 AcceptanceReport measure_acceptance(const model::TargetModel& target, const ProposerFactory& make_proposer,
-                                    const std::vector<int>& aux_layers, const std::vector<Tokens>& prompts,
-                                    const GenerationLimits& limits, std::int64_t batch_size) {
+                                    const std::vector<int>& aux_layers, std::int64_t depth,
+                                    const std::vector<Tokens>& prompts, const GenerationLimits& limits,
+                                    std::int64_t batch_size) {
   AcceptanceReport report;
+  report.accepted.assign(static_cast<std::size_t>(depth), 0);
   for (std::size_t first = 0; first < prompts.size(); first += static_cast<std::size_t>(batch_size)) {
     const std::size_t end = std::min(prompts.size(), first + static_cast<std::size_t>(batch_size));
     const std::vector<Tokens> batch(prompts.begin() + static_cast<std::ptrdiff_t>(first),

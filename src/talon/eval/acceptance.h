@@ -49,9 +49,11 @@ struct AcceptanceReport {
 using ProposerFactory = std::function<std::unique_ptr<Proposer>(std::int64_t rows)>;
 
 // Decodes `batch_size` prompts at a time, with the draft and without.
-// aux_layers: the target layers the proposer reads.
+// aux_layers: the target layers the proposer reads; depth: the most drafts
+// a verification can accept (the per-depth figures have this many entries).
 AcceptanceReport measure_acceptance(const model::TargetModel& target, const ProposerFactory& proposer,
-                                    const std::vector<int>& aux_layers, const std::vector<Tokens>& prompts,
-                                    const GenerationLimits& limits, std::int64_t batch_size);
+                                    const std::vector<int>& aux_layers, std::int64_t depth,
+                                    const std::vector<Tokens>& prompts, const GenerationLimits& limits,
+                                    std::int64_t batch_size);
 
 }  // namespace talon::eval

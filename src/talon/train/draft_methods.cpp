@@ -348,7 +348,7 @@ EvalDraft load_eval_eagle3(const std::string& dir, const model::TargetModel& tar
                                                                  checkpoint.config.vocab_size, checkpoint.weights)
                                         .d2t);
   const int layers = static_cast<int>(target.config().num_hidden_layers);
-  return {io::aux_layer_ids(checkpoint.config, layers), eagle3_proposer(draft, d2t, shape),
+  return {io::aux_layer_ids(checkpoint.config, layers), shape.num_steps, eagle3_proposer(draft, d2t, shape),
           fmt::format("eagle3: {} steps, top-{}, {} draft tokens", shape.num_steps, shape.topk,
                       shape.num_draft_tokens)};
 }
@@ -406,7 +406,8 @@ EvalDraft load_eval_block(model::Strategy strategy, const std::string& dir, cons
   eval::ProposerFactory proposer = [backbone, drafter](std::int64_t rows) {
     return std::unique_ptr<eval::Proposer>(new eval::BlockProposer(*backbone, drafter, rows));
   };
-  return {b.target_layer_ids, proposer, summary};
+  const std::int64_t depth = strategy == model::Strategy::DSpark ? b.block_size : b.block_size - 1;
+  return {b.target_layer_ids, depth, proposer, summary};
 }
 
 }  // namespace
@@ -438,7 +439,7 @@ eval::AcceptanceReport measure_draft_acceptance(const model::DraftMethod& method
   const eval::TreeShape chain{steps, 1, steps + 1};
   const int layers = static_cast<int>(target.config().num_hidden_layers);
   return eval::measure_acceptance(target, eagle3_proposer(as_saved, eagle3->vocab().d2t.cpu(), chain),
-                                  io::aux_layer_ids(draft.config, layers), prompts, limits, 1);
+                                  io::aux_layer_ids(draft.config, layers), steps, prompts, limits, 1);
 }
 
 }  // namespace talon::train

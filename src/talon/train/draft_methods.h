@@ -95,6 +95,7 @@ bool drafts_a_tree(model::Strategy strategy);
 
 struct EvalDraft {
   std::vector<int> target_layers;
+  std::int64_t depth = 0;          // the most drafts one verification can accept
   eval::ProposerFactory proposer;  // holds the draft
   std::string summary;             // one line: what drafts how
 };
