@@ -15,8 +15,8 @@
 #include <string>
 
 #include "device_memory.h"
-#include "talon/model/eagle3_draft.h"
-#include "talon/model/ttt.h"
+#include "talon/model/eagle3/eagle3_draft.h"
+#include "talon/model/eagle3/ttt.h"
 
 namespace {
 

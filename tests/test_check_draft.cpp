@@ -15,9 +15,9 @@
 
 #include "talon/io/hf_config.h"
 #include "talon/io/safetensors.h"
-#include "talon/model/draft_check.h"
-#include "talon/model/draft_checkpoint.h"
-#include "talon/model/eagle3_draft.h"
+#include "talon/model/eagle3/draft_check.h"
+#include "talon/model/eagle3/draft_checkpoint.h"
+#include "talon/model/eagle3/eagle3_draft.h"
 #include "talon/train/checkpointer.h"
 #include "talon/util/atomic_file.h"
 #include "talon/util/json_file.h"

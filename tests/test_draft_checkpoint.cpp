@@ -4,7 +4,7 @@
 // the layouts people publish (tests/data/drafts, written with torch and
 // safetensors by scripts/goldens/make_draft_fixtures.py) to the tensors
 // their writer saved.
-#include "talon/model/draft_checkpoint.h"
+#include "talon/model/eagle3/draft_checkpoint.h"
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>

@@ -13,7 +13,7 @@
 
 #include "talon/data/vocab_mapping.h"
 #include "talon/io/safetensors_model.h"
-#include "talon/model/draft_checkpoint.h"
+#include "talon/model/eagle3/draft_checkpoint.h"
 #include "train_fixture.h"
 
 namespace talon {

@@ -11,7 +11,7 @@
 
 #include "talon/model/flash_attention.h"
 #include "talon/model/layers.h"
-#include "talon/model/ttt_attention.h"
+#include "talon/model/eagle3/ttt_attention.h"
 
 namespace talon::model {
 namespace {

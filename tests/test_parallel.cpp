@@ -18,10 +18,10 @@
 
 #include "talon/io/hf_config.h"
 #include "talon/io/safetensors.h"
-#include "talon/model/eagle3_draft.h"
+#include "talon/model/eagle3/eagle3_draft.h"
 #include "talon/model/target_model.h"
 #include "talon/model/target_weights.h"
-#include "talon/model/ttt.h"
+#include "talon/model/eagle3/ttt.h"
 #include "talon/parallel/group_impl.h"
 #include "talon/parallel/launch_env.h"
 #include "talon/parallel/layout.h"

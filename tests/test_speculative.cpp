@@ -21,7 +21,7 @@
 #include "talon/io/safetensors.h"
 #include "talon/model/layers.h"
 #include "talon/model/target_weights.h"
-#include "talon/model/ttt.h"
+#include "talon/model/eagle3/ttt.h"
 #include "test_support.h"
 
 namespace talon::eval {

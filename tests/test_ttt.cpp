@@ -1,4 +1,4 @@
-// The production TTT path (model/ttt.h, target_distribution.h) against a
+// The production TTT path (model/eagle3/ttt.h, target_distribution.h) against a
 // plain reference written here from brief §2: one explicit attention mask
 // over the concatenated keys of all steps, full-vocabulary target logits
 // shifted step by step, the loss and accuracy as the brief states them.
@@ -11,9 +11,9 @@
 #include <cmath>
 #include <vector>
 
-#include "talon/model/eagle3_draft.h"
+#include "talon/model/eagle3/eagle3_draft.h"
 #include "talon/model/target_distribution.h"
-#include "talon/model/ttt.h"
+#include "talon/model/eagle3/ttt.h"
 #include "test_support.h"
 
 namespace talon::model {

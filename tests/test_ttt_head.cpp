@@ -7,9 +7,9 @@
 #include <torch/autograd.h>
 #include <ATen/core/grad_mode.h>
 
-#include "talon/model/eagle3_draft.h"
+#include "talon/model/eagle3/eagle3_draft.h"
 #include "talon/model/target_distribution.h"
-#include "talon/model/ttt_head.h"
+#include "talon/model/eagle3/ttt_head.h"
 
 namespace talon::model {
 namespace {

@@ -7,7 +7,7 @@
 
 #include "commands.h"
 #include "talon/io/hf_config.h"
-#include "talon/model/draft_check.h"
+#include "talon/model/eagle3/draft_check.h"
 #include "talon/train/draft_methods.h"
 #include "talon/util/error.h"
 

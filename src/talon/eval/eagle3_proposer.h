@@ -9,7 +9,7 @@
 #pragma once
 
 #include "talon/eval/speculative.h"
-#include "talon/model/draft_decoder.h"
+#include "talon/model/eagle3/draft_decoder.h"
 
 namespace talon::eval {
 

@@ -1,5 +1,5 @@
 // A draft method as the trainer, the hidden-state cache, the evaluator and
-// `talon check-draft` see it: EAGLE-3 (eagle3_method.h), DFlash
+// `talon check-draft` see it: EAGLE-3 (eagle3/eagle3_method.h), DFlash
 // (dflash/dflash_method.h) and DSpark (dspark/dspark_method.h). What they
 // share is here; what each computes stays in its folder. The one place that
 // picks a method by name is train/draft_methods.h.

@@ -13,7 +13,7 @@
 #include <optional>
 #include <string>
 
-#include "talon/model/draft_check.h"
+#include "talon/model/eagle3/draft_check.h"
 
 namespace talon::train {
 

@@ -16,7 +16,7 @@
 #include "talon/eval/acceptance.h"
 #include "talon/eval/draft_tree.h"
 #include "talon/io/hf_config.h"
-#include "talon/model/draft_check.h"
+#include "talon/model/eagle3/draft_check.h"
 #include "talon/model/draft_method.h"
 #include "talon/model/dspark/dspark_config.h"
 #include "talon/model/target_model.h"

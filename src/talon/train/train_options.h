@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "talon/model/draft_method.h"
-#include "talon/model/ttt.h"
+#include "talon/model/eagle3/ttt.h"
 #include "talon/model/weight_check.h"
 #include "talon/text/chat_template.h"
 

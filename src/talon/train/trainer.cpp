@@ -11,8 +11,8 @@
 
 #include "talon/data/batcher.h"
 #include "talon/eval/acceptance.h"
-#include "talon/model/draft_checkpoint.h"
-#include "talon/model/ttt.h"
+#include "talon/model/eagle3/draft_checkpoint.h"
+#include "talon/model/eagle3/ttt.h"
 #include "talon/train/device.h"
 #include "talon/train/trainer_run.h"
 #include "talon/util/error.h"

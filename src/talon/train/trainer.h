@@ -1,7 +1,7 @@
 // The EAGLE-3 trainer (docs/training.md). It composes the pieces, each its
 // own component: data (prepared dataset + DataCursor), the draft's inputs
 // (a FeatureSource: the target in the loop, or a hidden-state cache), the
-// draft and its TTT loss (model/ttt.h), optimizer (MasterWeights + AdamW +
+// draft and its TTT loss (model/eagle3/ttt.h), optimizer (MasterWeights + AdamW +
 // clipping), schedule (LrSchedule), checkpointer, and trackers
 // (metrics.jsonl, TensorBoard, progress). Every rank of a run builds one
 // over the same process groups; rank 0 alone writes checkpoints, metrics

@@ -15,7 +15,7 @@
 #include "talon/data/hidden_state_cache.h"
 #include "talon/data/prepared_dataset.h"
 #include "talon/eval/decoding.h"
-#include "talon/model/draft_checkpoint.h"
+#include "talon/model/eagle3/draft_checkpoint.h"
 #include "talon/model/draft_method.h"
 #include "talon/model/target_model.h"
 #include "talon/parallel/process_groups.h"

@@ -12,7 +12,7 @@
 #include "talon/eval/prompts.h"
 #include "talon/io/model_fingerprint.h"
 #include "talon/io/safetensors.h"
-#include "talon/model/draft_checkpoint.h"
+#include "talon/model/eagle3/draft_checkpoint.h"
 #include "talon/train/datasets.h"
 #include "talon/train/device.h"
 #include "talon/train/offline_features.h"

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "talon/io/hf_config.h"
-#include "talon/model/draft_check.h"
+#include "talon/model/eagle3/draft_check.h"
 #include "talon/model/draft_method.h"
 
 namespace talon::model {

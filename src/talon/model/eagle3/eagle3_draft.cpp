@@ -1,4 +1,4 @@
-#include "talon/model/eagle3_draft.h"
+#include "talon/model/eagle3/eagle3_draft.h"
 
 #include <ATen/ATen.h>
 #include <fmt/ranges.h>

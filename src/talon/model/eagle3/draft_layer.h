@@ -8,7 +8,7 @@
 
 #include <functional>
 
-#include "talon/model/eagle3_draft.h"
+#include "talon/model/eagle3/eagle3_draft.h"
 #include "talon/model/layers.h"
 
 namespace talon::model {

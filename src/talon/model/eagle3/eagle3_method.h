@@ -5,9 +5,9 @@
 
 #include "talon/io/hf_config.h"
 #include "talon/model/draft_method.h"
-#include "talon/model/eagle3_draft.h"
+#include "talon/model/eagle3/eagle3_draft.h"
 #include "talon/model/target_distribution.h"
-#include "talon/model/ttt.h"
+#include "talon/model/eagle3/ttt.h"
 
 namespace talon::model {
 

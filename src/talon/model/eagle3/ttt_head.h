@@ -7,7 +7,7 @@
 
 #include <cstdint>
 
-#include "talon/model/eagle3_draft.h"
+#include "talon/model/eagle3/eagle3_draft.h"
 #include "talon/model/target_distribution.h"
 
 namespace talon::model {

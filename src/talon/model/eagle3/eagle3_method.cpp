@@ -1,10 +1,10 @@
-#include "talon/model/eagle3_method.h"
+#include "talon/model/eagle3/eagle3_method.h"
 
 #include <ATen/ATen.h>
 
 #include <cmath>
 
-#include "talon/model/draft_checkpoint.h"
+#include "talon/model/eagle3/draft_checkpoint.h"
 #include "talon/util/error.h"
 
 namespace talon::model {

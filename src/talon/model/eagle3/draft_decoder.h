@@ -8,7 +8,7 @@
 
 #include <ATen/core/Tensor.h>
 
-#include "talon/model/eagle3_draft.h"
+#include "talon/model/eagle3/eagle3_draft.h"
 #include "talon/model/kv_cache.h"
 
 namespace talon::model {

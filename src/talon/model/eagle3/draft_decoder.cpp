@@ -1,9 +1,9 @@
-#include "talon/model/draft_decoder.h"
+#include "talon/model/eagle3/draft_decoder.h"
 
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
 
-#include "talon/model/draft_layer.h"
+#include "talon/model/eagle3/draft_layer.h"
 #include "talon/model/layers.h"
 #include "talon/util/error.h"
 

@@ -1,4 +1,4 @@
-#include "talon/model/draft_check.h"
+#include "talon/model/eagle3/draft_check.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -13,7 +13,7 @@
 
 #include "talon/data/vocab_mapping.h"
 #include "talon/io/safetensors.h"
-#include "talon/model/eagle3_draft.h"
+#include "talon/model/eagle3/eagle3_draft.h"
 #include "talon/util/error.h"
 #include "talon/util/json_file.h"
 

@@ -1,14 +1,14 @@
-#include "talon/model/ttt.h"
+#include "talon/model/eagle3/ttt.h"
 
 #include <ATen/ATen.h>
 
 #include <cmath>
 
-#include "talon/model/draft_layer.h"
+#include "talon/model/eagle3/draft_layer.h"
 #include "talon/model/layers.h"
 #include "talon/model/recompute.h"
-#include "talon/model/ttt_attention.h"
-#include "talon/model/ttt_head.h"
+#include "talon/model/eagle3/ttt_attention.h"
+#include "talon/model/eagle3/ttt_head.h"
 
 namespace talon::model {
 

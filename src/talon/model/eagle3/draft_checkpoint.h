@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-#include "talon/model/eagle3_draft.h"
+#include "talon/model/eagle3/eagle3_draft.h"
 #include "talon/model/target_distribution.h"
 #include "talon/model/weight_check.h"
 

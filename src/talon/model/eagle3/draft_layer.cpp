@@ -1,4 +1,4 @@
-#include "talon/model/draft_layer.h"
+#include "talon/model/eagle3/draft_layer.h"
 
 #include <ATen/ATen.h>
 

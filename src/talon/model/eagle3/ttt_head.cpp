@@ -1,4 +1,4 @@
-#include "talon/model/ttt_head.h"
+#include "talon/model/eagle3/ttt_head.h"
 
 #include <ATen/ATen.h>
 #include <torch/autograd.h>

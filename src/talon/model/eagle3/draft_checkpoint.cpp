@@ -1,4 +1,4 @@
-#include "talon/model/draft_checkpoint.h"
+#include "talon/model/eagle3/draft_checkpoint.h"
 
 #include <ATen/ATen.h>
 #include <fmt/ranges.h>
