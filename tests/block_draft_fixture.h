@@ -6,6 +6,7 @@
 #include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <string>
 
 #include "talon/model/block/anchors.h"
@@ -64,6 +65,21 @@ inline BlockDraft tiny_draft(at::ScalarType type, std::uint64_t seed) {
     }
   }
   return draft;
+}
+
+// (loss(x + h) - loss(x - h)) / 2h at element e of `leaf` (under no grad),
+// the element restored.
+inline double central_difference(const std::function<double()>& loss, const at::Tensor& leaf, std::int64_t e,
+                                 double h = 1e-6) {
+  at::NoGradGuard no_grad;
+  at::Tensor flat = leaf.view({-1});
+  const double saved = flat[e].item<double>();
+  flat[e] = saved + h;
+  const double up = loss();
+  flat[e] = saved - h;
+  const double down = loss();
+  flat[e] = saved;
+  return (up - down) / (2 * h);
 }
 
 struct BackboneCase {

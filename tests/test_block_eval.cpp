@@ -25,22 +25,12 @@
 #include "talon/model/target_model.h"
 #include "talon/model/target_weights.h"
 #include "test_support.h"
+#include "tiny_target.h"
 
 namespace talon::eval {
 namespace {
 
 using testing::TempDir;
-
-// The tiny target with weights of std 0.3, so its greedy continuations vary.
-model::TargetModel tiny_target(const TempDir& tmp) {
-  const std::string config = std::string(TALON_SOURCE_DIR) + "/examples/tiny-target-config.json";
-  const std::string dir = tmp.file("target");
-  std::filesystem::create_directories(dir);
-  std::filesystem::copy_file(config, dir + "/config.json");
-  io::write_safetensors(dir + "/model.safetensors",
-                        model::random_target_weights(io::load_target_config(config), 0.3, 3, at::kFloat));
-  return model::TargetModel::load(dir, at::kCPU, at::kFloat);
-}
 
 model::DSparkConfig example_config(const std::string& strategy) {
   const std::string path = std::string(TALON_SOURCE_DIR) + "/examples/tiny-" + strategy + "-config.json";
@@ -81,7 +71,7 @@ Tokens prompt(std::int64_t n, std::int64_t seed) {
 // full and sliding layers (the tiny DFlash config has one of each).
 TEST(BlockDecoding, ABlockOverTheCachedContextIsTrainingsBlock) {
   TempDir tmp;
-  const model::TargetModel target = tiny_target(tmp);
+  const model::TargetModel target = testing::tiny_target_with_wide_weights(tmp);
   for (const char* strategy : {"dflash", "dspark"}) {
     const model::DSparkConfig config = example_config(strategy);
     const std::int64_t length = 14, bs = config.backbone.block_size;
@@ -118,7 +108,7 @@ TEST(BlockDecoding, ABlockOverTheCachedContextIsTrainingsBlock) {
 // training (design §3.2) once the block's previous tokens are the drafts.
 TEST(BlockDecoding, DSparkDraftsAreTheTeacherForcedArgmaxOverThemselves) {
   TempDir tmp;
-  const model::TargetModel target = tiny_target(tmp);
+  const model::TargetModel target = testing::tiny_target_with_wide_weights(tmp);
   model::DSparkConfig config = example_config("dspark");
   for (const model::MarkovHeadType type :
        {model::MarkovHeadType::Vanilla, model::MarkovHeadType::Gated, model::MarkovHeadType::Rnn}) {
@@ -143,7 +133,7 @@ TEST(BlockDecoding, DSparkDraftsAreTheTeacherForcedArgmaxOverThemselves) {
 
 TEST(BlockDecoding, SpeculativeDecodingIsLosslessAtBatchOneAndThree) {
   TempDir tmp;
-  const model::TargetModel target = tiny_target(tmp);
+  const model::TargetModel target = testing::tiny_target_with_wide_weights(tmp);
   const GenerationLimits limits{20, {}};
   const std::vector<Tokens> prompts = {prompt(9, 1), prompt(4, 2), prompt(13, 3)};
   const std::vector<Tokens> want = generate(target, prompts, limits);

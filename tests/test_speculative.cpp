@@ -23,6 +23,7 @@
 #include "talon/model/target_weights.h"
 #include "talon/model/eagle3/ttt.h"
 #include "test_support.h"
+#include "tiny_target.h"
 
 namespace talon::eval {
 namespace {
@@ -35,21 +36,9 @@ struct Models {
   io::DraftConfig draft_config;
   std::vector<int> aux;
 
-  Models() : target(load_target(tmp)) {
+  Models() : target(testing::tiny_target_with_wide_weights(tmp)) {
     draft_config = io::load_draft_config(std::string(TALON_SOURCE_DIR) + "/examples/tiny-draft-config.json");
     aux = io::aux_layer_ids(draft_config, static_cast<int>(target.config().num_hidden_layers));
-  }
-  static model::TargetModel load_target(const TempDir& tmp) {
-    const std::string config = std::string(TALON_SOURCE_DIR) + "/examples/tiny-target-config.json";
-    const std::string dir = tmp.file("target");
-    std::filesystem::create_directories(dir);
-    std::filesystem::copy_file(config, dir + "/config.json");
-    // Weights of std 0.3, not the config's 0.02: with small weights each
-    // layer barely changes the residual stream, the next token depends on
-    // the current one alone, and a decoder that lost its context would pass.
-    io::write_safetensors(dir + "/model.safetensors",
-                          model::random_target_weights(io::load_target_config(config), 0.3, 3, at::kFloat));
-    return model::TargetModel::load(dir, at::kCPU, at::kFloat);
   }
   // Like the target's, the projections drawn wider than at initialisation
   // (x15: std 0.3), so that what a draft step attends to shows in its output.

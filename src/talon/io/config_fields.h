@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 
 #include "talon/io/dtype.h"
 #include "talon/io/rope_scaling.h"
@@ -20,6 +21,9 @@ constexpr std::int64_t kMaxIntermediateSize = 1 << 18;  // intermediate_size
 constexpr std::int64_t kMaxVocabSize = 1 << 22;         // vocab_size, draft_vocab_size
 constexpr std::int64_t kMaxLayers = 1 << 10;            // num_hidden_layers
 constexpr std::int64_t kMaxHeads = 1 << 10;             // num_attention_heads, num_key_value_heads, head_dim
+
+// `path` itself, or path/config.json when `path` is a directory.
+std::string config_file(const std::string& path);
 
 // Attention heads: kv heads default to the heads, head_dim to hidden/heads.
 struct Attention {

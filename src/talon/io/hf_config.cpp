@@ -36,11 +36,6 @@ constexpr KnownArchitecture kArchitectures[] = {
     {Architecture::Qwen3, "Qwen3ForCausalLM", "qwen3"},
 };
 
-std::string config_file(const std::string& path) {
-  std::error_code ec;  // an unreadable path is reported when the file is opened
-  return std::filesystem::is_directory(path, ec) ? (std::filesystem::path(path) / "config.json").string() : path;
-}
-
 // architectures[0] and model_type must both name a supported model when
 // present, and the same one.
 Architecture parse_architecture(const JsonFields& fields) {
@@ -106,6 +101,11 @@ std::optional<std::array<int, 3>> aux_id_list(const JsonFields& fields, const ch
 }
 
 }  // namespace
+
+std::string config_file(const std::string& path) {
+  std::error_code ec;  // an unreadable path is reported when the file is opened
+  return std::filesystem::is_directory(path, ec) ? (std::filesystem::path(path) / "config.json").string() : path;
+}
 
 Attention parse_attention(const JsonFields& fields, std::int64_t hidden_size) {
   Attention a;

@@ -1,31 +1,17 @@
 #include "talon/model/draft_method.h"
 
-#include "talon/util/error.h"
+#include "talon/util/enum_names.h"
 
 namespace talon::model {
 namespace {
 
-struct StrategyName {
-  Strategy strategy;
-  const char* name;
-};
-constexpr StrategyName kStrategies[] = {
+constexpr util::EnumName<Strategy> kStrategies[] = {
     {Strategy::Eagle3, "eagle3"}, {Strategy::DFlash, "dflash"}, {Strategy::DSpark, "dspark"}};
 
 }  // namespace
 
-Strategy parse_strategy(const std::string& name) {
-  for (const StrategyName& s : kStrategies) {
-    if (name == s.name) return s.strategy;
-  }
-  fail("unknown --strategy '{}': expected eagle3, dflash or dspark", name);
-}
+Strategy parse_strategy(const std::string& name) { return util::parse_enum(kStrategies, name, "--strategy"); }
 
-const char* strategy_name(Strategy strategy) {
-  for (const StrategyName& s : kStrategies) {
-    if (strategy == s.strategy) return s.name;
-  }
-  return "?";
-}
+const char* strategy_name(Strategy strategy) { return util::enum_name(kStrategies, strategy); }
 
 }  // namespace talon::model

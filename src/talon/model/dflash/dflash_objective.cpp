@@ -5,16 +5,13 @@
 #include <limits>
 
 #include "talon/model/block/block_chunks.h"
+#include "talon/util/enum_names.h"
 #include "talon/util/error.h"
 
 namespace talon::model {
 namespace {
 
-struct LossTypeName {
-  DFlashLossType type;
-  const char* name;
-};
-constexpr LossTypeName kLossTypes[] = {
+constexpr util::EnumName<DFlashLossType> kLossTypes[] = {
     {DFlashLossType::DFlash, "dflash"},
     {DFlashLossType::DPace, "dpace"},
     {DFlashLossType::DPaceCumulativeConfidenceOnly, "dpace-cumulative-confidence-only"},
@@ -24,20 +21,10 @@ constexpr LossTypeName kLossTypes[] = {
 }  // namespace
 
 DFlashLossType parse_dflash_loss_type(const std::string& name) {
-  for (const LossTypeName& t : kLossTypes) {
-    if (name == t.name) return t.type;
-  }
-  fail("unknown DFlash loss type '{}': expected dflash, dpace, dpace-cumulative-confidence-only or "
-       "dpace-continuation-value-only",
-       name);
+  return util::parse_enum(kLossTypes, name, "DFlash loss type");
 }
 
-const char* dflash_loss_type_name(DFlashLossType type) {
-  for (const LossTypeName& t : kLossTypes) {
-    if (type == t.type) return t.name;
-  }
-  return "?";
-}
+const char* dflash_loss_type_name(DFlashLossType type) { return util::enum_name(kLossTypes, type); }
 
 DFlashTargets dflash_targets(const at::Tensor& input_ids, const at::Tensor& loss_mask, const BlockAnchors& blocks,
                              std::int64_t block_size, std::optional<double> decay_gamma) {

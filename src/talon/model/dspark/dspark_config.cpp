@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include <filesystem>
 
+#include "talon/io/config_fields.h"
 #include "talon/util/error.h"
 #include "talon/util/json_file.h"
 
@@ -79,9 +79,7 @@ DSparkConfig parse_dspark_config(const json& config, const std::string& source) 
 }
 
 DSparkConfig load_dspark_config(const std::string& path) {
-  std::error_code ec;
-  const std::string file =
-      std::filesystem::is_directory(path, ec) ? (std::filesystem::path(path) / "config.json").string() : path;
+  const std::string file = io::config_file(path);
   return parse_dspark_config(util::load_json_file(file), file);
 }
 

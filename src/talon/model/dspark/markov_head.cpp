@@ -3,16 +3,13 @@
 #include <ATen/ATen.h>
 
 #include "talon/model/block/block_draft.h"
+#include "talon/util/enum_names.h"
 #include "talon/util/error.h"
 
 namespace talon::model {
 namespace {
 
-struct HeadTypeName {
-  MarkovHeadType type;
-  const char* name;
-};
-constexpr HeadTypeName kHeadTypes[] = {
+constexpr util::EnumName<MarkovHeadType> kHeadTypes[] = {
     {MarkovHeadType::Vanilla, "vanilla"}, {MarkovHeadType::Gated, "gated"}, {MarkovHeadType::Rnn, "rnn"}};
 
 constexpr double kInitializerRange = 0.02;  // Qwen3PreTrainedModel._init_weights
@@ -29,18 +26,10 @@ bool is_bias(const std::string& name) { return name.size() >= 5 && name.compare(
 }  // namespace
 
 MarkovHeadType parse_markov_head_type(const std::string& name) {
-  for (const HeadTypeName& t : kHeadTypes) {
-    if (name == t.name) return t.type;
-  }
-  fail("unknown markov_head_type '{}': expected vanilla, gated or rnn", name);
+  return util::parse_enum(kHeadTypes, name, "markov_head_type");
 }
 
-const char* markov_head_type_name(MarkovHeadType type) {
-  for (const HeadTypeName& t : kHeadTypes) {
-    if (type == t.type) return t.name;
-  }
-  return "?";
-}
+const char* markov_head_type_name(MarkovHeadType type) { return util::enum_name(kHeadTypes, type); }
 
 std::vector<std::pair<std::string, std::vector<std::int64_t>>> MarkovHead::parameter_shapes(
     const MarkovConfig& c, std::int64_t vocab, std::int64_t hidden) {
