@@ -10,11 +10,17 @@
 # initial weights, no step) at 3. Batch 1, so the tokens/s are a single
 # user's. The learning curve: the same recipe on nested random shares of
 # the data (SHARES), each decoding the held-out chat prompts at 3 steps.
+# The block drafters (METHODS): DFlash (block size 8: 7 drafts a round) and
+# DSpark (gamma 7) train on the same data for the same epochs, 3 layers over
+# target layers [1, 14, 27], 32 blocks per sample, with their recipes'
+# learning rate (6e-4, warmup 4%, clip 1.0); they and EAGLE-3 (chain 7
+# too, the same drafts a round) decode the held-out prompts.
 # Prints one table; every figure is also in OUT/eval/*.json, the step
-# times in OUT/times.txt. A rerun continues what is unfinished.
+# times and peak memory in OUT/times.txt. A rerun continues what is
+# unfinished.
 # Usage: bench/smollm2_acceptance.sh [OUT]   (default out/smollm2_bench; after scripts/setup.sh)
 # Environment: EPOCHS (3), TTT (5), EVAL_PROMPTS per set (20), EVAL_TOKENS (128),
-# SHARES ("0.25 0.5"; "" for none).
+# SHARES ("0.25 0.5"; "" for none), METHODS ("dflash dspark"; "" for none).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -29,15 +35,23 @@ target=.cache/models/SmolLM2-135M-Instruct
 template=(--chat-template "$target/chat_template.jinja")
 draft_config=examples/smollm2-draft-config.json
 mkdir -p "$out/eval"
-# step NAME COMMAND...: runs COMMAND unless OUT/NAME.done exists; appends its seconds to OUT/times.txt.
+# step NAME COMMAND...: runs COMMAND unless OUT/NAME.done exists; appends
+# its seconds and its peak resident memory (VmHWM, polled) to OUT/times.txt.
 step() {
   local name=$1
   shift
   [[ -f "$out/$name.done" ]] && return 0
-  local start
+  local start peak=0 kib
   start=$(date +%s)
-  "$@"
-  echo "$name $(($(date +%s) - start)) s" >>"$out/times.txt"
+  "$@" &
+  local pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    kib=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
+    [[ -n $kib && $kib -gt $peak ]] && peak=$kib
+    sleep 0.5
+  done
+  wait "$pid"
+  echo "$name $(($(date +%s) - start)) s $((peak / 1024)) MiB" >>"$out/times.txt"
   touch "$out/$name.done"
 }
 
@@ -73,8 +87,29 @@ open(sys.argv[3], "w").writelines(lines[: round(len(lines) * float(sys.argv[2]))
   cache_and_train "share$share" "$out/share$share.jsonl"
 done
 
+methods=()
+for method in ${METHODS-dflash dspark}; do
+  methods+=("$method")
+  step "${method}_cache" "$talon" cache --strategy "$method" --target-model-path "$target" "${template[@]}" \
+    --draft-model-config "examples/smollm2-$method-config.json" --data-path "$out/train.jsonl" --max-length 1024 \
+    --output-dir "$out/${method}_cache" --batch-size 8 --quiet
+  step "$method" "$talon" train --strategy "$method" --target-model-path "$target" "${template[@]}" \
+    --draft-model-config "examples/smollm2-$method-config.json" --max-length 1024 --seed 0 \
+    --draft-global-batch-size 4 --draft-micro-batch-size 4 --num-anchors 32 --quiet \
+    --train-hidden-states-path "$out/${method}_cache" --output-dir "$out/$method" --num-epochs "$epochs" \
+    --learning-rate 6e-4 --warmup-ratio 0.04 --max-grad-norm 1.0 --save-interval 0
+  checkpoint="$out/$method/$(cat "$out/$method/latest")"
+  for set in chat_eval humaneval; do
+    step "eval_${method}_${set}_block" "$talon" eval --strategy "$method" --target-model-path "$target" \
+      "${template[@]}" --draft-model-path "$checkpoint" --data-path "$out/prompts/$set.jsonl" \
+      --num-prompts "$eval_prompts" --max-new-tokens "$eval_tokens" --batch-size 1 \
+      --output "$out/eval/${method}_${set}_block.json"
+  done
+done
+
 shapes=("chain3:--speculative-num-steps 3"
   "chain5:--speculative-num-steps 5"
+  "chain7:--speculative-num-steps 7"
   "tree:--speculative-num-steps 5 --speculative-eagle-topk 4 --speculative-num-draft-tokens 16")
 for draft in train untrained "${shares[@]}"; do
   checkpoint="$out/$draft/$(cat "$out/$draft/latest")"
@@ -82,6 +117,7 @@ for draft in train untrained "${shares[@]}"; do
     for shape in "${shapes[@]}"; do
       name=${shape%%:*}
       [[ $draft != train && $name != chain3 ]] && continue
+      [[ $name == chain7 && ${#methods[@]} -eq 0 ]] && continue
       [[ $draft == share* && $set != chat_eval ]] && continue
       # shellcheck disable=SC2086  # the shape's flags split on spaces
       step "eval_${draft}_${set}_$name" "$talon" eval --target-model-path "$target" "${template[@]}" \
@@ -103,9 +139,14 @@ for f in sorted((out / "eval").glob("*.json")):
     depth = " ".join(f"{x:.2f}" for x in r["acceptance_rate_per_position"])
     print(f"{draft:10} {prompts:10} {shape:7} {r['acceptance_length']:7.2f} {depth:32} "
           f"{r['speculative_tokens_per_s']:10.1f} {r['greedy_tokens_per_s']:11.1f}")
-train = [json.loads(l) for l in (out / "train" / "metrics.jsonl").read_text().splitlines()]
-steps = [m for m in train if "tokens_per_s" in m]
-tokens = sum(m["tokens"] for m in steps)
-print(f"training: {len(steps)} steps, {tokens} tokens")
+for run in ["train", "dflash", "dspark"]:
+    metrics = out / run / "metrics.jsonl"
+    if not metrics.exists():
+        continue
+    steps = [json.loads(l) for l in metrics.read_text().splitlines()]
+    steps = [m for m in steps if "tokens_per_s" in m]
+    tokens = sum(m["tokens"] for m in steps)
+    rate = sum(m["tokens_per_s"] for m in steps) / len(steps)
+    print(f"training {run}: {len(steps)} steps, {tokens} tokens, mean {rate:.0f} tokens/s")
 print((out / "times.txt").read_text(), end="")
 PY
