@@ -1,7 +1,7 @@
 // `talon train --strategy dflash|dspark` on the tiny Llama target: online
 // and offline (`talon cache --strategy ...`) train alike; a stopped run
-// resumes bit-identically; draft-DP and target-TP layouts over several
-// processes (Gloo on loopback) match one process; the checkpoints pass the
+// resumes bit-identically; draft-DP, target-TP and draft-TP layouts over
+// several processes (Gloo on loopback) match one process; the checkpoints pass the
 // engines' loader checks; what Talon does not compute is refused by name.
 #include <ATen/ATen.h>
 #include <sys/wait.h>
@@ -140,15 +140,16 @@ TEST(BlockTrain, ParallelLayoutsMatchOneProcess) {
     const std::string one = f.tmp.file("world1");
     auto base = run_talon(f.block_args(data, one));
     ASSERT_EQ(base.status, 0) << base.out;
-    for (int tp : {1, 2}) {
-      const std::string out = f.tmp.file(fmt::format("world2_tp{}", tp));
+    for (const auto& [tp, draft_tp] : {std::pair{1, 1}, std::pair{2, 1}, std::pair{1, 2}}) {
+      const std::string out = f.tmp.file(fmt::format("world2_tp{}_dtp{}", tp, draft_tp));
       const int port = testing::free_port();
       std::vector<pid_t> pids;
       std::vector<std::string> logs;
       for (int rank = 0; rank < 2; ++rank) {
-        logs.push_back(f.tmp.file(fmt::format("tp{}.rank{}.log", tp, rank)));
-        pids.push_back(testing::spawn_talon(f.block_args(data, out, fmt::format("--tp-size {}", tp)), logs.back(),
-                                            rank_env(rank, 2, port)));
+        logs.push_back(f.tmp.file(fmt::format("tp{}_dtp{}.rank{}.log", tp, draft_tp, rank)));
+        pids.push_back(testing::spawn_talon(
+            f.block_args(data, out, fmt::format("--tp-size {} --draft-tp-size {}", tp, draft_tp)), logs.back(),
+            rank_env(rank, 2, port)));
       }
       for (int rank = 0; rank < 2; ++rank) {
         int status = 0;

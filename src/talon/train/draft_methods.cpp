@@ -181,11 +181,8 @@ model::DSparkConfig plan_block(const TrainOptions& options, const io::TargetConf
   b.mask_token_id = resolve_mask_token(options, b);
   b.max_position_embeddings = std::max(b.max_position_embeddings, target.max_position_embeddings);
   model::check_block_draft_config(b, path);
-  if (groups.draft_tp().size() > 1) {
-    fail("--draft-tp-size {}: --strategy {} trains its draft replicated (the Markov head and the full-vocabulary "
-         "objective have no tensor-parallel form in Talon yet); use draft data parallelism",
-         groups.draft_tp().size(), model::strategy_name(options.strategy));
-  }
+  // The backbone's split over --draft-tp-size, checked before the target loads.
+  model::BlockDraft::shards(b, groups.draft_tp());
   if (!options.init_draft.empty()) {
     fail("--init-draft: not for --strategy {} yet", model::strategy_name(options.strategy));
   }
@@ -216,7 +213,7 @@ std::unique_ptr<model::DraftMethod> build_block(const model::DSparkConfig& confi
       o.loss_normalization == "micro-step" ? model::LossScope::Round : model::LossScope::Step;
   model::BlockDraft backbone = model::BlockDraft::create(
       config.backbone, whole_target_matrix(in, model::TargetMatrix::Embedding, vocab),
-      whole_target_matrix(in, model::TargetMatrix::LmHead, vocab), generator, to);
+      whole_target_matrix(in, model::TargetMatrix::LmHead, vocab), generator, to, in.groups.draft_tp());
   if (strategy == model::Strategy::DFlash) {
     model::DFlashTraining training;
     training.decay_gamma = o.loss_decay_gamma.value_or(7.0);

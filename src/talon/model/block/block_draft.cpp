@@ -32,6 +32,23 @@ constexpr LayerSlot kLayerSlots[] = {
 
 bool is_norm(const std::string& name) { return name.find("norm") != std::string::npos; }
 
+// Megatron's layout of a parameter (see the header); fc and the norms replicated.
+parallel::Split split_of(const BlockDraftConfig& c, const std::string& name) {
+  const parallel::Split heads{0, c.num_attention_heads, false, "num_attention_heads of the draft"};
+  const parallel::Split kv_heads{0, c.num_key_value_heads, true, "num_key_value_heads of the draft"};
+  const parallel::Split mlp{0, c.intermediate_size, false, "intermediate_size of the draft"};
+  auto ends_with = [&](const char* suffix) {
+    const std::string s(suffix);
+    return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
+  };
+  if (ends_with("self_attn.q_proj.weight")) return heads;
+  if (ends_with("self_attn.k_proj.weight") || ends_with("self_attn.v_proj.weight")) return kv_heads;
+  if (ends_with("self_attn.o_proj.weight")) return {1, heads.units, false, heads.what};
+  if (ends_with("mlp.gate_proj.weight") || ends_with("mlp.up_proj.weight")) return mlp;
+  if (ends_with("mlp.down_proj.weight")) return {1, mlp.units, false, mlp.what};
+  return parallel::Split::none();
+}
+
 // Qwen3Config's initializer_range: the std of the normal every Linear of
 // the reference drafts starts from (Qwen3PreTrainedModel._init_weights).
 constexpr double kInitializerRange = 0.02;
@@ -69,19 +86,36 @@ std::vector<at::Tensor*> BlockDraft::slots() {
   return out;
 }
 
+std::vector<parallel::TpShard> BlockDraft::shards(const BlockDraftConfig& config, const parallel::Group& tp) {
+  std::vector<parallel::TpShard> out;
+  for (const auto& [name, shape] : parameter_shapes(config)) {
+    parallel::TpShard shard = parallel::TpShard::of(split_of(config, name), tp.rank(), tp.size(), "--draft-tp-size");
+    // The per-head q/k norms are whole on every member, each member's
+    // gradient from its own heads only: the sum over the group is the whole.
+    const bool head_norm = name.find("self_attn.q_norm") != std::string::npos ||
+                           name.find("self_attn.k_norm") != std::string::npos;
+    if (head_norm && tp.size() > 1) shard.partial_grads = true;
+    out.push_back(shard);
+  }
+  return out;
+}
+
 BlockDraft BlockDraft::create(const BlockDraftConfig& config, at::Tensor embed_tokens, at::Tensor lm_head,
-                              at::Generator generator, const at::TensorOptions& options) {
+                              at::Generator generator, const at::TensorOptions& options, parallel::Group tp) {
   BlockDraft draft;
   draft.config = config;
+  draft.tp = std::move(tp);
   draft.embed_tokens = std::move(embed_tokens);
   draft.lm_head = std::move(lm_head);
   draft.layers.resize(static_cast<std::size_t>(config.num_hidden_layers));
   const auto shapes = parameter_shapes(config);
+  const std::vector<parallel::TpShard> layout = shards(config, draft.tp);
   std::vector<at::Tensor*> slots = draft.slots();
   for (std::size_t i = 0; i < shapes.size(); ++i) {
     const auto& [name, shape] = shapes[i];
-    *slots[i] = is_norm(name) ? at::ones(shape, at::kFloat)
-                              : at::empty(shape, at::kFloat).normal_(0, kInitializerRange, generator);
+    at::Tensor whole = is_norm(name) ? at::ones(shape, at::kFloat)
+                                     : at::empty(shape, at::kFloat).normal_(0, kInitializerRange, generator);
+    *slots[i] = layout[i].slice(whole);
   }
   draft.to(options);
   return draft;
@@ -114,6 +148,11 @@ void load_slots(const std::vector<std::pair<std::string, std::vector<std::int64_
 
 void BlockDraft::load_parameters(const NamedTensors& tensors, const std::string& source) {
   load_slots(parameter_shapes(config), slots(), tensors, source);
+  const std::vector<parallel::TpShard> layout = shards();
+  std::vector<at::Tensor*> all = slots();
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    if (layout[i].parts > 1) *all[i] = layout[i].slice(*all[i]).clone().detach().set_requires_grad(true);
+  }
 }
 
 void BlockDraft::to(const at::TensorOptions& options) {

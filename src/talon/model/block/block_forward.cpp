@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include "talon/model/block/block_attention.h"
+#include "talon/parallel/tensor_parallel.h"
 
 namespace talon::model {
 
@@ -35,14 +36,19 @@ at::Tensor block_layer(const BlockDraft& draft, std::size_t index, const at::Ten
   const BlockLayer& layer = draft.layers.at(index);
   const double eps = draft.config.rms_norm_eps;
   const std::int64_t d = draft.config.head_dim;
-  at::Tensor a = rms_norm(x, layer.input_layernorm, eps);
+  // Under draft TP: this member's heads and MLP rows (block_draft.h), with
+  // Megatron's conjugate operators where the layer fans out and back in.
+  const parallel::Group& tp = draft.tp;
+  const at::Tensor a = parallel::copy_to_tp(rms_norm(x, layer.input_layernorm, eps), tp);
+  const at::Tensor context_rows_here = parallel::copy_to_tp(c, tp);
   at::Tensor q = apply_rope(heads_of(a, layer.q_proj, layer.q_norm, d, eps), rope.query);
-  const ContextKv context = context_kv(draft, index, c, rope.context);
+  const ContextKv context = context_kv(draft, index, context_rows_here, rope.context);
   const ContextKv block = context_kv(draft, index, a, rope.query);  // the same W_k, W_v and k_norm
   at::Tensor attn = attend(q, context.k, context.v, block.k, block.v);
-  at::Tensor h = x + at::linear(attn.transpose(1, 2).reshape({x.size(0), x.size(1), -1}), layer.o_proj);
-  return h + swiglu_mlp(rms_norm(h, layer.post_attention_layernorm, eps), layer.gate_proj, layer.up_proj,
-                        layer.down_proj);
+  at::Tensor h = x + parallel::reduce_from_tp(
+                         at::linear(attn.transpose(1, 2).reshape({x.size(0), x.size(1), -1}), layer.o_proj), tp);
+  const at::Tensor normed = parallel::copy_to_tp(rms_norm(h, layer.post_attention_layernorm, eps), tp);
+  return h + parallel::reduce_from_tp(swiglu_mlp(normed, layer.gate_proj, layer.up_proj, layer.down_proj), tp);
 }
 
 at::Tensor block_inv_freq(const BlockDraft& draft, at::Device device) {

@@ -10,10 +10,6 @@ namespace talon::model {
 DFlashMethod::DFlashMethod(BlockDraft draft, DFlashTraining training)
     : draft_(std::move(draft)), training_(std::move(training)) {}
 
-std::vector<parallel::TpShard> DFlashMethod::shards() const {
-  return std::vector<parallel::TpShard>(draft_.parameters().size());  // replicated: no draft TP
-}
-
 MicroBatchLoss DFlashMethod::loss(const DraftBatch& batch) const {
   const BlockStep step = run_blocks(draft_, batch, training_.blockwise_attention);
   const DFlashTargets targets =

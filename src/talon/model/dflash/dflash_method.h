@@ -27,7 +27,7 @@ class DFlashMethod : public DraftMethod {
 
   Strategy strategy() const override { return Strategy::DFlash; }
   NamedTensors parameters() const override { return draft_.parameters(); }
-  std::vector<parallel::TpShard> shards() const override;
+  std::vector<parallel::TpShard> shards() const override { return draft_.shards(); }
   LossScope loss_scope() const override { return training_.normalization; }
   double denominator_epsilon() const override { return 1e-6; }  // DeepSpec's, per micro-step
   // metrics: the numerator, per slot correct and supervised, the simulated

@@ -19,7 +19,10 @@ NamedTensors DSparkMethod::parameters() const {
 }
 
 std::vector<parallel::TpShard> DSparkMethod::shards() const {
-  return std::vector<parallel::TpShard>(parameters().size());  // replicated: no draft TP
+  // The backbone's layout; the heads replicated (they read the all-reduced hidden states).
+  std::vector<parallel::TpShard> out = backbone_.shards();
+  out.resize(parameters().size());
+  return out;
 }
 
 MicroBatchLoss DSparkMethod::loss(const DraftBatch& batch) const {
