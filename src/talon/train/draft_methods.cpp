@@ -155,17 +155,16 @@ std::int64_t resolve_mask_token(const TrainOptions& options, const model::BlockD
        options.draft_model_config, options.target_model_path);
 }
 
-model::DSparkConfig plan_block(const TrainOptions& options, const io::TargetConfig& target,
-                               const parallel::ProcessGroups& groups) {
-  const std::string& path = options.draft_model_config;
-  model::DSparkConfig c;
-  if (options.strategy == model::Strategy::DSpark) {
-    c = model::load_dspark_config(path);
-  } else {
-    c.backbone = model::load_dflash_config(path);
-  }
-  model::BlockDraftConfig& b = c.backbone;
-  const std::string where = fmt::format("draft config {} against target {}", path, options.target_model_path);
+// A DFlash or DSpark config (DFlash's leaves the Markov fields unused).
+model::DSparkConfig load_block_config(model::Strategy strategy, const std::string& path) {
+  if (strategy == model::Strategy::DSpark) return model::load_dspark_config(path);
+  return {model::load_dflash_config(path), {}};
+}
+
+// The draft runs on the target's embedding, lm_head and layers: their sizes
+// must be the target's. `where` names both in the error.
+void check_block_fits_target(const model::BlockDraftConfig& b, const io::TargetConfig& target,
+                             const std::string& where) {
   if (b.hidden_size != target.hidden_size) {
     fail("{}: hidden_size {} differs from the target's {} (the draft reads the target's embedding and lm_head)",
          where, b.hidden_size, target.hidden_size);
@@ -177,6 +176,15 @@ model::DSparkConfig plan_block(const TrainOptions& options, const io::TargetConf
     fail("{}: num_target_layers {} differs from the target's num_hidden_layers {}", where, b.num_target_layers,
          target.num_hidden_layers);
   }
+}
+
+model::DSparkConfig plan_block(const TrainOptions& options, const io::TargetConfig& target,
+                               const parallel::ProcessGroups& groups) {
+  const std::string& path = options.draft_model_config;
+  model::DSparkConfig c = load_block_config(options.strategy, path);
+  model::BlockDraftConfig& b = c.backbone;
+  check_block_fits_target(b, target,
+                          fmt::format("draft config {} against target {}", path, options.target_model_path));
   if (options.num_anchors) b.num_anchors = *options.num_anchors;
   b.mask_token_id = resolve_mask_token(options, b);
   b.max_position_embeddings = std::max(b.max_position_embeddings, target.max_position_embeddings);
@@ -243,9 +251,8 @@ DraftReads draft_reads(model::Strategy strategy, const std::string& config_path,
       return {io::aux_layer_ids(config, layers), config.draft_vocab_size};
     }
     case model::Strategy::DFlash:
-      return {model::load_dflash_config(config_path).target_layer_ids, target.vocab_size};
     case model::Strategy::DSpark:
-      return {model::load_dspark_config(config_path).backbone.target_layer_ids, target.vocab_size};
+      return {load_block_config(strategy, config_path).backbone.target_layer_ids, target.vocab_size};
   }
   fail("unknown strategy");
 }
@@ -363,20 +370,9 @@ model::NamedTensors read_block_weights(const std::string& dir) {
 EvalDraft load_eval_block(model::Strategy strategy, const std::string& dir, const model::TargetModel& target,
                           const std::string& target_dir) {
   const std::string config_file = dir + "/config.json";
-  model::DSparkConfig config;
-  if (strategy == model::Strategy::DSpark) {
-    config = model::load_dspark_config(config_file);
-  } else {
-    config.backbone = model::load_dflash_config(config_file);
-  }
+  const model::DSparkConfig config = load_block_config(strategy, config_file);
   const model::BlockDraftConfig& b = config.backbone;
-  const io::TargetConfig& t = target.config();
-  if (b.hidden_size != t.hidden_size || b.vocab_size != t.vocab_size || b.num_target_layers != t.num_hidden_layers) {
-    fail("draft {} against target {}: hidden_size {}, vocab_size {} and num_target_layers {} must be the target's "
-         "{}, {} and {}",
-         config_file, target_dir, b.hidden_size, b.vocab_size, b.num_target_layers, t.hidden_size, t.vocab_size,
-         t.num_hidden_layers);
-  }
+  check_block_fits_target(b, target.config(), fmt::format("draft {} against target {}", config_file, target_dir));
   if (b.mask_token_id < 0) fail("{}: no mask_token_id", config_file);
   if (target.tp().size() != 1) fail("talon eval: the block drafters decode with an unsplit target");
   const at::TensorOptions to = at::TensorOptions().device(target.device()).dtype(target.dtype());
